@@ -1,0 +1,245 @@
+"""Worker code: resolving a callable reference, its declared signature, its calling shape.
+
+Shared by the checker (which imports the code at check time to verify arguments and fields)
+and the runtime (which imports it again inside each worker process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+STDLIB_PREFIX = "stdlib."
+STDLIB_PACKAGE = "flowc.stdlib"
+
+
+@dataclass(frozen=True)
+class CallableTarget:
+    """Where a worker's code lives, by reference.
+
+    kind "module":   `target` is an importable module, `attr` a (dotted) name inside it
+    kind "file":     `target` is an absolute path of a .py file, `attr` a name inside it
+    kind "function": `attr` is a key of the `functions=` mapping given to the compiler
+    """
+
+    kind: str
+    target: str
+    attr: str
+
+    def describe(self) -> str:
+        if self.kind == "module":
+            if self.target.startswith(STDLIB_PACKAGE + "."):
+                return f"stdlib.{self.target[len(STDLIB_PACKAGE) + 1 :]}.{self.attr}"
+            return f"{self.target}:{self.attr}"
+        if self.kind == "file":
+            return f'"{self.target}":{self.attr}'
+        return self.attr
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "target": self.target, "attr": self.attr}
+
+    @staticmethod
+    def from_json(data: Mapping) -> CallableTarget:
+        return CallableTarget(data["kind"], data["target"], data["attr"])
+
+
+class ResolveError(Exception):
+    """The code behind a callable reference could not be found or imported."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (ResolveError, (self.message,))
+
+
+def resolve(target: CallableTarget, functions: Mapping[str, object] | None = None) -> object:
+    """The function or class a target names; raises ResolveError saying why not."""
+    if target.kind == "function":
+        if not functions or target.attr not in functions:
+            raise ResolveError(f"`{target.attr}` is not among the functions given to the compiler")
+        return functions[target.attr]
+    if target.kind == "module":
+        module = _import_module(target.target)
+    elif target.kind == "file":
+        module = _import_file(target.target)
+    else:
+        raise ResolveError(f"unknown callable kind {target.kind!r}")
+    obj = module
+    for part in target.attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            where = target.target if target.kind == "module" else os.path.basename(target.target)
+            raise ResolveError(f"`{where}` has no attribute `{target.attr}`") from None
+    if not callable(obj):
+        raise ResolveError(f"`{target.describe()}` is not a function or class")
+    return obj
+
+
+def _import_module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise ResolveError(f"no module named `{exc.name}`") from None
+        raise ResolveError(f"importing `{name}` raised {_one_line(exc)}") from None
+    except BaseException as exc:  # the user's module may raise anything, even SystemExit
+        raise ResolveError(f"importing `{name}` raised {_one_line(exc)}") from None
+
+
+def _import_file(path: str):
+    """Import a .py file under a stable private module name (so classes in it pickle)."""
+    path = os.path.abspath(path)
+    digest = hashlib.sha1(path.encode()).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(path))[0])
+    name = f"_flowc_file_{stem}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    if not os.path.isfile(path):
+        raise ResolveError(f"file `{path}` not found")
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ResolveError(f"`{path}` cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    folder = os.path.dirname(path)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:
+        del sys.modules[name]
+        raise ResolveError(f"importing `{os.path.basename(path)}` raised {_one_line(exc)}") from None
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    detail = f": {text[0]}" if text else ""
+    return f"{type(exc).__name__}{detail}"
+
+
+# ---------------------------------------------------------------------------------------------
+# declared signatures
+
+
+@dataclass(frozen=True)
+class WorkerSignature:
+    """What a worker declares about the buffers it is wired to (see `signature`)."""
+
+    needs: Mapping[str, str | None] = field(default_factory=dict)
+    produces: str | Sequence[str] | None = None
+    field_args: tuple[str, ...] = ()
+
+
+def signature(
+    *,
+    needs: Mapping[str, str | None] | None = None,
+    produces: str | Sequence[str] | None = None,
+    field_args: Sequence[str] = (),
+) -> Callable:
+    """Declare what a worker needs from its inputs and what it produces, for the checker.
+
+    needs:      fields (with a dtype code, or None for any numeric kind) every input must have
+    produces:   the output type in flow syntax (`"{height: f8}"`), or a list, one per output
+    field_args: names of arguments whose value must be a field of the input
+    """
+
+    declared = WorkerSignature(dict(needs or {}), produces, tuple(field_args))
+
+    def attach(obj):
+        obj.__flowc_signature__ = declared
+        return obj
+
+    return attach
+
+
+def signature_of(obj) -> WorkerSignature | None:
+    return getattr(obj, "__flowc_signature__", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# calling shape
+
+RESERVED_PARAMETERS = ("meta", "source")
+
+
+@dataclass(frozen=True)
+class CallShape:
+    """How flowc calls a worker's code.
+
+    `parameters` are the keyword arguments the code accepts from the `.flow` file (the data
+    parameter, `meta` and `source` excluded), with `required` those without a default.
+    """
+
+    is_class: bool
+    is_generator: bool
+    parameters: tuple[str, ...]
+    required: tuple[str, ...]
+    accepts_any: bool  # has **kwargs
+    wants_meta: bool
+    wants_source: bool
+
+
+def call_shape(obj, kind: str) -> CallShape:
+    """Inspect a worker's function or class as a worker of `kind` calls it."""
+    is_class = inspect.isclass(obj)
+    if is_class:
+        init_params = _parameters(obj.__init__, skip=1)
+        step = getattr(obj, "__iter__" if kind == "importer" else "process", None)
+        step_params = _parameters(step, skip=1) if step is not None else []
+        is_generator = inspect.isgeneratorfunction(step) if step is not None else False
+    else:
+        skip = 0 if kind == "importer" else 1
+        init_params = _parameters(obj, skip=skip)
+        step_params = init_params
+        is_generator = inspect.isgeneratorfunction(obj) or inspect.isgeneratorfunction(
+            getattr(obj, "__call__", None)
+        )
+    step_names = {p.name for p in step_params}
+    args = [
+        p
+        for p in init_params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and (is_class or p.name not in RESERVED_PARAMETERS)
+    ]
+    return CallShape(
+        is_class=is_class,
+        is_generator=is_generator,
+        parameters=tuple(p.name for p in args),
+        required=tuple(p.name for p in args if p.default is p.empty),
+        accepts_any=any(p.kind == p.VAR_KEYWORD for p in init_params),
+        wants_meta="meta" in step_names,
+        wants_source="source" in step_names,
+    )
+
+
+def _parameters(fn, *, skip: int) -> list[inspect.Parameter]:
+    """Parameters of `fn` after the first `skip` positional ones (self, data)."""
+    if fn is None or fn is object.__init__:
+        return []
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    out = []
+    for p in params:
+        if skip and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            skip -= 1
+            continue
+        if p.kind == p.VAR_POSITIONAL:
+            continue
+        out.append(p)
+    return out

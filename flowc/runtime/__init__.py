@@ -1,0 +1,11 @@
+"""The shared-memory runtime: rings, worker processes, the supervisor, statistics.
+
+Never imports the parser or the checker: it runs a `flowc.plan.Plan`.
+"""
+
+
+def run(plan, **options):
+    """Run a plan to the end; see `flowc.runtime.supervisor.run`."""
+    from flowc.runtime.supervisor import run as _run
+
+    return _run(plan, **options)

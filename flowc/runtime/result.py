@@ -1,0 +1,41 @@
+"""What a run returns: `RunResult`, and `RunError` when a worker failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorkerFailure:
+    """Why a run failed: the worker (and which of its processes) and what happened to it."""
+
+    worker: str
+    process: int
+    message: str  # one line: "ValueError: bad height" or "killed by signal 9 (SIGKILL)"
+    traceback: str = ""
+
+    def __str__(self) -> str:
+        return f"worker `{self.worker}` (process {self.process}) failed: {self.message}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """ok: the run completed or drained; exit: the process exit code of SPEC section 5;
+    stats: the `--stats` document; failure: set when a worker failed."""
+
+    ok: bool
+    exit: int
+    stats: dict[str, Any] = field(default_factory=dict)
+    failure: WorkerFailure | None = None
+
+
+class RunError(Exception):
+    """A worker failed; `.result` holds the RunResult with the failure and the statistics."""
+
+    def __init__(self, result: RunResult):
+        self.result = result
+        super().__init__(str(result.failure) if result.failure else "the run failed")
+
+    def __reduce__(self):
+        return (RunError, (self.result,))

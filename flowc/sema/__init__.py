@@ -1,0 +1,1 @@
+"""Semantic analysis: name resolution, the checked graph, and every check of SPEC section 3."""

@@ -1,0 +1,188 @@
+"""Element types of buffers: dtype codes, sub-array shapes, and their numpy form.
+
+An `ElementType` is what one element of a buffer holds: either a plain dtype (`f4`) or a
+packed struct of fields (`{height: f8, shape: f4[16]}`), always in native byte order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+# canonical code -> numpy type; every spelling a user may write maps to a canonical code
+_CANONICAL = {
+    "i1": np.int8,
+    "i2": np.int16,
+    "i4": np.int32,
+    "i8": np.int64,
+    "u1": np.uint8,
+    "u2": np.uint16,
+    "u4": np.uint32,
+    "u8": np.uint64,
+    "f2": np.float16,
+    "f4": np.float32,
+    "f8": np.float64,
+    "c8": np.complex64,
+    "c16": np.complex128,
+    "b1": np.bool_,
+}
+_ALIASES = {
+    "int8": "i1",
+    "int16": "i2",
+    "int32": "i4",
+    "int64": "i8",
+    "uint8": "u1",
+    "uint16": "u2",
+    "uint32": "u4",
+    "uint64": "u8",
+    "float16": "f2",
+    "float32": "f4",
+    "float64": "f8",
+    "complex64": "c8",
+    "complex128": "c16",
+    "bool": "b1",
+}
+DTYPE_CODES: tuple[str, ...] = tuple(_CANONICAL) + tuple(_ALIASES)
+NUMERIC_KINDS = frozenset("iufc")
+
+# the metadata record every slot carries beside its data (as in mimoCoRB2)
+META_DTYPE = np.dtype([("counter", "<i8"), ("timestamp", "<f8"), ("deadtime", "<f8")])
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# words of the language that can never be bare names
+KEYWORDS = frozenset(
+    "pipeline const type buffer importer processor filter exporter observer observes true false".split()
+)
+
+
+def canonical_code(code: str) -> str | None:
+    """The canonical code (`f4`) of any accepted spelling (`f4`, `float32`), or None."""
+    if code in _CANONICAL:
+        return code
+    return _ALIASES.get(code)
+
+
+def code_kind(code: str) -> str:
+    """numpy's kind character of a canonical code: 'i', 'u', 'f', 'c' or 'b'."""
+    return np.dtype(_CANONICAL[code]).kind
+
+
+def flow_field_name(name: str) -> str:
+    """A field name as flow text: bare when it is an identifier and no keyword, else quoted."""
+    if _IDENT.match(name) and name not in KEYWORDS:
+        return name
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+@dataclass(frozen=True)
+class FieldType:
+    name: str
+    code: str  # canonical
+    shape: tuple[int, ...] = ()
+
+    def to_flow(self) -> str:
+        dims = f"[{', '.join(map(str, self.shape))}]" if self.shape else ""
+        return f"{flow_field_name(self.name)}: {self.code}{dims}"
+
+
+@dataclass(frozen=True)
+class ElementType:
+    """A plain dtype (`code` set, `fields` empty) or a struct (`fields` set, `code` None)."""
+
+    fields: tuple[FieldType, ...] = ()
+    code: str | None = None
+
+    @staticmethod
+    def plain(code: str) -> ElementType:
+        return ElementType(code=canonical_code(code) or code)
+
+    @staticmethod
+    def struct(fields) -> ElementType:
+        return ElementType(fields=tuple(fields))
+
+    @property
+    def is_plain(self) -> bool:
+        return self.code is not None
+
+    def field(self, name: str) -> FieldType | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    @cached_property
+    def numpy(self) -> np.dtype:
+        if self.is_plain:
+            return np.dtype(_CANONICAL[self.code])
+        return np.dtype([(f.name, _CANONICAL[f.code], f.shape) for f in self.fields])
+
+    @property
+    def itemsize(self) -> int:
+        return self.numpy.itemsize
+
+    def to_flow(self) -> str:
+        if self.is_plain:
+            return self.code
+        return "{" + ", ".join(f.to_flow() for f in self.fields) + "}"
+
+    def to_json(self):
+        if self.is_plain:
+            return self.code
+        return [[f.name, f.code, list(f.shape)] for f in self.fields]
+
+    @staticmethod
+    def from_json(data) -> ElementType:
+        if isinstance(data, str):
+            return ElementType(code=data)
+        return ElementType(fields=tuple(FieldType(n, c, tuple(s)) for n, c, s in data))
+
+    def __getstate__(self):
+        return {"fields": self.fields, "code": self.code}
+
+    def __setstate__(self, state):
+        object.__setattr__(self, "fields", state["fields"])
+        object.__setattr__(self, "code", state["code"])
+
+
+def difference(a: ElementType, b: ElementType) -> str | None:
+    """Why two element types differ, in words, or None when they are the same."""
+    if a == b:
+        return None
+    if a.is_plain != b.is_plain:
+        return f"{a.to_flow()} is {'a plain dtype' if a.is_plain else 'a struct'}, {b.to_flow()} is not"
+    if a.is_plain:
+        return f"dtype {a.code} is not {b.code}"
+    names_a = [f.name for f in a.fields]
+    names_b = [f.name for f in b.fields]
+    missing = [n for n in names_a if n not in names_b]
+    extra = [n for n in names_b if n not in names_a]
+    if missing:
+        return f"field `{missing[0]}` is missing"
+    if extra:
+        return f"field `{extra[0]}` is extra"
+    for fa in a.fields:
+        fb = b.field(fa.name)
+        if (fa.code, fa.shape) != (fb.code, fb.shape):
+            return f"field `{fa.name}` is {fa.to_flow().split(': ', 1)[1]} on one side and {fb.to_flow().split(': ', 1)[1]} on the other"
+    return "the fields are in a different order"
+
+
+def field_requirement(element: ElementType, name: str, code: str | None) -> str | None:
+    """Why `element` does not have field `name` of dtype `code` (None: any numeric), or None."""
+    if element.is_plain:
+        return f"it is a plain {element.code} array without fields"
+    f = element.field(name)
+    if f is None:
+        return f"it has no field `{name}`"
+    if code is None:
+        if code_kind(f.code) not in NUMERIC_KINDS:
+            return f"field `{name}` is {f.code}, not numeric"
+        return None
+    want = canonical_code(code) or code
+    if f.code != want:
+        return f"field `{name}` is {f.code}, not {want}"
+    return None

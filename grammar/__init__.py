@@ -1,0 +1,1 @@
+"""The Lark grammar of the .flow language (flow.lark), shipped inside the wheel."""

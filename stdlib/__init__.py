@@ -1,0 +1,1 @@
+"""flowc's standard workers, called from .flow files as `stdlib.<module>.<name>`."""
