@@ -142,6 +142,7 @@ class WorkerSignature:
     needs: Mapping[str, str | None] = field(default_factory=dict)
     produces: str | Sequence[str] | None = None
     field_args: tuple[str, ...] = ()
+    kind: str | None = None
 
 
 def signature(
@@ -149,15 +150,17 @@ def signature(
     needs: Mapping[str, str | None] | None = None,
     produces: str | Sequence[str] | None = None,
     field_args: Sequence[str] = (),
+    kind: str | None = None,
 ) -> Callable:
     """Declare what a worker needs from its inputs and what it produces, for the checker.
 
     needs:      fields (with a dtype code, or None for any numeric kind) every input must have
     produces:   the output type in flow syntax (`"{height: f8}"`), or a list, one per output
     field_args: names of arguments whose value must be a field of the input
+    kind:       the worker kind the code is written for (`"filter"`...), when it is only one
     """
 
-    declared = WorkerSignature(dict(needs or {}), produces, tuple(field_args))
+    declared = WorkerSignature(dict(needs or {}), produces, tuple(field_args), kind)
 
     def attach(obj):
         obj.__flowc_signature__ = declared
