@@ -176,7 +176,12 @@ def signature_of(obj) -> WorkerSignature | None:
 # ---------------------------------------------------------------------------------------------
 # calling shape
 
-RESERVED_PARAMETERS = ("meta", "source")
+# parameters flowc fills itself instead of taking them from the .flow file:
+#   meta    -- the event's metadata record (workers that receive events)
+#   source  -- the name of the buffer the event came from (workers that receive events)
+#   example -- a zeroed array of the output slot's dtype and shape (LENGTH,) (importers), so a
+#              generic source can fill whatever fields and length its buffer declares
+RESERVED_PARAMETERS = ("meta", "source", "example")
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,7 @@ class CallShape:
     accepts_any: bool  # has **kwargs
     wants_meta: bool
     wants_source: bool
+    wants_example: bool
 
 
 def call_shape(obj, kind: str) -> CallShape:
@@ -212,11 +218,11 @@ def call_shape(obj, kind: str) -> CallShape:
             getattr(obj, "__call__", None)
         )
     step_names = {p.name for p in step_params}
+    init_names = {p.name for p in init_params}
     args = [
         p
         for p in init_params
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        and (is_class or p.name not in RESERVED_PARAMETERS)
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in RESERVED_PARAMETERS
     ]
     return CallShape(
         is_class=is_class,
@@ -226,6 +232,7 @@ def call_shape(obj, kind: str) -> CallShape:
         accepts_any=any(p.kind == p.VAR_KEYWORD for p in init_params),
         wants_meta="meta" in step_names,
         wants_source="source" in step_names,
+        wants_example=kind == "importer" and "example" in init_names,
     )
 
 
