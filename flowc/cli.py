@@ -1,0 +1,564 @@
+"""The `flowc` command line (SPEC section 5): check, run, graph, plan, fmt, explain, stdlib.
+
+Exit codes: 0 success (warnings allowed), 1 the flow has errors or a worker failed, 2 a usage
+error, 130 a run stopped by a signal, 70 an internal error of flowc (printed with a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import traceback
+from collections.abc import Sequence
+from importlib import metadata
+
+from flowc import compiler
+from flowc.diagnostics import Diagnostic, FlowError, has_errors, render_text, to_json
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+DOT_SUFFIXES = (".dot", ".gv")
+IMAGE_SUFFIXES = (".svg", ".png", ".pdf")
+GRAPHVIZ_INSTALL_HINT = (
+    "install Graphviz (apt-get install graphviz, brew install graphviz, or conda install "
+    "graphviz), or write DOT with -o FILE.dot"
+)
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable file: one `flowc: error:` line, exit 2."""
+
+
+class CommandFailed(Exception):
+    """An expected failure outside any flow file (e.g. Graphviz missing): one line, exit 1."""
+
+
+# ---------------------------------------------------------------------------------------------
+# argument parsing
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors as UsageError instead of printing and exiting."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgtp]?)(i?b?)\s*\Z", re.IGNORECASE)
+_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `1048576`, `512M`, `2G`, `64KiB`, `1.5GiB` or `500MB`.
+
+    A bare suffix (`K`, `M`, `G`, `T`, `P`) and the `KiB` forms are powers of 1024; the SI forms
+    `KB`, `MB`, `GB`... are powers of 1000. Raises ValueError for anything else or for zero.
+    """
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"invalid size {text!r} (examples: 1048576, 512M, 2G, 64KiB)")
+    number, prefix, tail = match.groups()
+    prefix = prefix.lower()
+    tail = tail.lower()
+    if tail == "i" or (tail == "ib" and not prefix):
+        raise ValueError(f"invalid size {text!r} (examples: 1048576, 512M, 2G, 64KiB)")
+    base = 1000 if tail == "b" and prefix else 1024
+    size = int(float(number) * base ** _POWERS[prefix])
+    if size <= 0:
+        raise ValueError(f"invalid size {text!r}: must be at least 1 byte")
+    return size
+
+
+def _size_argument(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timeout_argument(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"the timeout must be a positive number, not {text!r}")
+    return seconds
+
+
+def _add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="set_texts",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a const of the flow (repeatable)",
+    )
+
+
+def _add_format_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help=f"{what}: text (default) or json on stdout",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="flowc",
+        description="Check, run and draw .flow dataflow pipelines.",
+        epilog="Exit codes: 0 ok, 1 errors in the flow or a failed run, 2 usage error, "
+        "130 stopped by a signal, 70 internal error.",
+    )
+    parser.add_argument("--version", action="version", version=f"flowc {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=summary, description=summary[0].upper() + summary[1:] + "."
+        )
+
+    check = command("check", "check a flow file and report every problem found")
+    check.add_argument("file", metavar="FILE")
+    _add_set_option(check)
+    _add_format_option(check, "how to print diagnostics")
+    check.add_argument(
+        "--max-shm",
+        type=_size_argument,
+        metavar="BYTES",
+        help="shared memory the buffers may use (e.g. 512M, 2G, 64KiB; default: what /dev/shm has free)",
+    )
+
+    run = command("run", "compile a flow file and run it")
+    run.add_argument("file", metavar="FILE")
+    _add_set_option(run)
+    run.add_argument(
+        "--timeout",
+        type=_timeout_argument,
+        metavar="SECONDS",
+        help="stop the importers after SECONDS and let the graph drain",
+    )
+    run.add_argument("--report", metavar="FILE.html", help="write an HTML report of the run")
+    run.add_argument("--stats", metavar="FILE.json", help="write the run's statistics as JSON")
+    run.add_argument("--quiet", action="store_true", help="print no end-of-run summary")
+
+    graph = command("graph", "draw the pipeline as Graphviz DOT, SVG or PNG")
+    graph.add_argument("file", metavar="FILE")
+    graph.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE: .dot/.gv (DOT), .svg/.png/.pdf (needs Graphviz); default: DOT on stdout",
+    )
+
+    plan = command("plan", "print the compiled plan as JSON")
+    plan.add_argument("file", metavar="FILE")
+    _add_set_option(plan)
+
+    fmt = command("fmt", "print a flow file in canonical formatting")
+    fmt.add_argument("file", metavar="FILE")
+    fmt.add_argument(
+        "--check",
+        action="store_true",
+        help="print nothing; exit 1 when the file is not canonically formatted",
+    )
+
+    explain = command("explain", "explain a diagnostic code (e.g. E201)")
+    explain.add_argument("code", metavar="CODE")
+
+    stdlib = command("stdlib", "list the standard workers, or describe one")
+    stdlib.add_argument("name", metavar="NAME", nargs="?", help="e.g. sources.pulses")
+    _add_format_option(stdlib, "output format")
+    return parser
+
+
+def _version() -> str:
+    from flowc import __version__
+
+    return __version__
+
+
+def split_set_texts(set_texts: Sequence[str]) -> list[str]:
+    """The `--set` texts, checked to be NAME=VALUE; raises UsageError otherwise."""
+    for text in set_texts:
+        name, equals, _ = text.partition("=")
+        if not equals:
+            raise UsageError(f"--set {text!r}: expected NAME=VALUE (for example --set N=500)")
+        if not name.strip():
+            raise UsageError(f"--set {text!r}: the NAME before `=` is missing")
+    return list(set_texts)
+
+
+# ---------------------------------------------------------------------------------------------
+# output helpers
+
+
+def use_color(stream) -> bool:
+    """Colour only on a terminal and never when NO_COLOR is set."""
+    if "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _print_diagnostics(diagnostics: Sequence[Diagnostic], output_format: str = "text") -> None:
+    if output_format == "json":
+        sys.stdout.write(to_json(diagnostics) + "\n")
+    elif diagnostics:
+        sys.stderr.write(render_text(diagnostics, color=use_color(sys.stderr)))
+
+
+def _check(path: str, set_texts: Sequence[str] = (), max_shm: int | None = None):
+    """Check a file; an unreadable file is a UsageError, undecodable bytes a FlowError."""
+    try:
+        return compiler.check_file(path, set_texts=tuple(set_texts), max_shm=max_shm)
+    except OSError as exc:
+        raise UsageError(_unreadable(path, exc)) from None
+
+
+def _unreadable(path: str, exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a directory, not a .flow file"
+    return f"cannot read {path}: {reason}"
+
+
+def _compile_or_report(path: str, set_texts: Sequence[str] = ()):
+    """The plan of a file, with warnings printed; None when errors were printed."""
+    result = _check(path, set_texts)
+    _print_diagnostics(result.diagnostics)
+    if not result.ok or result.plan is None:
+        return None
+    return result.plan
+
+
+def _summary_line(path: str, plan) -> str:
+    from flowc.render.dot import format_bytes
+
+    workers = len(plan.workers)
+    buffers = len(plan.buffers)
+    return (
+        f"{path}: ok ({workers} worker{'s' if workers != 1 else ''}, "
+        f"{buffers} buffer{'s' if buffers != 1 else ''}, "
+        f"{format_bytes(plan.shm_bytes)} shared memory)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def cmd_check(args) -> int:
+    set_texts = split_set_texts(args.set_texts)
+    result = _check(args.file, set_texts, args.max_shm)
+    _print_diagnostics(result.diagnostics, args.format)
+    if has_errors(result.diagnostics):
+        return EXIT_ERRORS
+    if args.format == "text":
+        _say(_summary_line(args.file, result.plan))
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    set_texts = split_set_texts(args.set_texts)
+    if args.stats:
+        _check_writable(args.stats, "--stats")
+    plan = _compile_or_report(args.file, set_texts)
+    if plan is None:
+        return EXIT_ERRORS
+    if args.report:
+        _say(
+            f"flowc: note: the HTML report is not available yet; {args.report} will not be "
+            "written (use --stats FILE.json for the statistics)"
+        )
+    from flowc import runtime
+
+    result = runtime.run(
+        plan,
+        timeout=args.timeout,
+        quiet=args.quiet,
+        stats_path=args.stats,
+        raise_on_failure=False,
+    )
+    return result.exit
+
+
+def _check_writable(path: str, option: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable")
+
+
+def cmd_graph(args) -> int:
+    output = args.output
+    suffix = os.path.splitext(output)[1].lower() if output else ".dot"
+    if suffix not in DOT_SUFFIXES + IMAGE_SUFFIXES:
+        known = ", ".join(DOT_SUFFIXES + IMAGE_SUFFIXES)
+        raise UsageError(f"-o {output}: unknown output format {suffix or '(none)'!r} (use {known})")
+    if output:
+        _check_writable(output, "-o")
+    plan = _compile_or_report(args.file)
+    if plan is None:
+        return EXIT_ERRORS
+    dot_source = plan.to_dot()
+    if output is None:
+        sys.stdout.write(dot_source)
+    elif suffix in DOT_SUFFIXES:
+        _write_text(output, dot_source)
+    else:
+        _render_image(dot_source, output, suffix[1:])
+    return EXIT_OK
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _render_image(dot_source: str, output: str, image_format: str) -> None:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise CommandFailed(
+            f"cannot write {output}: the Graphviz program `dot` was not found; {GRAPHVIZ_INSTALL_HINT}"
+        )
+    completed = subprocess.run(
+        [dot, f"-T{image_format}", "-o", output],
+        input=dot_source.encode("utf-8"),
+        capture_output=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[0] if message else f"exit status {completed.returncode}"
+        raise CommandFailed(f"Graphviz `dot` could not write {output}: {detail}")
+
+
+def cmd_plan(args) -> int:
+    plan = _compile_or_report(args.file, split_set_texts(args.set_texts))
+    if plan is None:
+        return EXIT_ERRORS
+    sys.stdout.write(plan.to_json() + "\n")
+    return EXIT_OK
+
+
+def cmd_fmt(args) -> int:
+    from flowc.syntax import format_source
+
+    try:
+        source = compiler.read_source(args.file)
+    except OSError as exc:
+        raise UsageError(_unreadable(args.file, exc)) from None
+    formatted = format_source(source)
+    if args.check:
+        if formatted != source.text:
+            _say(f"would reformat {args.file}")
+            return EXIT_ERRORS
+        return EXIT_OK
+    sys.stdout.write(formatted)
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from flowc.codes import CODES, explain
+
+    code = args.code.strip().upper()
+    if code not in CODES:
+        close = difflib.get_close_matches(code, list(CODES), n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (known codes: {', '.join(CODES)})"
+        raise UsageError(f"unknown diagnostic code {args.code!r}{hint}")
+    text = explain(code)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+def cmd_stdlib(args) -> int:
+    from flowc.stdlib import catalog
+
+    if args.name is None:
+        entries = catalog.entries()
+        if args.format == "json":
+            sys.stdout.write(json.dumps([_entry_json(e) for e in entries], indent=2) + "\n")
+        else:
+            sys.stdout.write(_entries_text(entries))
+        return EXIT_OK
+    name = args.name.removeprefix("stdlib.")
+    try:
+        found = catalog.entry(name)
+    except KeyError:
+        known = [e.name for e in catalog.entries()]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; `flowc stdlib` lists them"
+        raise UsageError(f"no standard worker named {args.name!r}{hint}") from None
+    if args.format == "json":
+        sys.stdout.write(json.dumps(_entry_json(found), indent=2) + "\n")
+    else:
+        sys.stdout.write(_entry_text(found))
+    return EXIT_OK
+
+
+def _first_line(doc: str | None) -> str:
+    for line in (doc or "").strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _entries_text(entries) -> str:
+    if not entries:
+        return "no standard workers found\n"
+    name_width = max(len(e.name) for e in entries)
+    kind_width = max(len(e.kind or "") for e in entries)
+    lines = [
+        f"{e.name.ljust(name_width)}  {(e.kind or '').ljust(kind_width)}  {_first_line(e.doc)}".rstrip()
+        for e in entries
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _entry_text(entry) -> str:
+    lines = [f"stdlib.{entry.name}  ({entry.kind})", ""]
+    if entry.parameters:
+        lines.append("arguments:")
+        for name, default, required in entry.parameters:
+            shown = "required" if required else f"default {default}"
+            lines.append(f"  {name}  ({shown})")
+    else:
+        lines.append("arguments: none")
+    sig = entry.signature
+    if sig is not None:
+        lines.append("signature:")
+        needs = ", ".join(f"{f}: {code or 'any numeric'}" for f, code in sig.needs.items())
+        lines.append(f"  needs:      {needs or 'nothing'}")
+        produces = sig.produces
+        if isinstance(produces, (list, tuple)):
+            produces = ", ".join(produces)
+        lines.append(f"  produces:   {produces or 'not declared'}")
+        lines.append(f"  field_args: {', '.join(sig.field_args) or 'none'}")
+    doc = (entry.doc or "").strip()
+    if doc:
+        lines += ["", *inspect.cleandoc(doc).splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def _entry_json(entry) -> dict:
+    sig = entry.signature
+    return {
+        "name": entry.name,
+        "kind": entry.kind,
+        "parameters": [
+            {"name": name, "default": default, "required": required}
+            for name, default, required in entry.parameters
+        ],
+        "signature": None
+        if sig is None
+        else {
+            "needs": dict(sig.needs),
+            "produces": list(sig.produces)
+            if isinstance(sig.produces, (list, tuple))
+            else sig.produces,
+            "field_args": list(sig.field_args),
+            "kind": sig.kind,
+        },
+        "doc": entry.doc or "",
+    }
+
+
+COMMANDS = {
+    "check": cmd_check,
+    "run": cmd_run,
+    "graph": cmd_graph,
+    "plan": cmd_plan,
+    "fmt": cmd_fmt,
+    "explain": cmd_explain,
+    "stdlib": cmd_stdlib,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def _issue_tracker() -> str:
+    try:
+        urls = metadata.metadata("flowc").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("issues", "bug tracker", "tracker", "bugs"):
+            return url.strip()
+    return "the flowc issue tracker"
+
+
+def _report_internal_error(exc: BaseException) -> None:
+    _say(f"flowc: internal error: {type(exc).__name__}: {exc}")
+    _say("This is a bug in flowc, not in your flow. The traceback:")
+    sys.stderr.write("".join(traceback.format_exception(exc)))
+    _say(
+        f"Please report it at {_issue_tracker()}, with the command you ran, the traceback "
+        f"above and the .flow file (flowc {_version()}, Python {sys.version.split()[0]})."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one flowc command; returns the process exit code."""
+    args = None
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as stop:  # --help and --version
+            return stop.code if isinstance(stop.code, int) else EXIT_OK
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        _say(f"flowc: error: {exc}")
+        return EXIT_USAGE
+    except CommandFailed as exc:
+        _say(f"flowc: error: {exc}")
+        return EXIT_ERRORS
+    except FlowError as exc:
+        _print_diagnostics(exc.diagnostics, getattr(args, "format", "text"))
+        return EXIT_ERRORS if has_errors(exc.diagnostics) else EXIT_OK
+    except KeyboardInterrupt:
+        _say("flowc: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    except Exception as exc:
+        _report_internal_error(exc)
+        return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    """After `flowc plan x | head`, stop Python from complaining about the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
