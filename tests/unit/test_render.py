@@ -1,0 +1,244 @@
+"""The Graphviz renderer: what the DOT shows, its escaping, determinism, and that `dot` accepts it."""
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowc.callables import CallableTarget
+from flowc.plan import BufferPlan, Plan, WorkerPlan
+from flowc.render.dot import dot_lines, dot_string, format_bytes, render_dot
+from flowc.types import ElementType, FieldType
+
+SAMPLE = ElementType.struct([FieldType("ch0", "f4"), FieldType("ch1", "f4")])
+PULSE = ElementType.struct(
+    [FieldType("height", "f8"), FieldType("time", "f8"), FieldType("shape", "f4", (16,))]
+)
+
+
+def stdlib(module: str, name: str) -> CallableTarget:
+    return CallableTarget("module", f"flowc.stdlib.{module}", name)
+
+
+def pulses_plan(name: str = "pulses") -> Plan:
+    """The SPEC's example pipeline, built without the compiler."""
+    return Plan(
+        name=name,
+        buffers=(
+            BufferPlan("raw", SAMPLE, 4096, 128, type_name="Sample"),
+            BufferPlan("pulses", PULSE, 1, 64, type_name="Pulse"),
+            BufferPlan("kept", PULSE, 1, 64, "drop", type_name="Pulse"),
+        ),
+        workers=(
+            WorkerPlan("sim", "importer", stdlib("sources", "pulses"), {"n": 5}, outputs=("raw",)),
+            WorkerPlan(
+                "finder",
+                "processor",
+                CallableTarget("file", "/home/me/flows/peaks.py", "find_pulses"),
+                {"threshold": 0.2},
+                inputs=("raw",),
+                outputs=("pulses",),
+                processes=2,
+            ),
+            WorkerPlan(
+                "cut",
+                "filter",
+                stdlib("filters", "select"),
+                {"field": "height"},
+                inputs=("pulses",),
+                outputs=("kept",),
+            ),
+            WorkerPlan("save", "exporter", stdlib("sinks", "npy"), inputs=("kept",)),
+            WorkerPlan("scope", "observer", stdlib("monitors", "histogram"), observes=("pulses",)),
+        ),
+    )
+
+
+def node_attributes(dot: str, name: str) -> str:
+    match = re.search(rf'^\s*"{re.escape(name)}" \[(.*)\];$', dot, re.MULTILINE)
+    assert match, f"no node {name!r} in\n{dot}"
+    return match.group(1)
+
+
+def edge_attributes(dot: str, tail: str, head: str) -> str:
+    match = re.search(
+        rf'^\s*"{re.escape(tail)}" -> "{re.escape(head)}" \[(.*)\];$', dot, re.MULTILINE
+    )
+    assert match, f"no edge {tail} -> {head} in\n{dot}"
+    return match.group(1)
+
+
+def test_graph_is_named_after_the_pipeline_and_drawn_left_to_right():
+    dot = render_dot(pulses_plan())
+    assert dot.startswith('digraph "pulses" {')
+    assert "rankdir=LR" in dot
+    assert dot.rstrip().endswith("}")
+
+
+def test_buffers_are_cylinders_showing_type_length_slots_and_size():
+    dot = render_dot(pulses_plan())
+    raw = node_attributes(dot, "raw")
+    assert "shape=cylinder" in raw
+    # 4096 Samples of 8 bytes plus the 24-byte metadata record, times 128 slots
+    assert r'label="raw\nSample[4096] x 128 slots\n32.0 KiB/slot, 4.0 MiB"' in raw
+    assert "overflow=drop" in node_attributes(dot, "kept")
+    assert "overflow" not in node_attributes(dot, "pulses")
+
+
+def test_workers_are_styled_per_kind():
+    dot = render_dot(pulses_plan())
+    shapes = {
+        name: re.search(r"shape=(\w+)", node_attributes(dot, name)).group(1)
+        for name in ("sim", "finder", "cut", "save", "scope")
+    }
+    assert len(set(shapes.values())) == 5, shapes
+    assert "cylinder" not in shapes.values()
+    assert "dashed" in node_attributes(dot, "scope")
+
+
+def test_worker_label_shows_callable_and_processes():
+    dot = render_dot(pulses_plan())
+    finder = node_attributes(dot, "finder")
+    assert r"processor: \"peaks.py\":find_pulses" in finder
+    assert "processes=2" in finder
+    assert "/home/me/flows" not in finder.split("tooltip=")[0]
+    assert "processes=" not in node_attributes(dot, "sim")
+    assert "stdlib.sources.pulses" in node_attributes(dot, "sim")
+
+
+def test_edges_carry_the_buffer_shape_and_observers_are_dashed():
+    dot = render_dot(pulses_plan())
+    write = edge_attributes(dot, "sim", "raw")
+    read = edge_attributes(dot, "raw", "finder")
+    for attrs in (write, read):
+        assert r'label="Sample[4096] x 128 slots\n32.0 KiB/slot"' in attrs
+        assert "style=solid" in attrs
+    observe = edge_attributes(dot, "pulses", "scope")
+    assert "style=dashed" in observe
+    assert edge_attributes(dot, "finder", "pulses").count("Pulse[1] x 64 slots") == 1
+
+
+def test_plain_array_buffers_show_their_dtype():
+    plan = Plan(
+        "waves",
+        (BufferPlan("wave", ElementType.plain("float32"), 1024, 32),),
+        (WorkerPlan("gen", "importer", stdlib("sources", "noise"), outputs=("wave",)),),
+    )
+    assert r"f4[1024] x 32 slots\n4.0 KiB/slot, 128.8 KiB" in render_dot(plan)
+
+
+def test_output_is_deterministic_and_survives_the_json_round_trip():
+    plan = pulses_plan()
+    first = render_dot(plan)
+    assert render_dot(pulses_plan()) == first
+    assert render_dot(Plan.from_json(plan.to_json())) == first
+    assert plan.to_dot() == first
+
+
+def test_every_label_is_escaped():
+    plan = Plan(
+        'say "hi" \\ bye',
+        (BufferPlan("b", PULSE, 1, 4, type_name='odd"type\\n'),),
+        (
+            WorkerPlan("node", "importer", stdlib("sources", "pulses"), outputs=("b",)),
+            WorkerPlan("graph", "exporter", CallableTarget("function", "", "sink"), inputs=("b",)),
+        ),
+    )
+    dot = render_dot(plan)
+    assert dot.startswith(r'digraph "say \"hi\" \\ bye" {')
+    assert r"odd\"type\\n[1] x 4 slots" in dot
+    # a name that is a DOT keyword is quoted, so it is an ordinary node
+    assert '"node" [' in dot and '"graph" [' in dot
+
+
+@pytest.mark.parametrize(
+    "size,shown",
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (12_900_000, "12.3 MiB"),
+        (3 * 1024**3, "3.0 GiB"),
+        (5 * 1024**6, "5120.0 PiB"),
+    ],
+)
+def test_format_bytes(size, shown):
+    assert format_bytes(size) == shown
+
+
+def unescape_dot(quoted: str) -> str:
+    """Read a DOT double-quoted string back the way Graphviz reads a label."""
+    assert quoted.startswith('"') and quoted.endswith('"')
+    body = quoted[1:-1]
+    out = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == '"':
+            raise AssertionError(f"unescaped quote in {quoted!r}")
+        if char == "\n":
+            raise AssertionError(f"raw line break in {quoted!r}")
+        if char == "\\":
+            following = body[i + 1]
+            out.append({"n": "\n", "\\": "\\", '"': '"'}[following])
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+@given(st.text())
+def test_dot_string_reads_back_as_the_same_text(text):
+    expected = text.replace("\r\n", "\n").replace("\r", "\n")
+    assert unescape_dot(dot_string(text)) == expected
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n")), min_size=1))
+def test_dot_lines_keeps_each_line(lines):
+    assert unescape_dot(dot_lines(lines)).split("\n") == lines
+
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+
+
+SVG = {"svg": "http://www.w3.org/2000/svg"}
+
+
+def svg_of(dot: str) -> ET.Element:
+    completed = subprocess.run(
+        ["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=False, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr.decode()
+    assert completed.stderr == b"", completed.stderr.decode()
+    return ET.fromstring(completed.stdout)
+
+
+@needs_dot
+@pytest.mark.parametrize("plan_name", ["pulses", 'quote " and \\ backslash <&>'])
+def test_dot_accepts_the_output_and_the_svg_is_xml(plan_name):
+    svg = svg_of(render_dot(pulses_plan(plan_name)))
+    titles = {t.text for t in svg.iterfind(".//svg:g/svg:title", SVG)}
+    assert {"raw", "pulses", "kept", "sim", "finder", "cut", "save", "scope"} <= titles
+    assert {"sim->raw", "raw->finder", "pulses->scope"} <= titles
+    texts = [t.text for t in svg.iterfind(".//svg:text", SVG)]
+    assert f"{plan_name} (4.0 MiB shared memory)" in texts
+
+
+@needs_dot
+def test_dot_accepts_names_that_are_dot_keywords():
+    plan = Plan(
+        "strict",
+        (BufferPlan("edge", PULSE, 1, 4),),
+        (
+            WorkerPlan("node", "importer", stdlib("sources", "pulses"), outputs=("edge",)),
+            WorkerPlan("graph", "exporter", stdlib("sinks", "npy"), inputs=("edge",)),
+        ),
+    )
+    titles = {t.text for t in svg_of(render_dot(plan)).iterfind(".//svg:g/svg:title", SVG)}
+    assert {"node", "edge", "graph", "node->edge", "edge->graph"} <= titles
