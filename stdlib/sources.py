@@ -39,7 +39,7 @@ def pulses(
     along the buffer's LENGTH (or along a field's sub-array when LENGTH is 1; a scalar field of
     a length-1 buffer gets one sample). Each channel holds Gaussian noise of width `noise` around
     `baseline`, plus 0 to `max_pulses` pulses (Poisson, mean `mean_pulses`) starting at random
-    times in the first 80% of the waveform, with exponentially distributed heights (mean
+    times between 10% (a pre-trigger baseline) and 80% of the waveform, with exponentially distributed heights (mean
     `height`), a rise time `rise` and a decay time `tau`, both in samples. Integer fields are
     scaled like an ADC: the baseline sits at 10% of the dtype's range and a height of 1.0 spans
     40% of it. Complex fields carry the signal in the real part and noise in the imaginary
@@ -139,14 +139,15 @@ class _WaveformSimulator:
         signal = np.empty((channels, samples))
         template = self._template(samples)
         counts = np.minimum(self.rng.poisson(self.mean_pulses, channels), self.max_pulses)
-        latest_start = max(1, int(samples * 0.8))
+        earliest_start = int(samples * 0.1)
+        latest_start = max(earliest_start + 1, int(samples * 0.8))
         for channel, count in enumerate(counts):
             wave = signal[channel]
             offset = int(self.rng.integers(0, self.noise_bank.size - samples + 1))
             np.multiply(self.noise_bank[offset : offset + samples], self.noise, out=wave)
             wave += self.baseline
             for _ in range(count):
-                start = int(self.rng.integers(0, latest_start))
+                start = int(self.rng.integers(earliest_start, latest_start))
                 amplitude = self.rng.exponential(self.height)
                 wave[start:] += amplitude * template[: samples - start]
         signal = signal.T.reshape(target.shape)
