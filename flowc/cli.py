@@ -446,9 +446,10 @@ def _entry_text(entry) -> str:
     lines = [f"stdlib.{entry.name}  ({entry.kind})", ""]
     if entry.parameters:
         lines.append("arguments:")
+        width = max(len(name) for name, _, _ in entry.parameters)
         for name, default, required in entry.parameters:
-            shown = "required" if required else f"default {default}"
-            lines.append(f"  {name}  ({shown})")
+            shown = "(required)" if required else f"= {default}"
+            lines.append(f"  {name.ljust(width)}  {shown}")
     else:
         lines.append("arguments: none")
     sig = entry.signature
