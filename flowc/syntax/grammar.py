@@ -1,0 +1,247 @@
+"""The Lark parser of the .flow language, built once, and the postlexer that feeds it.
+
+The postlexer makes the grammar line-based: it drops newlines inside brackets, collects
+comments for `flowc fmt`, checks bracket pairs, nesting depth, keywords used as names, number
+spellings and string escapes, and ends the text with a newline. Its per-parse state lives in
+a `ScanState` set by the caller through `scanning()`.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import cache
+
+from lark import Lark, Token
+
+from flowc.diagnostics import FlowError, Note, error
+from flowc.source import SourceFile, Span
+from flowc.types import KEYWORDS
+
+START_RULES = ("module", "value_only", "type_only")
+MAX_NESTING = 100  # deeper brackets are an E001, so nothing downstream recurses too deep
+
+OPENERS = {"LPAR": "(", "LSQB": "[", "LBRACE": "{"}
+CLOSERS = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
+CLOSING_OF = {"(": ")", "[": "]", "{": "}"}
+STATEMENT_KEYWORDS = frozenset(
+    {
+        "pipeline",
+        "const",
+        "type",
+        "buffer",
+        "importer",
+        "processor",
+        "filter",
+        "exporter",
+        "observer",
+    }
+)
+_STRING_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+@dataclass
+class ScanState:
+    """What the postlexer learns while one text is parsed."""
+
+    source: SourceFile
+    comments: list[Token] = field(default_factory=list)
+    open_brackets: list[Token] = field(default_factory=list)
+
+
+_current_scan: ContextVar[ScanState] = ContextVar("flowc_scan_state")
+
+
+@contextmanager
+def scanning(source: SourceFile) -> Iterator[ScanState]:
+    """Make a fresh ScanState the postlexer's state while the block parses `source`."""
+    state = ScanState(source)
+    reset = _current_scan.set(state)
+    try:
+        yield state
+    finally:
+        _current_scan.reset(reset)
+
+
+def syntax_error(
+    source: SourceFile, start: int, end: int, message: str, *, help: str | None = None, notes=()
+) -> FlowError:
+    return FlowError([error("E001", message, Span(source, start, end), help=help, notes=notes)])
+
+
+def bracket_note(source: SourceFile, bracket: Token) -> Note:
+    line = source.position(bracket.start_pos)[0]
+    span = Span(source, bracket.start_pos, bracket.end_pos)
+    return Note(f"`{bracket.value}` opened here, at line {line}", span)
+
+
+def number_value(raw: str) -> int | float | None:
+    """The value of a number spelled in Python syntax with an optional sign, or None."""
+    digits = raw.lstrip("+-")
+    if len(raw) - len(digits) > 1:
+        return None
+    sign = -1 if raw.startswith("-") else 1
+    try:
+        return sign * int(digits, 0)
+    except ValueError:
+        pass
+    if digits[:2].lower() in ("0x", "0o", "0b"):
+        return None
+    try:
+        return sign * float(digits)
+    except ValueError:
+        return None
+
+
+def string_value(raw: str) -> str | int:
+    """The text of a string literal (quotes included in `raw`), or the offset of a bad escape."""
+    body = raw[1:-1]
+    if "\\" not in body:
+        return body
+    out = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            escaped = _STRING_ESCAPES.get(body[i + 1])
+            if escaped is None:
+                return i + 1
+            out.append(escaped)
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class FlowPostLexer:
+    """Turns Lark's token stream into the line-based stream the grammar expects."""
+
+    always_accept = ("_NL", "COMMENT")
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        state = _current_scan.get()
+        source = state.source
+        brackets = state.open_brackets
+        comments = state.comments
+        previous_type = "_NL"
+        for token in stream:
+            kind = token.type
+            if kind == "_NL":
+                if brackets or previous_type == "_NL":
+                    continue
+            elif kind == "COMMENT":
+                comments.append(token)
+                continue
+            elif kind == "NAME":
+                if token.value in KEYWORDS and previous_type != "DOT":
+                    raise _keyword_error(source, token, brackets)
+            elif kind in OPENERS:
+                if len(brackets) >= MAX_NESTING:
+                    raise syntax_error(
+                        source,
+                        token.start_pos,
+                        token.end_pos,
+                        f"brackets are nested more than {MAX_NESTING} deep",
+                        help="flatten the value; no flow construct needs this much nesting",
+                    )
+                brackets.append(token)
+            elif kind in CLOSERS:
+                _check_closing(source, token, brackets)
+                brackets.pop()
+            elif kind == "NUMBER":
+                if number_value(token.value) is None:
+                    raise syntax_error(
+                        source,
+                        token.start_pos,
+                        token.end_pos,
+                        f"`{token.value}` is not a valid number",
+                        help="write numbers as in Python: `3`, `-1`, `0.25`, `1e-6`, `0x1F`",
+                    )
+            elif kind == "STRING":
+                decoded = string_value(token.value)
+                if isinstance(decoded, int):
+                    at = token.start_pos + 1 + decoded
+                    raise syntax_error(
+                        source,
+                        at - 1,
+                        at + 1,
+                        f"unknown escape `{token.value[decoded : decoded + 2]}` in a string",
+                        help='the escapes are \\" \\\\ \\n and \\t; write a backslash as \\\\',
+                    )
+            previous_type = kind
+            yield token
+        if brackets:
+            raise unclosed_error(source, brackets[-1], len(source.text))
+        if previous_type != "_NL":
+            end = len(source.text)
+            line, column = source.position(end)
+            yield Token("_NL", "", end, line, column, line, column, end)
+
+
+def unclosed_error(source: SourceFile, bracket: Token, at: int) -> FlowError:
+    line = source.position(bracket.start_pos)[0]
+    found = "end of input" if at >= len(source.text) else "the next statement"
+    return syntax_error(
+        source,
+        at,
+        at if at >= len(source.text) else at + 1,
+        f"unclosed `{bracket.value}` opened at line {line}: found {found} before its "
+        f"`{CLOSING_OF[bracket.value]}`",
+        help=f"close it with `{CLOSING_OF[bracket.value]}`",
+        notes=[bracket_note(source, bracket)],
+    )
+
+
+def _check_closing(source: SourceFile, token: Token, brackets: list[Token]) -> None:
+    if not brackets:
+        raise syntax_error(
+            source,
+            token.start_pos,
+            token.end_pos,
+            f"`{token.value}` has no matching opening bracket",
+            help="remove it, or add the opening bracket it closes",
+        )
+    opener = brackets[-1]
+    if CLOSERS[token.type] != opener.value:
+        line = source.position(opener.start_pos)[0]
+        raise syntax_error(
+            source,
+            token.start_pos,
+            token.end_pos,
+            f"`{token.value}` does not close `{opener.value}` opened at line {line}",
+            help=f"close `{opener.value}` with `{CLOSING_OF[opener.value]}` first",
+            notes=[bracket_note(source, opener)],
+        )
+
+
+def _keyword_error(source: SourceFile, token: Token, brackets: list[Token]) -> FlowError:
+    if brackets and brackets[-1].value == "{":
+        help = f'to name a field `{token.value}`, quote it: `"{token.value}": f4`'
+    else:
+        help = f"choose another name, e.g. `{token.value}_`"
+    return syntax_error(
+        source,
+        token.start_pos,
+        token.end_pos,
+        f"`{token.value}` is a keyword and cannot be used as a name",
+        help=help,
+    )
+
+
+@cache
+def flow_parser() -> Lark:
+    """The Lark LALR parser of flow.lark (built once per process)."""
+    grammar = (importlib.resources.files("flowc.grammar") / "flow.lark").read_text("utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        start=list(START_RULES),
+        postlex=FlowPostLexer(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
