@@ -1,0 +1,630 @@
+"""The checks of SPEC section 3 that need the whole resolved model: one small function each.
+
+`CHECKS` lists them in order; each takes the `Model` (with its networkx graph) and yields
+diagnostics. A check skips whatever resolution left unknown (None), so one mistake is
+reported once, by the check that owns it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import numbers
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import networkx as nx
+
+from flowc.callables import RESERVED_PARAMETERS, call_shape, signature_of
+from flowc.diagnostics import Diagnostic, FlowError, Label, Note, error, warning
+from flowc.sema.model import BufferInfo, Model, WorkerInfo, did_you_mean, name_span
+from flowc.sema.values import is_int, show_short, type_word
+from flowc.source import SourceFile
+from flowc.syntax import ast, parse_type
+from flowc.types import ElementType, FieldType, canonical_code, difference, field_requirement
+
+Check = Callable[[Model], Iterator[Diagnostic]]
+
+SHM_PATH = "/dev/shm"
+MAX_CYCLES_PER_COMPONENT = 20
+
+
+# --- E301: how many buffers each kind takes ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    low: int
+    high: int | None  # None: no upper bound
+
+    def allows(self, n: int) -> bool:
+        return n >= self.low and (self.high is None or n <= self.high)
+
+    def describe(self, noun: str) -> str:
+        if self.high == 0:
+            return f"no {noun}s"
+        if self.low == self.high:
+            return f"exactly {self.low} {noun}" + ("s" if self.low != 1 else "")
+        if self.high is None and self.low == 0:
+            return f"any number of {noun}s"
+        return f"at least {self.low} {noun}" + ("s" if self.low != 1 else "")
+
+
+NONE, ONE, SOME, ANY = Count(0, 0), Count(1, 1), Count(1, None), Count(0, None)
+
+# kind -> (inputs, outputs, observed buffers), SPEC section 2
+ARITY: dict[str, tuple[Count, Count, Count]] = {
+    "importer": (NONE, ONE, NONE),
+    "processor": (SOME, SOME, NONE),
+    "filter": (ONE, SOME, NONE),
+    "exporter": (ONE, ANY, NONE),
+    "observer": (NONE, NONE, SOME),
+}
+KIND_FORMS = {
+    "importer": "importer NAME = CODE(ARGS) -> OUT",
+    "processor": "processor NAME = CODE(ARGS) IN, ... -> OUT, ...",
+    "filter": "filter NAME = CODE(ARGS) IN -> OUT, ...",
+    "exporter": "exporter NAME = CODE(ARGS) IN [-> COPY, ...]",
+    "observer": "observer NAME = CODE(ARGS) observes BUF, ...",
+}
+
+
+def check_arity(model: Model) -> Iterator[Diagnostic]:
+    """E301: the number of inputs, outputs and observed buffers fits the worker's kind."""
+    for worker in model.workers:
+        counts = (len(worker.inputs), len(worker.outputs), len(worker.observes))
+        wrong = [
+            (n, allowed, noun)
+            for n, allowed, noun in zip(
+                counts, ARITY[worker.kind], ("input", "output", "observed buffer"), strict=True
+            )
+            if not allowed.allows(n)
+        ]
+        if not wrong:
+            continue
+        found = ", ".join(f"{n} {noun}{'s' if n != 1 else ''}" for n, _, noun in wrong)
+        wanted = ", ".join(allowed.describe(noun) for _, allowed, noun in wrong)
+        yield error(
+            "E301",
+            f"{worker.kind} `{worker.name}` has {found}, but {_article(worker.kind)} {worker.kind} takes {wanted}",
+            worker.decl.span,
+            help=f"write it as `{KIND_FORMS[worker.kind]}`" + _kind_hint(worker),
+        )
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _kind_hint(worker: WorkerInfo) -> str:
+    if worker.kind == "filter" and len(worker.inputs) > 1:
+        return "; a processor may read several buffers"
+    if worker.kind != "observer" and worker.observes:
+        return "; only an observer observes buffers"
+    if worker.kind == "observer" and (worker.inputs or worker.outputs):
+        return "; an observer only watches buffers with `observes`"
+    if worker.kind == "importer" and worker.inputs:
+        return "; an importer is a source: use a processor to read a buffer"
+    return ""
+
+
+# --- E204: arguments held against the code's parameters ------------------------------------
+
+_PLAIN_TYPES = {int: "an int", float: "a float", str: "a string", bool: "a bool", list: "a list"}
+
+
+def _parameter_types(code: object) -> dict[str, tuple[type, bool]]:
+    """Parameter name -> (plain type it takes, whether an annotation rather than a default said so)."""
+    fn = code.__init__ if inspect.isclass(code) else code
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    found = {}
+    for p in params:
+        annotation = p.annotation
+        if isinstance(annotation, str):
+            annotation = {t.__name__: t for t in _PLAIN_TYPES}.get(annotation, annotation)
+        if annotation in _PLAIN_TYPES:
+            found[p.name] = (annotation, True)
+        elif p.default is not p.empty and p.default is not None:
+            default_type = tuple if isinstance(p.default, tuple) else type(p.default)
+            default_type = list if default_type is tuple else default_type
+            if default_type in _PLAIN_TYPES:
+                found[p.name] = (default_type, False)
+    return found
+
+
+def _accepts(expected: type, strict: bool, value: object) -> bool:
+    if expected is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if expected is int:
+        # an int default (`scale=1`) says little: a float is fine; an annotation is strict
+        return is_int(value) or (not strict and isinstance(value, numbers.Real))
+    if expected is float:
+        return isinstance(value, numbers.Real)
+    if expected is str:
+        return isinstance(value, str)
+    return isinstance(value, list)
+
+
+def check_arguments(model: Model) -> Iterator[Diagnostic]:
+    """E204: every argument is known to the code, has a plausible type; none is missing."""
+    inspected: dict[tuple[int, str], tuple] = {}  # (id(code), kind) -> (shape, types)
+    for worker in model.workers:
+        code = worker.code
+        if code is None:
+            continue
+        key = (id(code), worker.kind)
+        if key not in inspected:
+            inspected[key] = (call_shape(code, worker.kind), _parameter_types(code))
+        shape, types = inspected[key]
+        described = worker.target.describe()
+        given: dict[str, ast.Arg] = {}
+        for arg in worker.decl.args:
+            if arg.key in given:
+                yield error(
+                    "E204",
+                    f"argument `{arg.key}` is given twice",
+                    arg.span,
+                    notes=[Note("first given here", given[arg.key].span)],
+                    help="keep one of them",
+                )
+                continue
+            given[arg.key] = arg
+            if arg.key in RESERVED_PARAMETERS:
+                yield error(
+                    "E204",
+                    f"`{arg.key}` cannot be given in the flow file: flowc passes it to `{described}` itself",
+                    arg.span,
+                    help=f"remove `{arg.key}=`; `meta`, `source` and `example` are filled in by flowc",
+                )
+                continue
+            if arg.key not in shape.parameters and not shape.accepts_any:
+                yield error(
+                    "E204",
+                    f"`{described}` has no parameter `{arg.key}`",
+                    arg.key_span or arg.span,
+                    help=_parameters_help(arg.key, shape.parameters),
+                )
+                continue
+            value = worker.args.get(arg.key)
+            expected = types.get(arg.key)
+            if value is None or expected is None or _accepts(*expected, value):
+                continue
+            yield error(
+                "E204",
+                f"argument `{arg.key}` of `{described}` takes {_PLAIN_TYPES[expected[0]]}, "
+                f"not {type_word(value)} ({show_short(value)})",
+                arg.span,
+                help=f"give {_PLAIN_TYPES[expected[0]]}",
+            )
+        missing = [name for name in shape.required if name not in given]
+        if missing:
+            names = ", ".join(f"`{n}`" for n in missing)
+            yield error(
+                "E204",
+                f"`{described}` needs the argument{'s' if len(missing) > 1 else ''} {names}",
+                worker.decl.callable.span,
+                help="add " + ", ".join(f"{n}=..." for n in missing) + " inside the parentheses",
+            )
+
+
+def _parameters_help(key: str, parameters: tuple[str, ...]) -> str:
+    if not parameters:
+        return "it takes no arguments"
+    guess = did_you_mean(key, parameters)
+    listing = ", ".join(f"`{p}`" for p in parameters)
+    return f"did you mean `{guess}`? it takes {listing}" if guess else f"it takes {listing}"
+
+
+# --- E202, E203: declared signatures --------------------------------------------------------
+
+
+def check_signatures(model: Model) -> Iterator[Diagnostic]:
+    """E202/E203: what the code declares (`@flowc.signature`) matches its buffers."""
+    produced_cache: dict[str, ElementType | str] = {}
+    for worker in model.workers:
+        if worker.code is None:
+            continue
+        declared = signature_of(worker.code)
+        if declared is None:
+            continue
+        described = worker.target.describe()
+        if declared.kind and declared.kind != worker.kind:
+            yield error(
+                "E202",
+                f"`{described}` is written for {_article(declared.kind)} {declared.kind}, "
+                f"but `{worker.name}` is declared as {_article(worker.kind)} {worker.kind}",
+                worker.decl.callable.span,
+                help=f"declare it as `{declared.kind} {worker.name} = ...`",
+            )
+        field_values = yield from _check_field_args(worker, declared)
+        for field_name, code in declared.needs.items():
+            if field_name in declared.field_args or field_name in field_values:
+                continue
+            for wire in worker.data_wires:
+                buffer = wire.buffer
+                if buffer is None or buffer.element is None:
+                    continue
+                reason = field_requirement(buffer.element, field_name, code)
+                if reason is None:
+                    continue
+                yield error(
+                    "E202",
+                    f"`{described}` needs field `{field_name}` ({code or 'any number'}) in `{buffer.name}` "
+                    f"({buffer.describe()}), but {reason}",
+                    wire.ref.span,
+                    notes=[_declared_note(buffer)],
+                    help=f"give `{buffer.name}` a field `{field_name}: {code or 'f8'}`, or wire another buffer",
+                )
+        if declared.produces is not None:
+            yield from _check_produces(model, worker, declared.produces, produced_cache)
+
+
+def _declared_note(buffer: BufferInfo) -> Note:
+    return Note(f"`{buffer.name}` is declared here as {buffer.describe()}", name_span(buffer.decl))
+
+
+def _check_field_args(worker: WorkerInfo, declared) -> Iterator[Diagnostic]:
+    """E203 for arguments that must name fields; returns the field names they named."""
+    named: set[str] = set()
+    args = {arg.key: arg for arg in reversed(worker.decl.args)}
+    for parameter in declared.field_args:
+        arg = args.get(parameter)
+        value = worker.args.get(parameter)
+        if arg is None or value is None:
+            continue
+        names = value if isinstance(value, list) else [value]
+        if not all(isinstance(n, str) for n in names):
+            yield error(
+                "E203",
+                f"argument `{parameter}` must name a field (a string), not {show_short(value)}",
+                arg.span,
+                help=f'write {parameter}="FIELD"',
+            )
+            continue
+        named.update(names)
+        for wire in worker.data_wires:
+            buffer = wire.buffer
+            if buffer is None or buffer.element is None:
+                continue
+            for field_name in names:
+                problem = _field_problem(buffer, field_name, parameter, declared.needs)
+                if problem is None:
+                    continue
+                message, hint = problem
+                yield error(
+                    "E203",
+                    message,
+                    arg.span,
+                    labels=[Label(wire.ref.span, f"{buffer.describe()}")],
+                    notes=[_declared_note(buffer)],
+                    help=hint,
+                )
+    return named
+
+
+def _field_problem(
+    buffer: BufferInfo, field_name: str, parameter: str, needs
+) -> tuple[str, str] | None:
+    element = buffer.element
+    if element.is_plain:
+        return (
+            f'`{parameter}="{field_name}"`: `{buffer.name}` is a plain {element.code} array without fields',
+            "field arguments need a buffer of a struct type",
+        )
+    found = element.field(field_name)
+    if found is None:
+        names = [f.name for f in element.fields]
+        guess = did_you_mean(field_name, names)
+        listing = ", ".join(f"`{n}`" for n in names)
+        return (
+            f"`{buffer.name}` ({buffer.describe()}) has no field `{field_name}`",
+            f"did you mean `{guess}`?" if guess else f"its fields are {listing}",
+        )
+    for key in (parameter, field_name):
+        if key in needs:
+            reason = field_requirement(element, field_name, needs[key])
+            if reason is not None:
+                want = needs[key] or "a number"
+                return (
+                    f'`{parameter}="{field_name}"` must name a field of {want}, but in `{buffer.name}` {reason}',
+                    "name a field of the right kind",
+                )
+    return None
+
+
+def _check_produces(
+    model: Model, worker: WorkerInfo, produces, cache_: dict
+) -> Iterator[Diagnostic]:
+    described = worker.target.describe()
+    texts = [produces] * len(worker.outputs) if isinstance(produces, str) else list(produces)
+    if len(texts) != len(worker.outputs):
+        yield error(
+            "E202",
+            f"`{described}` produces {len(texts)} output{'s' if len(texts) != 1 else ''}, "
+            f"but `{worker.name}` writes {len(worker.outputs)}",
+            worker.decl.callable.span,
+            help=f"wire {len(texts)} output buffer{'s' if len(texts) != 1 else ''} after `->`",
+        )
+        return
+    for text, wire in zip(texts, worker.outputs, strict=True):
+        if text not in cache_:
+            cache_[text] = _produced_type(model, text)
+        produced = cache_[text]
+        if isinstance(produced, str):
+            yield error(
+                "E202",
+                f"`{described}` declares produces={text!r}, which is not a usable flow type: {produced}",
+                worker.decl.callable.span,
+                help="this is a mistake in the worker's @flowc.signature",
+            )
+            return
+        buffer = wire.buffer
+        if buffer is None or buffer.element is None:
+            continue
+        reason = difference(produced, buffer.element)
+        if reason is None:
+            continue
+        yield error(
+            "E202",
+            f"`{described}` produces {produced.to_flow()}, but `{buffer.name}` holds "
+            f"{buffer.describe()}: {reason}",
+            wire.ref.span,
+            notes=[_declared_note(buffer)],
+            help=f"declare `{buffer.name}` with the type {produced.to_flow()}",
+        )
+
+
+def _produced_type(model: Model, text: str) -> ElementType | str:
+    """The element type a `produces` text means, or why it has none."""
+    if not isinstance(text, str):
+        return f"{text!r} is not a string"
+    try:
+        node = parse_type(SourceFile("<signature>", text))
+    except FlowError as exc:
+        return exc.diagnostics[0].message if exc.diagnostics else "syntax error"
+    if isinstance(node, ast.TypeName):
+        declared = model.types.get(node.name)
+        if declared is not None:
+            return declared.element or f"type `{node.name}` has errors"
+        code = canonical_code(node.name)
+        return (
+            ElementType.plain(code) if code else f"`{node.name}` is no declared type or dtype code"
+        )
+    fields = []
+    for f in node.fields:
+        code = canonical_code(f.code)
+        if code is None:
+            return f"unknown dtype code `{f.code}`"
+        if not all(isinstance(d, ast.Number) and is_int(d.value) and d.value > 0 for d in f.shape):
+            return f"field `{f.name}` has a bad sub-array shape"
+        dims = [d.value for d in f.shape]
+        fields.append(FieldType(f.name, code, tuple(dims)))
+    if len({f.name for f in fields}) != len(fields) or not fields:
+        return "its fields are empty or repeated"
+    return ElementType.struct(fields)
+
+
+# --- E201: filters and exporters copy events unchanged ---------------------------------------
+
+
+def check_copies(model: Model) -> Iterator[Diagnostic]:
+    """E201: a filter's or exporter's outputs have exactly its input's type and length."""
+    for worker in model.workers:
+        if worker.kind not in ("filter", "exporter") or len(worker.inputs) != 1:
+            continue
+        source = worker.inputs[0].buffer
+        if source is None or source.element is None or source.length is None:
+            continue
+        for wire in worker.outputs:
+            target = wire.buffer
+            if target is None or target.element is None or target.length is None:
+                continue
+            reason = difference(source.element, target.element)
+            if reason is None and source.length != target.length:
+                reason = f"the lengths differ ({source.length} and {target.length})"
+            if reason is None:
+                continue
+            yield error(
+                "E201",
+                f"{worker.kind} `{worker.name}` copies `{source.name}` ({source.describe()}) "
+                f"into `{target.name}` ({target.describe()}), but the types differ: {reason}",
+                wire.ref.span,
+                labels=[
+                    Label(
+                        worker.inputs[0].ref.span,
+                        f"{source.describe()} = {source.element.to_flow()}",
+                    )
+                ],
+                notes=[_declared_note(target)],
+                help=f"a {worker.kind} copies events unchanged; use a processor to convert them",
+            )
+
+
+# --- graph checks ----------------------------------------------------------------------------
+
+
+def _edges(model: Model, buffer: BufferInfo, roles: tuple[str, ...], incoming: bool):
+    graph = model.graph
+    edges = graph.in_edges(buffer, data=True) if incoming else graph.out_edges(buffer, data=True)
+    return [(u, v, d) for u, v, d in edges if d["role"] in roles]
+
+
+def check_unwritten(model: Model) -> Iterator[Diagnostic]:
+    """E302: every buffer that is read or observed has a writer."""
+    for buffer in model.buffers.values():
+        if _edges(model, buffer, ("write",), incoming=True):
+            continue
+        for _, worker, data in _edges(model, buffer, ("read", "observe"), incoming=False):
+            verb = "observed" if data["role"] == "observe" else "read"
+            yield error(
+                "E302",
+                f"`{buffer.name}` is {verb} by `{worker.name}`, but nothing writes it",
+                data["ref"].span,
+                notes=[Note(f"`{buffer.name}` is declared here", name_span(buffer.decl))],
+                help=f"add an importer or processor with `-> {buffer.name}`, or read another buffer",
+            )
+
+
+def check_cycles(model: Model) -> Iterator[Diagnostic]:
+    """E303: events never flow back to where they came from."""
+    flow = nx.MultiDiGraph()
+    flow.add_edges_from(
+        (u, v, d) for u, v, d in model.graph.edges(data=True) if d["role"] in ("read", "write")
+    )
+    for component in nx.strongly_connected_components(flow):
+        if len(component) < 2:
+            continue
+        sub = flow.subgraph(component)
+        for cycle in itertools.islice(nx.simple_cycles(sub), MAX_CYCLES_PER_COMPONENT):
+            yield _cycle_diagnostic(sub, cycle)
+
+
+def _cycle_diagnostic(graph: nx.MultiDiGraph, cycle: list) -> Diagnostic:
+    steps = []
+    for i, node in enumerate(cycle):
+        following = cycle[(i + 1) % len(cycle)]
+        data = min(graph.get_edge_data(node, following).values(), key=lambda d: d["position"])
+        steps.append((node, following, data))
+    first = min(range(len(steps)), key=lambda i: steps[i][2]["position"])
+    steps = steps[first:] + steps[:first]
+    path = " -> ".join(f"`{node.name}`" for node, _, _ in steps) + f" -> `{steps[0][0].name}`"
+    labels = [
+        Label(
+            data["ref"].span,
+            f"`{u.name}` writes `{v.name}`"
+            if data["role"] == "write"
+            else f"`{v.name}` reads `{u.name}`",
+        )
+        for u, v, data in steps[1:]
+    ]
+    return error(
+        "E303",
+        f"the graph has a cycle: {path}",
+        steps[0][2]["ref"].span,
+        labels=labels,
+        help="events would circulate forever and back-pressure would deadlock: break the cycle",
+    )
+
+
+def check_shared_memory(model: Model) -> Iterator[Diagnostic]:
+    """E304: the buffers fit in the shared memory there is (or `--max-shm`)."""
+    sized = [(b.total_bytes, b) for b in model.buffers.values() if b.complete]
+    if not sized:
+        return
+    total = sum(size for size, _ in sized)
+    if model.max_shm is not None:
+        limit, where = model.max_shm, f"the limit of {human_bytes(model.max_shm)} (--max-shm)"
+    elif os.path.isdir(SHM_PATH):
+        limit = shutil.disk_usage(SHM_PATH).free
+        where = f"the {human_bytes(limit)} free in {SHM_PATH}"
+    else:
+        return
+    if total <= limit:
+        return
+    size, largest = max(sized, key=lambda item: item[0])
+    yield error(
+        "E304",
+        f"the buffers need {human_bytes(total)} of shared memory, more than {where}",
+        name_span(largest.decl),
+        notes=[
+            Note(
+                f"`{largest.name}` is the largest: {largest.slots} slots of {human_bytes(largest.slot_bytes)} "
+                f"= {human_bytes(size)}",
+                name_span(largest.decl),
+            )
+        ],
+        help="use fewer slots or a smaller LENGTH for the largest buffers",
+    )
+
+
+def human_bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} byte{'s' if n != 1 else ''}"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        value /= 1024
+        if value < 1024 or unit == "PiB":
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def check_unconsumed(model: Model) -> Iterator[Diagnostic]:
+    """W301: a buffer that is written is also consumed."""
+    for buffer in model.buffers.values():
+        writes = _edges(model, buffer, ("write",), incoming=True)
+        if not writes or _edges(model, buffer, ("read",), incoming=False):
+            continue
+        observed = _edges(model, buffer, ("observe",), incoming=False)
+        fate = (
+            "its events are only observed, and dropped when its slots are full"
+            if observed
+            else "its events are discarded"
+        )
+        writers = ", ".join(sorted({f"`{u.name}`" for u, _, _ in writes}))
+        yield warning(
+            "W301",
+            f"`{buffer.name}` is written by {writers}, but no worker consumes it: {fate}",
+            name_span(buffer.decl),
+            help=f"read `{buffer.name}` with an exporter or processor, or remove it",
+        )
+
+
+def check_unused(model: Model) -> Iterator[Diagnostic]:
+    """W302: every declared buffer is wired to some worker."""
+    for buffer in model.buffers.values():
+        if model.graph.degree(buffer) == 0:
+            yield warning(
+                "W302",
+                f"buffer `{buffer.name}` is declared but never used",
+                name_span(buffer.decl),
+                help="remove it, or wire it to a worker",
+            )
+
+
+def check_slots(model: Model) -> Iterator[Diagnostic]:
+    """W303: a buffer has at least as many slots as the processes of any worker reading it."""
+    for buffer in model.buffers.values():
+        if buffer.slots is None:
+            continue
+        readers = [
+            w
+            for _, w, _ in _edges(model, buffer, ("read",), incoming=False)
+            if w.processes is not None
+        ]
+        if not readers:
+            continue
+        busiest = max(readers, key=lambda w: w.processes)
+        if buffer.slots >= busiest.processes:
+            continue
+        yield warning(
+            "W303",
+            f"`{buffer.name}` has {buffer.slots} slot{'s' if buffer.slots != 1 else ''}, but "
+            f"`{busiest.name}` reads it with {busiest.processes} processes: some will always idle",
+            name_span(buffer.decl),
+            help=f"give `{buffer.name}` slots={busiest.processes} or more",
+        )
+
+
+CHECKS: tuple[Check, ...] = (
+    check_arity,
+    check_arguments,
+    check_signatures,
+    check_copies,
+    check_unwritten,
+    check_cycles,
+    check_shared_memory,
+    check_unconsumed,
+    check_unused,
+    check_slots,
+)
+
+
+def run_checks(model: Model) -> list[Diagnostic]:
+    return [d for check in CHECKS for d in check(model)]
