@@ -51,6 +51,7 @@ class NpyStream:
         self.shape_tail = shape_tail
         self.header_bytes = len(_header(dtype, _LONGEST_SHAPE[: 1 + len(shape_tail)]))
         self.file.write(_header(dtype, (0, *shape_tail), self.header_bytes))
+        self.file.flush()
 
     def append(self, rows: np.ndarray) -> None:
         """Write rows of the stream's dtype and row shape (one or more, along axis 0)."""
