@@ -163,7 +163,7 @@ def check_arguments(model: Model) -> Iterator[Diagnostic]:
         if key not in inspected:
             inspected[key] = (call_shape(code, worker.kind), _parameter_types(code))
         shape, types = inspected[key]
-        described = worker.target.describe()
+        described = worker.code_name
         given: dict[str, ast.Arg] = {}
         for arg in worker.decl.args:
             if arg.key in given:
@@ -234,7 +234,7 @@ def check_signatures(model: Model) -> Iterator[Diagnostic]:
         declared = signature_of(worker.code)
         if declared is None:
             continue
-        described = worker.target.describe()
+        described = worker.code_name
         if declared.kind and declared.kind != worker.kind:
             yield error(
                 "E202",
@@ -342,7 +342,7 @@ def _field_problem(
 def _check_produces(
     model: Model, worker: WorkerInfo, produces, cache_: dict
 ) -> Iterator[Diagnostic]:
-    described = worker.target.describe()
+    described = worker.code_name
     texts = [produces] * len(worker.outputs) if isinstance(produces, str) else list(produces)
     if len(texts) != len(worker.outputs):
         yield error(
@@ -436,14 +436,9 @@ def check_copies(model: Model) -> Iterator[Diagnostic]:
                 f"{worker.kind} `{worker.name}` copies `{source.name}` ({source.describe()}) "
                 f"into `{target.name}` ({target.describe()}), but the types differ: {reason}",
                 wire.ref.span,
-                labels=[
-                    Label(
-                        worker.inputs[0].ref.span,
-                        f"{source.describe()} = {source.element.to_flow()}",
-                    )
-                ],
+                labels=[Label(worker.inputs[0].ref.span, _spelled_out(source))],
                 notes=[_declared_note(target)],
-                help=f"a {worker.kind} copies events unchanged; use a processor to convert them",
+                help=f"{_article(worker.kind)} {worker.kind} copies events unchanged; use a processor to convert them",
             )
 
 
@@ -454,6 +449,13 @@ def _edges(model: Model, buffer: BufferInfo, roles: tuple[str, ...], incoming: b
     graph = model.graph
     edges = graph.in_edges(buffer, data=True) if incoming else graph.out_edges(buffer, data=True)
     return [(u, v, d) for u, v, d in edges if d["role"] in roles]
+
+
+def _spelled_out(buffer: BufferInfo) -> str:
+    """`Pulse = {height: f8, ...}`: a buffer's type with its fields, for labels."""
+    if buffer.type_name is None:
+        return buffer.describe()
+    return f"{buffer.describe()} = {buffer.element.to_flow()}"
 
 
 def check_unwritten(model: Model) -> Iterator[Diagnostic]:

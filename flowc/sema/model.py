@@ -115,6 +115,14 @@ class WorkerInfo:
         return self.decl.kind
 
     @property
+    def code_name(self) -> str:
+        """The callable as written in the flow file (`stdlib.filters.select`, `"peaks.py":find`)."""
+        ref = self.decl.callable
+        if ref.span is not None:
+            return ref.span.text
+        return self.target.describe() if self.target else ref.function
+
+    @property
     def wires(self) -> tuple[Wire, ...]:
         return self.inputs + self.outputs + self.observes
 
