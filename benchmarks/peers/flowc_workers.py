@@ -1,0 +1,61 @@
+"""The benchmark chain's workers for flowc: module-level, so spawn and forkserver children can
+import them by reference. Given to `flowc.compile_source(functions=...)` by `flowc_chain.py`.
+"""
+
+from __future__ import annotations
+
+from common import ExporterRecord, Pacer
+
+
+def source(n, example):
+    """Yields the output slot's zeroed example array `n` times, as fast as the chain takes it."""
+    for _ in range(n):
+        yield example
+
+
+def paced_source(n, rate, settle, example):
+    """Yields the zeroed example `n` times at `rate` per second, after `settle` seconds."""
+    pacer = Pacer(rate, settle)
+    for index in range(n):
+        pacer.wait_for(index)
+        yield example
+
+
+def passthrough(data):
+    """Returns its input: the runtime copies it into the output slot."""
+    return data
+
+
+class ArrivalSink:
+    """Notes each event's arrival; leaves the record in `result_dir` at the end of the stream."""
+
+    def __init__(self, result_dir):
+        self.record = ExporterRecord(result_dir, 0)
+
+    def process(self, data):
+        self.record.arrived()
+
+    def finish(self):
+        self.record.save()
+
+
+class LatencySink:
+    """Notes each event's latency from the importer's timestamp in its metadata."""
+
+    def __init__(self, result_dir, n):
+        self.record = ExporterRecord(result_dir, n)
+
+    def process(self, data, meta):
+        self.record.arrived_with(meta["timestamp"].item())
+
+    def finish(self):
+        self.record.save()
+
+
+FUNCTIONS = {
+    "source": source,
+    "paced_source": paced_source,
+    "passthrough": passthrough,
+    "ArrivalSink": ArrivalSink,
+    "LatencySink": LatencySink,
+}

@@ -1,0 +1,87 @@
+"""The benchmark chain on two `multiprocessing.Queue`s: importer -> processor -> exporter, each
+event a (counter, timestamp, numpy array) tuple pickled through the queue.
+
+Run by `benchmarks/runtime_throughput.py`; prints one result line (see `common.emit`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+from common import (
+    ExporterRecord,
+    Pacer,
+    chain_result,
+    emit,
+    parse_args,
+    reap_children,
+    tree_cpu_seconds,
+    zeroed_event,
+)
+
+END_OF_STREAM = None
+
+
+def importer(out_queue, events: int, length: int, rate: float, settle: float) -> None:
+    event = zeroed_event(length)
+    pacer = Pacer(rate, settle) if rate > 0 else None
+    for counter in range(events):
+        if pacer is not None:
+            pacer.wait_for(counter)
+        out_queue.put((counter, time.time(), event))
+    out_queue.put(END_OF_STREAM)
+
+
+def processor(in_queue, out_queue) -> None:
+    while (item := in_queue.get()) is not END_OF_STREAM:
+        counter, timestamp, data = item
+        out_queue.put((counter, timestamp, data))
+    out_queue.put(END_OF_STREAM)
+
+
+def exporter(in_queue, result_dir: str, events: int, paced: bool) -> None:
+    record = ExporterRecord(result_dir, events if paced else 0)
+    while (item := in_queue.get()) is not END_OF_STREAM:
+        if paced:
+            record.arrived_with(item[1])
+        else:
+            record.arrived()
+    record.save()
+
+
+def main() -> None:
+    args = parse_args(__doc__)
+    context = multiprocessing.get_context("fork")
+    raw = context.Queue(maxsize=args.slots)
+    processed = context.Queue(maxsize=args.slots)
+    processes = [
+        context.Process(
+            target=importer,
+            args=(raw, args.events, args.length, args.rate, args.settle),
+            name="importer",
+        ),
+        context.Process(target=processor, args=(raw, processed), name="processor"),
+        context.Process(
+            target=exporter,
+            args=(processed, args.result_dir, args.events, args.rate > 0),
+            name="exporter",
+        ),
+    ]
+    cpu_before = tree_cpu_seconds()
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    wall = time.perf_counter() - started
+    unreaped = reap_children()
+    cpu = tree_cpu_seconds() - cpu_before
+    failed = [p.name for p in processes if p.exitcode != 0]
+    result = chain_result(args, wall_s=wall, cpu_s=cpu, unreaped=unreaped, failed=failed)
+    result["ok"] = result["ok"] and not failed
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,498 @@
+"""Runtime throughput and latency of flowc against its peers: mimoCoRB2 0.0.4,
+multiprocessing.Queue and a minimal hand-written shared-memory ring.
+
+The same 3-stage chain (importer -> processor returning its input -> exporter, events of
+`{a: f8, b: f8}[LENGTH]`, 32 slots) runs on each, for events of 64 B, 8 KB and 1 MB. Every run
+is a fresh subprocess (`benchmarks/peers/*_chain.py`), the implementations take turns
+(round-robin, the order rotating with each repetition), and each figure is a median over the
+repetitions. See benchmarks/README.md.
+
+    python benchmarks/runtime_throughput.py [--quick] [--only NAME]... [--json FILE] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / "peers"
+MIMOCORB2_PYTHON = HERE / ".venv-mimocorb2" / "bin" / "python"
+RESULT_PREFIX = "BENCH_RESULT "
+RUN_TIMEOUT_S = 300
+SLOTS = 32
+PACED_RATE_HZ = 1000.0
+
+
+@dataclass(frozen=True)
+class Implementation:
+    name: str
+    script: str
+    description: str
+
+    def python(self) -> tuple[str | None, str | None]:
+        """The interpreter that runs this implementation, or None and why there is none."""
+        if self.name != "mimocorb2":
+            return sys.executable, None
+        if MIMOCORB2_PYTHON.exists():
+            return str(MIMOCORB2_PYTHON), None
+        return None, "no benchmarks/.venv-mimocorb2: run benchmarks/setup_mimocorb2.sh"
+
+
+IMPLEMENTATIONS = (
+    Implementation("flowc", "flowc_chain.py", "flowc: compile_source + plan.run"),
+    Implementation("mimocorb2", "mimocorb2_chain.py", "mimoCoRB2 0.0.4 (Python 3.12 venv)"),
+    Implementation("queue", "queue_chain.py", "two multiprocessing.Queue, arrays pickled"),
+    Implementation("ring", "ring_chain.py", "minimal shm ring: 2 semaphores, numpy views"),
+)
+
+
+@dataclass(frozen=True)
+class Size:
+    label: str
+    length: int  # elements of 16 bytes
+
+    @property
+    def event_bytes(self) -> int:
+        return self.length * 16
+
+
+SIZES = (Size("64 B", 4), Size("8 KB", 512), Size("1 MB", 65536))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much to run: repetitions and event counts (mimoCoRB2 and the queue are slow, so
+    they send fewer events at small sizes: their rate is steady long before)."""
+
+    repetitions: int
+    events: dict[int, int]
+    slow_peer_events: dict[int, int]
+    paced_events: int
+
+    def events_for(self, implementation: Implementation, size: Size) -> int:
+        if implementation.name in ("mimocorb2", "queue"):
+            return self.slow_peer_events[size.length]
+        return self.events[size.length]
+
+
+FULL = Profile(
+    repetitions=5,
+    events={4: 200_000, 512: 50_000, 65536: 2_000},
+    slow_peer_events={4: 50_000, 512: 20_000, 65536: 2_000},
+    paced_events=1_000,
+)
+QUICK = Profile(
+    repetitions=3,
+    events={4: 50_000, 512: 10_000, 65536: 500},
+    slow_peer_events={4: 20_000, 512: 5_000, 65536: 500},
+    paced_events=500,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# running one chain
+
+
+def run_chain(
+    implementation: Implementation,
+    size: Size,
+    events: int,
+    *,
+    rate: float,
+    flowc_start_method: str | None,
+) -> tuple[dict, np.ndarray]:
+    """Run one chain in a fresh subprocess; its result line and, for a paced run, latencies."""
+    python, missing = implementation.python()
+    if python is None:
+        return {"ok": False, "available": False, "error": missing}, np.empty(0)
+    with tempfile.TemporaryDirectory(prefix="bench_result_") as result_dir:
+        command = [
+            python,
+            str(PEERS / implementation.script),
+            "--length",
+            str(size.length),
+            "--events",
+            str(events),
+            "--slots",
+            str(SLOTS),
+            "--rate",
+            str(rate),
+            "--result-dir",
+            result_dir,
+        ]
+        if implementation.name == "flowc" and flowc_start_method:
+            command += ["--start-method", flowc_start_method]
+        result = _run_subprocess(command)
+        latency_file = Path(result_dir) / "latencies.npy"
+        latencies = np.load(latency_file) if rate > 0 and latency_file.exists() else np.empty(0)
+    return result, latencies
+
+
+def _run_subprocess(command: list[str]) -> dict:
+    process = subprocess.Popen(
+        command,
+        cwd=PEERS,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return {"ok": False, "error": f"timed out after {RUN_TIMEOUT_S} s"}
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX) :])
+    tail = (stderr.strip().splitlines() or ["(nothing on stderr)"])[-1]
+    return {"ok": False, "error": f"exit {process.returncode}, no result line: {tail}"}
+
+
+# ---------------------------------------------------------------------------------------------
+# collecting and summarising
+
+
+@dataclass
+class Cell:
+    """Every run of one implementation at one size."""
+
+    throughput_runs: list[dict]
+    paced_runs: list[dict]
+    latencies: list[np.ndarray]
+
+    def ok_runs(self) -> list[dict]:
+        return [r for r in self.throughput_runs if r.get("ok")]
+
+    def events_per_s(self) -> float | None:
+        rates = [r["events_per_s"] for r in self.ok_runs() if r.get("events_per_s")]
+        return statistics.median(rates) if rates else None
+
+    def cpu_us_per_event(self) -> float | None:
+        costs = [r["cpu_s"] / r["events"] * 1e6 for r in self.ok_runs()]
+        return statistics.median(costs) if costs else None
+
+    def latency_us(self, percentile: float) -> float | None:
+        samples = [
+            lat for lat, r in zip(self.latencies, self.paced_runs, strict=True) if r.get("ok")
+        ]
+        if not samples or not sum(len(s) for s in samples):
+            return None
+        return float(np.percentile(np.concatenate(samples), percentile) * 1e6)
+
+    def errors(self) -> list[str]:
+        return [r["error"] for r in self.throughput_runs + self.paced_runs if r.get("error")]
+
+    def summary(self, size: Size) -> dict:
+        rate = self.events_per_s()
+        return {
+            "events_per_s": rate,
+            "mb_per_s": rate * size.event_bytes / 1e6 if rate else None,
+            "cpu_us_per_event": self.cpu_us_per_event(),
+            "p50_us": self.latency_us(50),
+            "p99_us": self.latency_us(99),
+            "runs_ok": len(self.ok_runs()),
+            "runs": len(self.throughput_runs),
+            "paced_runs_ok": sum(1 for r in self.paced_runs if r.get("ok")),
+            "paced_runs": len(self.paced_runs),
+            "errors": sorted(set(self.errors())),
+        }
+
+
+def unavailable(cell: Cell) -> str | None:
+    for run in cell.throughput_runs + cell.paced_runs:
+        if run.get("available") is False:
+            return run.get("error", "not available")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_rate(value: float | None) -> str:
+    """A rate with three significant digits or more: 1.1, 15.3, 4,487."""
+    if value is not None and value < 100:
+        return fmt(value, 1)
+    return fmt(value)
+
+
+def results_table(summaries: dict, implementations, sizes) -> list[list[str]]:
+    rows = [
+        ["implementation", "size", "events/s", "MB/s", "CPU µs/ev", "p50 µs", "p99 µs", "runs ok"]
+    ]
+    for size in sizes:
+        for implementation in implementations:
+            s = summaries[implementation.name][size.label]
+            if s.get("unavailable"):
+                rows.append([implementation.name, size.label, "not available", "", "", "", "", ""])
+                continue
+            rows.append(
+                [
+                    implementation.name,
+                    size.label,
+                    fmt(s["events_per_s"]),
+                    fmt_rate(s["mb_per_s"]),
+                    fmt(s["cpu_us_per_event"], 1),
+                    fmt(s["p50_us"]),
+                    fmt(s["p99_us"]),
+                    f"{s['runs_ok']}/{s['runs']} {s['paced_runs_ok']}/{s['paced_runs']}",
+                ]
+            )
+    return rows
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def ratios_table(summaries: dict, implementations, sizes) -> list[list[str]]:
+    peers = [i for i in implementations if i.name != "flowc"]
+    rows = [["flowc vs", "size", "events/s ratio", "CPU/ev ratio", "p50 ratio"]]
+    flowc = summaries.get("flowc", {})
+    for size in sizes:
+        mine = flowc.get(size.label, {})
+        for peer in peers:
+            theirs = summaries[peer.name][size.label]
+            rows.append(
+                [
+                    peer.name,
+                    size.label,
+                    fmt(ratio(mine.get("events_per_s"), theirs.get("events_per_s")), 2),
+                    fmt(ratio(mine.get("cpu_us_per_event"), theirs.get("cpu_us_per_event")), 2),
+                    fmt(ratio(mine.get("p50_us"), theirs.get("p50_us")), 2),
+                ]
+            )
+    return rows
+
+
+def goals(summaries: dict) -> list[tuple[str, bool | None, str]]:
+    """Each goal: its text, PASS/FAIL (None when it cannot be judged), and the figure."""
+    flowc = summaries.get("flowc", {})
+    mimocorb2 = summaries.get("mimocorb2", {})
+    ring = summaries.get("ring", {})
+    out = []
+
+    def against(text, mine, theirs, at_least):
+        value = ratio(mine, theirs)
+        out.append((text, None if value is None else value >= at_least, fmt(value, 2) + "x"))
+
+    for label, factor in (("64 B", 8), ("8 KB", 6), ("1 MB", 1.5)):
+        against(
+            f"flowc >= {factor}x mimocorb2 events/s at {label}",
+            flowc.get(label, {}).get("events_per_s"),
+            mimocorb2.get(label, {}).get("events_per_s"),
+            factor,
+        )
+    for label in ("64 B", "8 KB", "1 MB"):
+        against(
+            f"flowc >= 0.7x the minimal ring's events/s at {label}",
+            flowc.get(label, {}).get("events_per_s"),
+            ring.get(label, {}).get("events_per_s"),
+            0.7,
+        )
+    cpu = flowc.get("64 B", {}).get("cpu_us_per_event")
+    out.append(
+        (
+            "flowc <= 15 µs CPU per event at 64 B",
+            None if cpu is None else cpu <= 15,
+            fmt(cpu, 1) + " µs",
+        )
+    )
+    p50 = flowc.get("64 B", {}).get("p50_us")
+    out.append(
+        (
+            "flowc p50 latency <= 100 µs at 1 kHz (64 B)",
+            None if p50 is None else p50 <= 100,
+            fmt(p50) + " µs",
+        )
+    )
+    return out
+
+
+def render_plain(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render_markdown(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return "\n".join(lines)
+
+
+def verdict(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "n/a "}[passed]
+
+
+# ---------------------------------------------------------------------------------------------
+# main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer events, 3 repetitions")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        choices=[i.name for i in IMPLEMENTATIONS],
+        help="run only this implementation (repeatable): "
+        + ", ".join(i.name for i in IMPLEMENTATIONS),
+    )
+    parser.add_argument("--repetitions", type=int, help="override the profile's repetitions")
+    parser.add_argument(
+        "--flowc-start-method",
+        choices=("fork", "forkserver", "spawn"),
+        help="start method for flowc's runs (default: the runtime's default)",
+    )
+    parser.add_argument("--no-latency", action="store_true", help="skip the paced latency runs")
+    parser.add_argument("--json", metavar="FILE", help="write every run's result to FILE")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    profile = QUICK if args.quick else FULL
+    repetitions = args.repetitions or profile.repetitions
+    implementations = [i for i in IMPLEMENTATIONS if not args.only or i.name in args.only]
+    cells = {i.name: {s.label: Cell([], [], []) for s in SIZES} for i in implementations}
+    skipped: dict[str, str] = {}
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+
+    print(
+        f"{'quick' if args.quick else 'full'} run: {repetitions} repetitions, "
+        f"{len(implementations)} implementations x {len(SIZES)} sizes; "
+        f"load average {load_before[0]:.2f} on {os.cpu_count()} cores",
+        file=sys.stderr,
+    )
+    for repetition in range(repetitions):
+        order = (
+            implementations[repetition % len(implementations) :]
+            + implementations[: repetition % len(implementations)]
+        )
+        passes = [("throughput", 0.0)] + ([] if args.no_latency else [("latency", PACED_RATE_HZ)])
+        for kind, rate in passes:
+            for size in SIZES:
+                for implementation in order:
+                    if implementation.name in skipped:
+                        continue
+                    events = (
+                        profile.paced_events if rate else profile.events_for(implementation, size)
+                    )
+                    result, latencies = run_chain(
+                        implementation,
+                        size,
+                        events,
+                        rate=rate,
+                        flowc_start_method=args.flowc_start_method,
+                    )
+                    cell = cells[implementation.name][size.label]
+                    if rate:
+                        cell.paced_runs.append(result)
+                        cell.latencies.append(latencies)
+                    else:
+                        cell.throughput_runs.append(result)
+                    if result.get("available") is False:
+                        skipped[implementation.name] = result.get("error", "not available")
+                    status = "ok" if result.get("ok") else f"FAILED: {result.get('error', result)}"
+                    shown = fmt(result.get("events_per_s"))
+                    print(
+                        f"  [{repetition + 1}/{repetitions}] {kind:10} {size.label:5} "
+                        f"{implementation.name:9} {shown:>9} ev/s  {status}",
+                        file=sys.stderr,
+                    )
+
+    summaries = {}
+    for implementation in implementations:
+        summaries[implementation.name] = {}
+        for size in SIZES:
+            cell = cells[implementation.name][size.label]
+            summary = cell.summary(size)
+            reason = unavailable(cell) or skipped.get(implementation.name)
+            if reason:
+                summary["unavailable"] = reason
+            summaries[implementation.name][size.label] = summary
+
+    load_after = os.getloadavg()
+    render = render_markdown if args.markdown else render_plain
+    print()
+    print(
+        f"Chain importer -> processor -> exporter, {{a: f8, b: f8}}[LENGTH], {SLOTS} slots; "
+        f"medians of {repetitions} runs; latency pooled over paced runs at {PACED_RATE_HZ:.0f} Hz"
+    )
+    print(
+        f"Machine: {os.cpu_count()} cores, {platform.python_version()}, load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; took {time.perf_counter() - started:.0f} s"
+    )
+    print()
+    print(render(results_table(summaries, implementations, SIZES)))
+    for name, reason in skipped.items():
+        print(f"{name}: not available: {reason}")
+    for implementation in implementations:
+        for size in SIZES:
+            for error in summaries[implementation.name][size.label]["errors"]:
+                if implementation.name not in skipped:
+                    print(f"{implementation.name} {size.label}: {error}")
+    flowc_ran = "flowc" in summaries and "flowc" not in skipped
+    if flowc_ran and len(implementations) > 1:
+        print()
+        print(render(ratios_table(summaries, implementations, SIZES)))
+    if "flowc" in summaries:
+        print()
+        for text, passed, figure in goals(summaries):
+            print(f"{verdict(passed)}  {text}: {figure if flowc_ran else 'flowc not available'}")
+
+    if args.json:
+        document = {
+            "profile": "quick" if args.quick else "full",
+            "repetitions": repetitions,
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+            "cpu_count": os.cpu_count(),
+            "summaries": summaries,
+            "runs": {
+                name: {
+                    label: {"throughput": c.throughput_runs, "paced": c.paced_runs}
+                    for label, c in by_size.items()
+                }
+                for name, by_size in cells.items()
+            },
+        }
+        Path(args.json).write_text(json.dumps(document, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
