@@ -6,21 +6,31 @@ already checked by the postlexer, so nothing here can fail on user input.
 
 from __future__ import annotations
 
-from lark import Token, Transformer, v_args
+from lark import Token, Tree
 
 from flowc.source import SourceFile, Span
 from flowc.syntax import ast
 from flowc.syntax.grammar import number_value, string_value
 
 
-@v_args(meta=True)
-class AstBuilder(Transformer):
-    """Lark Transformer from the parse tree of one SourceFile to ast nodes."""
+class AstBuilder:
+    """Builds ast nodes bottom-up from the parse tree of one SourceFile.
+
+    Each rule of flow.lark has a method of its name taking (meta, children). It is a plain
+    walk rather than a lark Transformer, whose per-node method wrapping dominated the time
+    of parsing large files.
+    """
 
     def __init__(self, source: SourceFile, comments: list[Token] = ()):
-        super().__init__(visit_tokens=False)
         self.source = source
         self.comments = comments
+
+    def transform(self, tree: Tree):
+        """The ast node (or intermediate value) for `tree`; nesting is bounded by the postlexer."""
+        children = [
+            self.transform(child) if isinstance(child, Tree) else child for child in tree.children
+        ]
+        return getattr(self, tree.data)(tree.meta, children)
 
     def _span(self, meta) -> Span:
         return Span(self.source, meta.start_pos, meta.end_pos)
