@@ -244,26 +244,41 @@ def check_signatures(model: Model) -> Iterator[Diagnostic]:
                 help=f"declare it as `{declared.kind} {worker.name} = ...`",
             )
         field_values = yield from _check_field_args(worker, declared)
-        for field_name, code in declared.needs.items():
-            if field_name in declared.field_args or field_name in field_values:
-                continue
-            for wire in worker.data_wires:
-                buffer = wire.buffer
-                if buffer is None or buffer.element is None:
-                    continue
-                reason = field_requirement(buffer.element, field_name, code)
-                if reason is None:
-                    continue
-                yield error(
-                    "E202",
-                    f"`{described}` needs field `{field_name}` ({code or 'any number'}) in `{buffer.name}` "
-                    f"({buffer.describe()}), but {reason}",
-                    wire.ref.span,
-                    notes=[_declared_note(buffer)],
-                    help=f"give `{buffer.name}` a field `{field_name}: {code or 'f8'}`, or wire another buffer",
-                )
+        needs = {
+            name: code
+            for name, code in declared.needs.items()
+            if name not in declared.field_args and name not in field_values
+        }
+        if needs:
+            yield from _check_needs(worker, described, needs)
         if declared.produces is not None:
             yield from _check_produces(model, worker, declared.produces, produced_cache)
+
+
+def _check_needs(worker: WorkerInfo, described: str, needs) -> Iterator[Diagnostic]:
+    """E202, once per input that lacks fields the code needs."""
+    wanted = ", ".join(f"`{name}: {code or 'any number'}`" for name, code in needs.items())
+    for wire in worker.data_wires:
+        buffer = wire.buffer
+        if buffer is None or buffer.element is None:
+            continue
+        reasons = [
+            reason
+            for name, code in needs.items()
+            if (reason := field_requirement(buffer.element, name, code)) is not None
+        ]
+        if not reasons:
+            continue
+        if buffer.element.is_plain:
+            reasons = reasons[:1]
+        yield error(
+            "E202",
+            f"`{described}` needs {wanted} in `{buffer.name}` ({buffer.describe()}), "
+            f"but {'; '.join(reasons)}",
+            wire.ref.span,
+            notes=[_declared_note(buffer)],
+            help=f"give `{buffer.name}` a type with those fields, or wire another buffer",
+        )
 
 
 def _declared_note(buffer: BufferInfo) -> Note:

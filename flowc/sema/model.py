@@ -139,7 +139,7 @@ class Model:
     pipeline: str | None
     consts: dict[str, ConstInfo]
     types: dict[str, TypeInfo]
-    buffers: dict[str, BufferInfo]  # the first declaration of each name, in declaration order
+    buffers: dict[str, BufferInfo]  # the first buffer of each name, in declaration order
     workers: list[WorkerInfo]  # every worker statement, in order
     overrides: dict[str, object]
     functions: Mapping[str, object]

@@ -87,7 +87,7 @@ class _Resolver:
         for stmt in module.statements:
             if isinstance(stmt, ast.ConstDecl):
                 value = self.evaluator.evaluate(stmt.value)
-                first = self.declared.get(stmt.name) is stmt
+                first = stmt.name not in consts
                 override = pending.get(stmt.name) if first else None
                 if override is not None and value is not None:
                     value = apply_override(value, override, self.report)
@@ -103,13 +103,11 @@ class _Resolver:
                 worker_decls.append(stmt)
         for decl in type_decls:
             info = TypeInfo(decl, self.struct_type(decl.struct))
-            if self.declared.get(decl.name) is decl:
-                self.types[decl.name] = info
+            self.types.setdefault(decl.name, info)
         buffers: dict[str, BufferInfo] = {}
         for decl in buffer_decls:
             info = self.buffer(decl)
-            if self.declared.get(decl.name) is decl:
-                buffers[decl.name] = info
+            buffers.setdefault(decl.name, info)
         workers = [self.worker(decl, buffers) for decl in worker_decls]
         model = Model(
             source=self.source,
@@ -303,10 +301,9 @@ class _Resolver:
         if isinstance(type_expr, ast.StructType):
             return self.struct_type(type_expr), None
         name = type_expr.name
+        if name in self.types:
+            return self.types[name].element, name
         declared = self.declared.get(name)
-        if isinstance(declared, ast.TypeDecl):
-            info = self.types.get(name)
-            return (info.element if info else None), name
         code = canonical_code(name)
         if code is not None:
             return ElementType.plain(code), None
@@ -397,8 +394,10 @@ class _Resolver:
         if guess:
             return f"did you mean `{guess}`? {owner} options are {listing}"
         other = WORKER_OPTIONS if owner == "buffer" else BUFFER_OPTIONS
-        if key in other:
-            return f"`{key}` is a {'worker' if owner == 'buffer' else 'buffer'} option; {owner} options are {listing}"
+        near = key if key in other else did_you_mean(key, other)
+        if near:
+            kind = "worker" if owner == "buffer" else "buffer"
+            return f"`{near}` is a {kind} option; {owner} options are {listing}"
         if owner == "worker":
             return f"worker options are {listing}; arguments for the code go inside its parentheses"
         return f"buffer options are {listing}"
