@@ -8,7 +8,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class WorkerFailure:
-    """Why a run failed: the worker (and which of its processes) and what happened to it."""
+    """Why a run failed: the worker (and which of its processes) and what happened to it.
+
+    `worker` is "" when the run could not start at all (e.g. not enough shared memory)."""
 
     worker: str
     process: int
@@ -16,6 +18,8 @@ class WorkerFailure:
     traceback: str = ""
 
     def __str__(self) -> str:
+        if not self.worker:
+            return f"the run could not start: {self.message}"
         return f"worker `{self.worker}` (process {self.process}) failed: {self.message}"
 
 

@@ -1,0 +1,163 @@
+"""Shared-memory segments and named semaphores of a run, created and unlinked by the supervisor.
+
+Every name a run creates starts with `flowc_<supervisor pid>_<random hex>` so that what a
+killed supervisor leaves behind can be found (by the janitor, or by the next run) and removed.
+"""
+
+from __future__ import annotations
+
+import _multiprocessing
+import errno
+import mmap
+import os
+import re
+import secrets
+
+SHM_DIR = "/dev/shm"
+# named POSIX semaphores live in /dev/shm as "sem.<name without the slash>"
+SEM_FILE_PREFIX = "sem."
+_SEMAPHORE_KIND = 1  # _multiprocessing's SEMAPHORE (the other kind is a recursive mutex)
+_SEM_VALUE_MAX = 2**31 - 1
+_OWNED_NAME = re.compile(r"(?:sem\.)?flowc_(\d+)_[0-9A-Za-z_]+")
+
+
+class SharedMemoryError(Exception):
+    """Shared memory for a buffer could not be set up (usually: /dev/shm is too small)."""
+
+
+def run_prefix() -> str:
+    """The name prefix of every segment and semaphore of a new run of this process."""
+    return f"flowc_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+class Segment:
+    """One file in /dev/shm, mapped into this process."""
+
+    def __init__(self, path: str, size: int, mapping: mmap.mmap):
+        self.path = path
+        self.size = size
+        self.mapping = mapping
+
+    @staticmethod
+    def create(path: str, size: int, what: str) -> Segment:
+        """Create, allocate in full (so a small /dev/shm fails now, not with SIGBUS later), map."""
+        size = max(size, 1)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        try:
+            try:
+                os.posix_fallocate(fd, 0, size)
+            except OSError as exc:
+                os.unlink(path)
+                if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.ENOMEM):
+                    raise SharedMemoryError(_too_small(what, size)) from None
+                raise SharedMemoryError(f"cannot allocate {size} bytes for {what}: {exc}") from None
+            mapping = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+        return Segment(path, size, mapping)
+
+    @staticmethod
+    def attach(path: str, size: int) -> Segment:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            mapping = mmap.mmap(fd, max(size, 1))
+        finally:
+            os.close(fd)
+        return Segment(path, size, mapping)
+
+    def unlink(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def _too_small(what: str, size: int) -> str:
+    try:
+        st = os.statvfs(SHM_DIR)
+        free = st.f_bavail * st.f_frsize
+        total = st.f_blocks * st.f_frsize
+        room = f"{SHM_DIR} has {_human(free)} free of {_human(total)}"
+    except OSError:
+        room = f"{SHM_DIR} is not available"
+    return (
+        f"not enough shared memory for {what}: it needs {_human(size)} but {room}; "
+        f"use fewer or smaller slots, or enlarge {SHM_DIR} (e.g. `mount -o remount,size=2G {SHM_DIR}`)"
+    )
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def create_semaphore(name: str, value: int):
+    """A named counting semaphore (its name must start with '/'), kept until `unlink_semaphore`."""
+    return _multiprocessing.SemLock(_SEMAPHORE_KIND, value, _SEM_VALUE_MAX, name, False)
+
+
+def open_semaphore(name: str):
+    """Open a semaphore another process created, by name."""
+    return _multiprocessing.SemLock._rebuild(0, _SEMAPHORE_KIND, _SEM_VALUE_MAX, name)
+
+
+def unlink_semaphore(name: str) -> None:
+    try:
+        _multiprocessing.sem_unlink(name)
+    except FileNotFoundError:
+        pass
+
+
+def remove_owned_by(pid: int, directory: str = SHM_DIR) -> list[str]:
+    """Remove every flowc segment and semaphore of supervisor `pid`; returns the removed paths."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        match = _OWNED_NAME.fullmatch(name)
+        if match and int(match.group(1)) == pid:
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
+def remove_stale(directory: str = SHM_DIR) -> list[str]:
+    """Remove flowc segments and semaphores whose supervisor is no longer alive."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    dead: dict[int, bool] = {}
+    for name in names:
+        match = _OWNED_NAME.fullmatch(name)
+        if not match:
+            continue
+        pid = int(match.group(1))
+        if pid not in dead:
+            dead[pid] = not _alive(pid)
+        if dead[pid]:
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

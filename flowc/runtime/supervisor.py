@@ -1,0 +1,615 @@
+"""The supervisor: sets up a run's shared memory, starts and watches the worker processes,
+stops them on signals, timeouts and failures, cleans up, and gathers the statistics.
+
+Start method: `start_method=`, else `FLOWC_START_METHOD`, else fork when the calling process
+runs a single Python thread (fork starts a worker in about a millisecond, spawn and forkserver
+need a fresh interpreter that imports numpy and the user's code) and forkserver when it runs
+several (forking a threaded process may copy a lock another thread holds; Python 3.14 makes
+forkserver the default for that reason).
+
+Hygiene: every segment and semaphore is named `flowc_<pid>_<random>`. They are unlinked as soon
+as every worker process has attached to them (the memory itself lives until the last process
+unmaps it), so from then on a killed supervisor cannot leak anything; for the short start-up
+window a janitor process (`janitor.py`, its own session) removes them if the supervisor dies.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from flowc.plan import Plan, WorkerPlan
+from flowc.runtime import stats as S
+from flowc.runtime.result import RunError, RunResult, WorkerFailure
+from flowc.runtime.ring import PUBLISHED, Ring, RingLayout
+from flowc.runtime.shm import (
+    SHM_DIR,
+    Segment,
+    SharedMemoryError,
+    create_semaphore,
+    remove_stale,
+    run_prefix,
+    unlink_semaphore,
+)
+from flowc.runtime.summary import format_summary
+from flowc.runtime.worker import ProcessSpec, worker_main
+
+START_METHODS = ("fork", "forkserver", "spawn")
+# after SIGTERM, a worker process gets this long before SIGKILL (seconds)
+TERMINATE_GRACE_S = 1.0
+# after a timeout asked the graph to drain, it gets this long before it is killed (seconds)
+DRAIN_GRACE_S = 10.0
+_WAIT_TICK_S = 0.5
+
+
+def run(
+    plan: Plan,
+    *,
+    timeout: float | None = None,
+    start_method: str | None = None,
+    quiet: bool = True,
+    stats_path: str | os.PathLike | None = None,
+    raise_on_failure: bool = True,
+) -> RunResult:
+    """Run `plan` until every worker has finished, a worker failed, or the run was stopped.
+
+    timeout:          seconds; then the importers stop and the graph drains (exit 0)
+    start_method:     "fork", "forkserver" or "spawn" (default: see the module docstring)
+    quiet:            False prints an end-of-run summary to stderr
+    stats_path:       also write the statistics document there, as JSON
+    raise_on_failure: raise RunError (holding the result) when a worker failed
+    """
+    method = choose_start_method(start_method)
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
+    result = Supervisor(plan, method).run(timeout)
+    if result.failure is not None:
+        print(_failure_report(result.failure), file=sys.stderr)
+    if not quiet:
+        print(format_summary(result.stats), file=sys.stderr)
+    if stats_path is not None:
+        with open(stats_path, "w", encoding="utf-8") as out:
+            json.dump(result.stats, out, indent=2)
+            out.write("\n")
+    if result.failure is not None and raise_on_failure:
+        raise RunError(result)
+    return result
+
+
+def choose_start_method(requested: str | None) -> str:
+    method = requested or os.environ.get("FLOWC_START_METHOD") or None
+    if method is None:
+        return "fork" if threading.active_count() == 1 else "forkserver"
+    if method not in START_METHODS:
+        raise ValueError(f"unknown start method {method!r}: use one of {', '.join(START_METHODS)}")
+    return method
+
+
+def _failure_report(failure: WorkerFailure) -> str:
+    text = f"flowc: {failure}"
+    if failure.traceback:
+        text += "\n" + failure.traceback.rstrip()
+    return text
+
+
+@dataclass
+class _Child:
+    """One worker process as the supervisor sees it."""
+
+    worker: WorkerPlan
+    index: int
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    row_offset: int
+    row: S.RowLayout
+    attached: bool = False
+    exited: bool = False
+    failure: tuple[str, str] | None = None  # (message, traceback) the child sent
+
+
+class Supervisor:
+    """Owns one run: its shared memory, semaphores, processes and janitor."""
+
+    def __init__(self, plan: Plan, start_method: str):
+        self.plan = plan
+        self.context = multiprocessing.get_context(start_method)
+        self.start_method = start_method
+        self.prefix = run_prefix()
+        self.segments: list[Segment] = []
+        self.semaphore_names: list[str] = []
+        self.semaphores: list = []
+        self.unlinked = False
+        self.children: list[_Child] = []
+        self.rings: dict[str, Ring] = {}
+        self.failure: WorkerFailure | None = None
+        self.stopped = "completed"
+        self.stop_requested = False
+        self.killed = False
+        self.signals = 0
+        self.janitor: subprocess.Popen | None = None
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def run(self, timeout: float | None) -> RunResult:
+        started = time.perf_counter()
+        old_handlers = {}
+        wake_read = wake_write = -1
+        try:
+            remove_stale()
+            failure = self._check_functions()
+            if failure is not None:
+                self.failure = failure
+                self.stopped = "failed"
+                return self._result(started, collect=False)
+            self._start_janitor()
+            try:
+                self._create_shared_memory()
+            except SharedMemoryError as exc:
+                self.failure = WorkerFailure("", 0, str(exc))
+                self.stopped = "failed"
+                return self._result(started, collect=False)
+            wake_read, wake_write = os.pipe()
+            os.set_blocking(wake_write, False)
+            if threading.current_thread() is threading.main_thread():
+                old_handlers = self._install_signal_handlers(wake_write)
+            self._start_processes(wake_read, wake_write)
+            self._watch(started, timeout, wake_read)
+            return self._result(started, collect=True)
+        finally:
+            for signum, handler in old_handlers.items():
+                signal.signal(signum, handler)
+            self._kill_all()
+            self._unlink_all()
+            self._close()
+            for fd in (wake_read, wake_write):
+                if fd >= 0:
+                    os.close(fd)
+            self._stop_janitor()
+
+    def _check_functions(self) -> WorkerFailure | None:
+        """Under spawn and forkserver, `functions=` callables must pickle (by reference)."""
+        if self.start_method == "fork":
+            return None
+        for worker in self.plan.workers:
+            if worker.callable.kind != "function":
+                continue
+            fn = self.plan.functions.get(worker.callable.attr)
+            try:
+                pickle.dumps(fn)
+            except Exception as exc:
+                return WorkerFailure(
+                    worker.name,
+                    0,
+                    f"`{worker.callable.attr}` given through functions= cannot be sent to a "
+                    f"{self.start_method} process ({type(exc).__name__}: {exc}); under spawn "
+                    "and forkserver it must be an importable module-level object, or use "
+                    "start_method='fork'",
+                )
+        return None
+
+    def _start_janitor(self) -> None:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "janitor.py")
+        self.janitor = subprocess.Popen(
+            [sys.executable, "-I", "-S", script, str(os.getpid()), self.prefix, SHM_DIR],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+    def _stop_janitor(self) -> None:
+        janitor = self.janitor
+        if janitor is None:
+            return
+        try:
+            janitor.stdin.close()
+            janitor.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            janitor.kill()
+            janitor.wait()
+
+    def _create_shared_memory(self) -> None:
+        plan = self.plan
+        prefix = self.prefix
+        processes = {w.name: w.processes for w in plan.workers}
+        for k, buffer in enumerate(plan.buffers):
+            consumers = tuple(w.name for w in plan.consumers_of(buffer.name))
+            layout = RingLayout(
+                name=buffer.name,
+                path=f"{SHM_DIR}/{prefix}_b{k}",
+                dtype=buffer.dtype,
+                length=buffer.length,
+                slots=buffer.slots,
+                overflow=buffer.overflow,
+                consumers=consumers,
+                consumer_processes=tuple(processes[w] for w in consumers),
+                writer_processes=sum(w.processes for w in plan.writers_of(buffer.name)),
+                lock_name=f"/{prefix}_l{k}",
+                free_name=f"/{prefix}_f{k}",
+            )
+            what = (
+                f"buffer `{buffer.name}` ({buffer.slots} slots of {buffer.slot_bytes} bytes; "
+                f"the whole plan needs {plan.shm_bytes} bytes)"
+            )
+            segment = Segment.create(layout.path, layout.size, what)
+            self.segments.append(segment)
+            lock = self._semaphore(layout.lock_name, 1)
+            free = self._semaphore(layout.free_name, buffer.slots) if consumers else None
+            ring = Ring(layout, segment, lock, free)
+            ring.initialize()
+            self.rings[buffer.name] = ring
+        self.ready_names = {}
+        for k, worker in enumerate(plan.workers):
+            if not worker.inputs:
+                continue
+            name = f"/{prefix}_r{k}"
+            # inputs nobody writes are closed from the start: wake each process once for each
+            wake = sum(
+                worker.processes
+                for b in worker.inputs
+                if self.rings[b].layout.writer_processes == 0
+            )
+            self._semaphore(name, wake)
+            self.ready_names[worker.name] = name
+
+        self.row_layouts = {
+            w.name: S.RowLayout(inputs=len(w.inputs), outputs=len(w.outputs)) for w in plan.workers
+        }
+        offset = S.GLOBAL_WORDS
+        self.row_offsets: dict[tuple[str, int], int] = {}
+        for worker in plan.workers:
+            for index in range(worker.processes):
+                self.row_offsets[worker.name, index] = offset
+                offset += self.row_layouts[worker.name].words
+        self.control_size = offset * 8
+        self.control = Segment.create(
+            f"{SHM_DIR}/{prefix}_ctl", self.control_size, "the run's statistics"
+        )
+        self.segments.append(self.control)
+        self.control_words = memoryview(self.control.mapping).cast("q")
+
+    def _semaphore(self, name: str, value: int):
+        semaphore = create_semaphore(name, value)
+        self.semaphore_names.append(name)
+        self.semaphores.append(semaphore)
+        return semaphore
+
+    def _install_signal_handlers(self, wake_write: int) -> dict:
+        def on_signal(signum, frame):
+            self.signals += 1
+            try:
+                os.write(wake_write, b"s")
+            except OSError:
+                pass
+
+        old = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            old[signum] = signal.signal(signum, on_signal)
+        return old
+
+    def _start_processes(self, *supervisor_fds: int) -> None:
+        plan = self.plan
+        inherited = tuple(supervisor_fds)
+        if self.janitor is not None and self.janitor.stdin is not None:
+            inherited += (self.janitor.stdin.fileno(),)
+        for worker in plan.workers:
+            touched = dict.fromkeys(worker.inputs + worker.outputs + worker.observes)
+            rings = {b: self.rings[b].layout for b in touched}
+            ready_names = {
+                w: n
+                for w, n in self.ready_names.items()
+                if w == worker.name or any(w in rings[b].consumers for b in worker.outputs)
+            }
+            functions = {}
+            if worker.callable.kind == "function" and worker.callable.attr in plan.functions:
+                functions[worker.callable.attr] = plan.functions[worker.callable.attr]
+            for index in range(worker.processes):
+                receive, send = self.context.Pipe(duplex=False)
+                spec = ProcessSpec(
+                    worker=worker,
+                    index=index,
+                    rings=rings,
+                    ready_names=ready_names,
+                    control_path=self.control.path,
+                    control_size=self.control_size,
+                    row_offset=self.row_offsets[worker.name, index],
+                    row=self.row_layouts[worker.name],
+                    supervisor_pid=os.getpid(),
+                    functions=functions,
+                    inherited_fds=inherited if self.start_method == "fork" else (),
+                )
+                process = self.context.Process(
+                    target=worker_main,
+                    args=(spec, send),
+                    name=f"flowc:{worker.name}:{index}",
+                )
+                child = _Child(
+                    worker,
+                    index,
+                    process,
+                    receive,
+                    self.row_offsets[worker.name, index],
+                    self.row_layouts[worker.name],
+                )
+                self.children.append(child)
+                process.start()
+                send.close()
+                if self.start_method == "fork":
+                    inherited += (receive.fileno(),)
+
+    # --- watching ----------------------------------------------------------------------------
+
+    def _watch(self, started: float, timeout: float | None, wake_read: int) -> None:
+        deadline = None if timeout is None else started + timeout
+        drain_deadline = None
+        by_conn = {c.conn: c for c in self.children}
+        by_sentinel = {c.process.sentinel: c for c in self.children}
+        while not all(c.exited for c in self.children):
+            now = time.perf_counter()
+            if deadline is not None and now >= deadline and not self.stop_requested:
+                self.stopped = "timeout"
+                self._request_stop()
+                drain_deadline = now + DRAIN_GRACE_S
+            if drain_deadline is not None and now >= drain_deadline and self.failure is None:
+                self._not_drained()
+                continue
+            waits = [t for t in (deadline, drain_deadline) if t is not None and t > now]
+            tick = min([_WAIT_TICK_S] + [t - now for t in waits])
+            watched = [wake_read] + [c.conn for c in self.children if not c.conn.closed]
+            watched += [c.process.sentinel for c in self.children if not c.exited]
+            for ready in multiprocessing.connection.wait(watched, timeout=tick):
+                if ready == wake_read:
+                    os.read(wake_read, 64)
+                elif ready in by_conn:
+                    self._receive(by_conn[ready])
+            for ready_sentinel in [s for s in by_sentinel if not by_sentinel[s].exited]:
+                child = by_sentinel[ready_sentinel]
+                if child.process.exitcode is not None:
+                    self._exited(child)
+            self._handle_signals()
+            if not self.unlinked and all(c.attached or c.exited for c in self.children):
+                self._unlink_all()
+
+    def _receive(self, child: _Child) -> None:
+        try:
+            while child.conn.poll():
+                message = child.conn.recv()
+                if message[0] == "attached":
+                    child.attached = True
+                    if self.stop_requested and child.worker.kind == "importer":
+                        self._signal_stop(child)
+                elif message[0] == "failed":
+                    child.failure = (message[1], message[2])
+        except (EOFError, OSError):
+            child.conn.close()
+
+    def _exited(self, child: _Child) -> None:
+        self._receive(child)
+        child.process.join()
+        child.exited = True
+        if not child.conn.closed:
+            child.conn.close()
+        code = child.process.exitcode
+        state = self.control_words[child.row_offset + S.STATE]
+        if code == 0 and state == S.STATE_FINISHED:
+            return
+        if self.killed or self.failure is not None:
+            return
+        if child.failure is not None:
+            message, trace = child.failure
+        elif code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            message, trace = f"killed by signal {-code} ({name})", ""
+        elif code == 0:
+            message, trace = "the process exited before the end of its stream", ""
+        else:
+            message, trace = f"the process exited with code {code}", ""
+        self.failure = WorkerFailure(child.worker.name, child.index, message, trace)
+        self.stopped = "failed"
+        self._terminate_all()
+
+    def _handle_signals(self) -> None:
+        if not self.signals:
+            return
+        if self.signals >= 2 and not self.killed:
+            self.stopped = "interrupted" if self.failure is None else self.stopped
+            self._kill_all()
+        elif not self.stop_requested:
+            if self.failure is None:
+                self.stopped = "interrupted"
+            self._request_stop()
+        elif self.stopped == "timeout" and self.failure is None:
+            self.stopped = "interrupted"
+
+    def _request_stop(self) -> None:
+        """Stop the importers; the rest of the graph drains and finishes."""
+        self.stop_requested = True
+        self.control_words[S.STOP] = 1
+        for child in self.children:
+            if child.worker.kind == "importer" and child.attached and not child.exited:
+                self._signal_stop(child)
+
+    def _signal_stop(self, child: _Child) -> None:
+        try:
+            os.kill(child.process.pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            pass
+
+    def _not_drained(self) -> None:
+        stuck = next(c for c in self.children if not c.exited)
+        self.failure = WorkerFailure(
+            stuck.worker.name,
+            stuck.index,
+            f"still running {DRAIN_GRACE_S:g} s after the run was asked to stop; killed",
+        )
+        self.stopped = "failed"
+        self._kill_all()
+
+    def _terminate_all(self) -> None:
+        """SIGTERM every live worker process, then SIGKILL those still alive after a grace."""
+        self.control_words[S.STOP] = 1
+        alive = [c for c in self.children if c.process.exitcode is None]
+        for child in alive:
+            try:
+                child.process.terminate()
+            except (OSError, AttributeError):
+                pass
+        deadline = time.perf_counter() + TERMINATE_GRACE_S
+        for child in alive:
+            child.process.join(max(0.0, deadline - time.perf_counter()))
+        self._kill_all()
+
+    def _kill_all(self) -> None:
+        if not self.children:
+            return
+        alive = [
+            c for c in self.children if c.process.pid is not None and c.process.exitcode is None
+        ]
+        if alive:
+            self.killed = True
+        for child in alive:
+            try:
+                child.process.kill()
+            except (OSError, AttributeError):
+                pass
+        for child in self.children:
+            if child.process.pid is not None:
+                child.process.join()
+            if not child.exited:
+                child.exited = True
+                if not child.conn.closed:
+                    child.conn.close()
+
+    def _unlink_all(self) -> None:
+        for segment in self.segments:
+            segment.unlink()
+        for name in self.semaphore_names:
+            unlink_semaphore(name)
+        self.unlinked = True
+
+    def _close(self) -> None:
+        """Unmap what can be unmapped now; numpy views still alive keep theirs until collected."""
+        for ring in self.rings.values():
+            ring.release_views()
+        self.rings.clear()
+        if getattr(self, "control_words", None) is not None:
+            self.control_words.release()
+        for segment in self.segments:
+            try:
+                segment.mapping.close()
+            except BufferError:
+                pass
+
+    # --- the result --------------------------------------------------------------------------
+
+    def _result(self, started: float, collect: bool) -> RunResult:
+        exit_code = {"completed": 0, "timeout": 0, "interrupted": 130, "failed": 1}[self.stopped]
+        document = {
+            "pipeline": self.plan.name,
+            "elapsed": time.perf_counter() - started,
+            "exit": exit_code,
+            "stopped": self.stopped,
+            "buffers": {},
+            "workers": {},
+            "failure": None,
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "start_method": self.start_method,
+        }
+        if collect:
+            self._kill_all()
+            self._collect(document)
+        if self.failure is not None:
+            f = self.failure
+            document["failure"] = {
+                "worker": f.worker,
+                "process": f.process,
+                "message": f.message,
+                "traceback": f.traceback,
+            }
+        ok = self.failure is None and not (self.killed and self.stopped == "interrupted")
+        return RunResult(ok=ok, exit=exit_code, stats=document, failure=self.failure)
+
+    def _collect(self, document: dict) -> None:
+        plan = self.plan
+        words = self.control_words
+        floats = words.cast("B").cast("d")
+        rows = {}
+        for child in self.children:
+            rows.setdefault(child.worker.name, []).append(child)
+        buffers = {
+            b.name: {"written": 0, "dropped": 0, "consumed": {}, "left": {}} for b in plan.buffers
+        }
+        workers = {}
+        peak = document["peak_rss_bytes"]
+        for worker in plan.workers:
+            layout = self.row_layouts[worker.name]
+            children = rows.get(worker.name, [])
+
+            def total(word: int, children=children) -> int:
+                return sum(words[c.row_offset + word] for c in children)
+
+            def seconds(word: int, children=children) -> float:
+                return sum(floats[c.row_offset + word] for c in children)
+
+            consumed = [total(layout.consumed_base + i) for i in range(len(worker.inputs))]
+            written = [total(layout.written_base + j) for j in range(len(worker.outputs))]
+            dropped = [total(layout.dropped_base + j) for j in range(len(worker.outputs))]
+            for i, b in enumerate(worker.inputs):
+                buffers[b]["consumed"][worker.name] = consumed[i]
+            for j, b in enumerate(worker.outputs):
+                buffers[b]["written"] += written[j]
+                buffers[b]["dropped"] += dropped[j]
+            hist = [total(layout.hist_base + k) for k in range(S.HIST_BINS)]
+            calls = sum(hist)
+            worker_peak = max((words[c.row_offset + S.PEAK_RSS] for c in children), default=0)
+            peak = max(peak, worker_peak)
+            entry = {
+                "kind": worker.kind,
+                "processes": worker.processes,
+                "events_in": sum(consumed),
+                "events_out": sum(written),
+                "errors": total(S.ERRORS),
+                "wall_s": seconds(S.WALL_S),
+                "cpu_s": seconds(S.CPU_S),
+                "blocked_in_s": seconds(S.BLOCKED_IN_S),
+                "blocked_out_s": seconds(S.BLOCKED_OUT_S),
+                "calls": calls,
+                "call_s": seconds(S.CALL_S),
+                "call_median_s": S.histogram_median(hist),
+                "call_max_s": max(
+                    (floats[c.row_offset + S.CALL_MAX_S] for c in children), default=0.0
+                ),
+                "peak_rss_bytes": worker_peak,
+            }
+            if worker.kind == "observer":
+                entry["seen"] = total(S.SEEN)
+                entry["skipped"] = total(S.SKIPPED)
+                entry["events_in"] = entry["seen"]
+            if worker.kind == "filter":
+                entry["accepted"] = total(S.ACCEPTED)
+                entry["discarded"] = total(S.DISCARDED)
+                entry["per_output"] = dict(zip(worker.outputs, written, strict=True))
+            workers[worker.name] = entry
+        for name, ring in self.rings.items():
+            layout = ring.layout
+            if layout.overwrites:
+                published = ring.words[PUBLISHED]
+                buffers[name]["dropped"] += max(0, published - layout.slots)
+            for consumer in layout.consumers:
+                port_base = layout.fifo_base(layout.consumers.index(consumer))
+                buffers[name]["left"][consumer] = ring.words[port_base + 1] - ring.words[port_base]
+        words.release()
+        floats.release()
+        document["buffers"] = buffers
+        document["workers"] = workers
+        document["peak_rss_bytes"] = peak
