@@ -94,6 +94,12 @@ def check_arity(model: Model) -> Iterator[Diagnostic]:
         )
 
 
+def _arity_ok(worker: WorkerInfo) -> bool:
+    """Whether a worker has the buffers its kind takes (else E301 already speaks for it)."""
+    counts = (len(worker.inputs), len(worker.outputs), len(worker.observes))
+    return all(allowed.allows(n) for n, allowed in zip(counts, ARITY[worker.kind], strict=True))
+
+
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
@@ -493,7 +499,9 @@ def check_cycles(model: Model) -> Iterator[Diagnostic]:
     """E303: events never flow back to where they came from."""
     flow = nx.MultiDiGraph()
     flow.add_edges_from(
-        (u, v, d) for u, v, d in model.graph.edges(data=True) if d["role"] in ("read", "write")
+        (u, v, d)
+        for u, v, d in model.graph.edges(data=True)
+        if d["role"] in ("read", "write") and _arity_ok(v if d["role"] == "read" else u)
     )
     for component in nx.strongly_connected_components(flow):
         if len(component) < 2:

@@ -44,7 +44,6 @@ OVERFLOW_MODES = ("block", "drop")
 ERROR_MODES = ("fail", "skip")
 SINGLE_PROCESS_KINDS = ("importer", "observer")
 _CANONICAL_CODES = tuple(code for code in DTYPE_CODES if canonical_code(code) == code)
-_CODE_NAMES = tuple(code for code in DTYPE_CODES if canonical_code(code) != code)
 
 
 def resolve_module(
@@ -293,7 +292,7 @@ class _Resolver:
             "E107",
             f"unknown dtype code `{decl.code}` for field `{decl.name}`",
             span,
-            help=f"{lead}the dtype codes are {codes} (or {', '.join(_CODE_NAMES)})",
+            help=f"{lead}the dtype codes are {codes}, or numpy names like `float32`",
         )
 
     def element_of(self, type_expr: ast.TypeExpr) -> tuple[ElementType | None, str | None]:

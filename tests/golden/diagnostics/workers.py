@@ -1,0 +1,29 @@
+"""Worker code for the golden diagnostics tests, referenced from their .flow files by file."""
+
+import flowc
+
+
+def gen(n: int = 10, rate: float = 1.0):
+    yield from range(n)
+
+
+def step(data, *, threshold: float, scale=1):
+    return data
+
+
+@flowc.signature(needs={"height": "f8"}, produces="{height: f8, time: f8}")
+def find(data, *, threshold: float = 0.1):
+    return data
+
+
+@flowc.signature(kind="filter", field_args=("field",))
+def select(data, *, field: str, min: float = 0.0):
+    return data[field][0] >= min
+
+
+def sink(data):
+    return None
+
+
+def watch(data):
+    return None
