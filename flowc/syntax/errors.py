@@ -1,13 +1,15 @@
 """Turns Lark's parse errors into one E001 diagnostic that says what was found and expected.
 
-Messages come from `SYNTAX_ERRORS`, a table of (message, help, bad examples) matched against
-the error with `UnexpectedInput.match_examples()` (as Lark's own load_grammar.py does); errors
-the table does not know get a message built from the parser's expected terminals.
+Messages come from `SYNTAX_ERRORS`, a table of (message, help, bad examples) in the manner of
+Lark's own load_grammar.py: each example is parsed once, and an error takes the message of the
+example that failed in the same parser state. Errors the table does not know get a message
+built from the terminals the parser would have accepted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -111,11 +113,6 @@ SYNTAX_ERRORS: tuple[SyntaxErrorExample, ...] = (
         ("type T = {a: f4[]}", "type T = {a: f4[2, ]]}"),
     ),
     SyntaxErrorExample(
-        "expected `,` or `]` after a dimension of the field's shape",
-        None,
-        ("type T = {a: f4[2 3]}",),
-    ),
-    SyntaxErrorExample(
         "expected a buffer name after `buffer`", None, ("buffer : f4 slots=2", "buffer 3")
     ),
     SyntaxErrorExample(
@@ -126,7 +123,7 @@ SYNTAX_ERRORS: tuple[SyntaxErrorExample, ...] = (
     SyntaxErrorExample(
         "expected the buffer's type after `:`: a type name, a dtype code or `{...}`",
         None,
-        ("buffer b : slots=2", "buffer b : 3", "buffer b :\n"),
+        ("buffer b : 3", "buffer b :\n", "buffer b : [3]"),
     ),
     SyntaxErrorExample(
         "expected `]` after the buffer's length: a buffer's length is one value",
@@ -138,9 +135,9 @@ SYNTAX_ERRORS: tuple[SyntaxErrorExample, ...] = (
         "expected the buffer's length in `[...]`", None, ("buffer b : f4[]", "buffer b : f4[=]")
     ),
     SyntaxErrorExample(
-        "expected `key=value` options after the buffer's type, or the end of the line",
+        "expected `key=value` options or the end of the line after the buffer's type",
         "buffer options are `slots=N` and `overflow=block|drop`",
-        ("buffer b : f4 slots", "buffer b : f4 3", "buffer b : f4[2] slots=2 3"),
+        ("buffer b : f4 slots", "buffer b : f4 3", "buffer b : f4[2] 3"),
     ),
     SyntaxErrorExample(
         "expected the worker's name after its kind", None, ("importer = f() -> x", "filter 3")
@@ -224,16 +221,24 @@ SYNTAX_ERRORS: tuple[SyntaxErrorExample, ...] = (
         ),
     ),
     SyntaxErrorExample(
-        "expected `key=value` options or the end of the line",
-        "worker options are `processes=N` and `on_error=fail|skip`",
+        "expected `,`, `key=value` options or the end of the line after the observed buffers",
+        None,
+        ("observer o = f() observes a b", "observer o = f() observes a 3"),
+    ),
+    SyntaxErrorExample(
+        "expected another `key=value` option or the end of the line",
+        "buffer options are `slots=N` and `overflow=block|drop`; worker options are "
+        "`processes=N` and `on_error=fail|skip`",
         (
-            "observer o = f() observes a b",
             "processor p = f() a -> b processes=2 3",
-            "importer i = f() -> a processes",
+            "buffer b : f4 slots=2 3",
+            "importer i = f() -> a processes=1 on_error",
         ),
     ),
     SyntaxErrorExample(
-        "expected `,` or `]` in a list", None, ("const L = [1 2]", "const L = [1, 2 3]")
+        "expected `,` or `]` after a value in `[...]`",
+        None,
+        ("const L = [1 2]", "const L = [1, 2 3]", "type T = {a: f4[2 3]}"),
     ),
     SyntaxErrorExample(
         "expected a value or `]` in a list", _VALUE_HELP, ("const L = [,]", "const L = [1, , 2]")
@@ -359,14 +364,38 @@ def _unexpected_character(source: SourceFile, pos: int) -> FlowError:
     )
 
 
-def _parse_example(text: str) -> None:
+def error_key(exc: UnexpectedToken) -> tuple[int, frozenset[str]]:
+    """What identifies an error for the table: the parser's state and the terminals it accepts.
+
+    (Lark's own `match_examples` compares whole parser stacks, so an example would match only
+    at the same bracket depth, and in lark 1.3 it fails with a TypeError when two errors share
+    a state but not their accepted terminals; hence this key.)
+    """
+    return exc.state.position, frozenset(exc.accepts or exc.expected)
+
+
+def example_error(text: str) -> UnexpectedToken | None:
+    """The parse error a table example causes (None if it parses or fails another way)."""
     with scanning(SourceFile("<example>", text)):
         try:
             flow_parser().parse(text, start="module")
-        except FlowError:
-            pass
+        except UnexpectedToken as exc:
+            return exc
+        except (FlowError, UnexpectedInput):
+            return None
+    return None
+
+
+@cache
+def _table_by_key() -> dict[tuple[int, frozenset[str]], SyntaxErrorExample]:
+    table: dict[tuple[int, frozenset[str]], SyntaxErrorExample] = {}
+    for row in SYNTAX_ERRORS:
+        for example in row.examples:
+            exc = example_error(example)
+            if exc is not None:
+                table.setdefault(error_key(exc), row)
+    return table
 
 
 def _match_table(exc: UnexpectedToken) -> SyntaxErrorExample | None:
-    examples = [(row, row.examples) for row in SYNTAX_ERRORS]
-    return exc.match_examples(_parse_example, examples, token_type_match_fallback=True)
+    return _table_by_key().get(error_key(exc))
