@@ -2,14 +2,199 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import numpy as np
 
 
-def count(n: int, example=None):
-    """Importer: events 0..n-1 in field `x` (and `y` = 2x when the buffer has it)."""
+def count(n: int, delay: float = 0.0, example=None):
+    """Importer: events 0..n-1 in field `x`, and y = 2x when the buffer has it."""
     for i in range(n):
         event = np.zeros_like(example)
         event["x"] = i
         if "y" in event.dtype.names:
             event["y"] = 2 * i
+        if delay:
+            time.sleep(delay)
+        yield event
+
+
+def count_tuples(n: int):
+    """Importer yielding plain tuples, which numpy assigns to a length-1 record slot."""
+    for i in range(n):
+        yield (float(i), 2.0 * i)
+
+
+def count_forever(delay: float = 0.0, example=None):
+    """Importer that never ends by itself: for stopping by timeout or signal."""
+    i = 0
+    while True:
+        event = np.zeros_like(example)
+        event["x"] = i
+        event["y"] = 2 * i
+        if delay:
+            time.sleep(delay)
+        yield event
+        i += 1
+
+
+class Counter:
+    """Importer class: `__iter__` yields events; `finish()` leaves a marker file."""
+
+    def __init__(self, n: int, marker: str, example=None):
+        self.n = n
+        self.marker = marker
+        self.example = example
+
+    def __iter__(self):
+        for i in range(self.n):
+            event = self.example.copy()
+            event["x"] = i
+            event["y"] = 2 * i
+            yield event
+
+    def finish(self):
+        with open(self.marker, "w") as out:
+            out.write("finished")
+
+
+def identity(data):
+    return data
+
+
+def double_y(data):
+    """Processor: a new array with y doubled."""
+    out = data.copy()
+    out["y"] = 2 * data["y"]
+    return out
+
+
+def halves(data):
+    """Processor with two outputs: even x to the first, odd x to the second."""
+    if int(data["x"][0]) % 2 == 0:
+        return [data, None]
+    return [None, data]
+
+
+def drop_odd(data):
+    """Processor returning None for odd x (the event is dropped)."""
+    return data if int(data["x"][0]) % 2 == 0 else None
+
+
+def repeat(data, times: int):
+    """Generator processor: each event `times` times."""
+    for _ in range(times):
+        yield data
+
+
+def stamp_meta(data, meta, source):
+    """Processor putting the metadata counter into y; checks `source` is a buffer name."""
+    assert isinstance(source, str) and source
+    out = data.copy()
+    out["y"] = meta["counter"]
+    return out
+
+
+def tag_source(data, source):
+    """Multi-input processor: y = 1 for events from `a1`, 2 for the others."""
+    out = data.copy()
+    out["y"] = 1 if source == "a1" else 2
+    return out
+
+
+def is_even(data):
+    return int(data["x"][0]) % 2 == 0
+
+
+def by_remainder(data):
+    """Filter with three outputs: x % 3 picks one; x % 6 == 0 goes to none."""
+    r = int(data["x"][0]) % 3
+    x = int(data["x"][0])
+    return [r == 0 and x % 6 != 0, r == 1, r == 2]
+
+
+def fail_at(data, at: float):
+    if data["x"][0] == at:
+        raise ValueError(f"bad event x={at}")
+    return data
+
+
+def fail_every(data, every: int):
+    """Raises for every `every`-th event (x % every == 0)."""
+    if int(data["x"][0]) % every == 0:
+        raise RuntimeError("unlucky event")
+    return data
+
+
+def kill_self_at(data, at: float):
+    if data["x"][0] == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return data
+
+
+def sleepy(data, delay: float):
+    time.sleep(delay)
+    return data
+
+
+class Collect:
+    """Exporter: keeps x, the metadata counter and the source of every event; saves them at
+    `finish()` to `<path>.<pid>.npz` (one file per process) and the finish count to a marker."""
+
+    def __init__(self, path: str, delay: float = 0.0):
+        self.path = path
+        self.delay = delay
+        self.x: list[float] = []
+        self.y: list[float] = []
+        self.counters: list[int] = []
+        self.sources: list[str] = []
+
+    def process(self, data, meta, source):
+        if data.flags.writeable:
+            raise AssertionError("input views must be read-only")
+        self.x.append(float(data["x"][0]))
+        self.y.append(float(data["y"][0]))
+        self.counters.append(int(meta["counter"]))
+        self.sources.append(source)
+        if self.delay:
+            time.sleep(self.delay)
+
+    def finish(self):
+        np.savez(
+            f"{self.path}.{os.getpid()}.npz",
+            x=np.array(self.x, dtype=np.float64),
+            y=np.array(self.y, dtype=np.float64),
+            counter=np.array(self.counters, dtype=np.int64),
+            source=np.array(self.sources, dtype="U32"),
+        )
+
+
+class Watch:
+    """Observer: checks every copy it gets is consistent (y == 2x on all LENGTH elements)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.seen = 0
+        self.torn = 0
+        self.sources: set[str] = set()
+
+    def process(self, data, source):
+        self.seen += 1
+        self.sources.add(source)
+        if not np.array_equal(data["y"], 2 * data["x"]) or len(set(data["x"].tolist())) != 1:
+            self.torn += 1
+
+    def finish(self):
+        with open(f"{self.path}.{os.getpid()}", "w") as out:
+            out.write(f"{self.seen} {self.torn} {','.join(sorted(self.sources))}")
+
+
+def fill_wide(n: int, example=None):
+    """Importer for long slots: every element of event i holds x = i, y = 2i."""
+    for i in range(n):
+        event = np.empty_like(example)
+        event["x"] = i
+        event["y"] = 2 * i
         yield event

@@ -1,0 +1,109 @@
+"""Fixtures for the runtime tests: plans built from `flowc.plan` dataclasses, leak checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from flowc.callables import CallableTarget
+from flowc.plan import BufferPlan, Plan, WorkerPlan
+from flowc.types import ElementType, FieldType
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+START_METHODS = ["fork", "forkserver", "spawn"]
+XY = ElementType.struct([FieldType("x", "f8"), FieldType("y", "f8")])
+# helper processes multiprocessing keeps for the whole session; not ours to clean up
+_SESSION_HELPERS = ("forkserver", "resource_tracker")
+
+
+def buffer(name, element=XY, length=1, slots=8, overflow="block") -> BufferPlan:
+    return BufferPlan(name, element, length, slots, overflow)
+
+
+def worker(name, kind, code, inputs=(), outputs=(), observes=(), **options) -> WorkerPlan:
+    """`code` is "function" (a key of `functions=`) or "module:function" in tests/runtime."""
+    if ":" in code:
+        module, attr = code.split(":")
+        target = CallableTarget("module", module, attr)
+    else:
+        target = CallableTarget("function", "", code)
+    return WorkerPlan(
+        name,
+        kind,
+        target,
+        options.pop("args", {}),
+        tuple(inputs),
+        tuple(outputs),
+        tuple(observes),
+        **options,
+    )
+
+
+def make_plan(buffers, workers, functions=None, name="test") -> Plan:
+    return Plan(
+        name=name, buffers=tuple(buffers), workers=tuple(workers), functions=functions or {}
+    )
+
+
+def collected(path) -> dict[str, np.ndarray]:
+    """What `workers:Collect` exporters saved under `path` (one file per process), merged."""
+    folder, stem = os.path.split(str(path))
+    parts = [
+        np.load(os.path.join(folder, f))
+        for f in sorted(os.listdir(folder))
+        if f.startswith(stem + ".")
+    ]
+    if not parts:
+        return {
+            "x": np.zeros(0),
+            "y": np.zeros(0),
+            "counter": np.zeros(0, dtype=np.int64),
+            "source": np.zeros(0, dtype="U1"),
+        }
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0].files}
+
+
+def assert_accounted(stats: dict) -> None:
+    """written = consumed[w] + dropped + left[w] for every buffer and consuming worker."""
+    for name, b in stats["buffers"].items():
+        for w, consumed in b["consumed"].items():
+            assert b["written"] == consumed + b["dropped"] + b["left"][w], (name, w, b)
+
+
+def _flowc_names() -> set[str]:
+    return {n for n in os.listdir("/dev/shm") if n.startswith(("flowc_", "sem.flowc_"))}
+
+
+def _our_children() -> list[psutil.Process]:
+    out = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            cmdline = " ".join(child.cmdline())
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.NoSuchProcess:
+            continue
+        if any(helper in cmdline for helper in _SESSION_HELPERS):
+            continue
+        out.append(child)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_leaks():
+    """After every test: no new flowc segment or semaphore in /dev/shm, no child process alive."""
+    before = _flowc_names()
+    yield
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline and (_flowc_names() - before or _our_children()):
+        time.sleep(0.05)
+    assert _flowc_names() - before == set(), "shared memory left in /dev/shm"
+    assert _our_children() == [], "processes left behind"
