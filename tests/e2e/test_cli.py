@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
+import signal
+import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -401,6 +406,59 @@ def test_run_with_a_failing_worker_exits_1_and_names_it(flowc):
     assert "internal error" not in result.stderr
 
 
+@pytest.mark.runtime
+def test_run_timeout_drains_and_exits_0(flowc):
+    flowc.write("small.flow", SMALL_FLOW)
+    result = flowc(
+        "run",
+        "small.flow",
+        "--set",
+        "N=1000000000",
+        "--timeout",
+        "1",
+        "--quiet",
+        "--stats",
+        "s.json",
+    )
+    assert result.exit == 0, result
+    stats = json.loads((flowc.folder / "s.json").read_text())
+    assert stats["stopped"] == "timeout"
+    # drained: every event the importer wrote reached the exporter
+    written = stats["buffers"]["raw"]["written"]
+    assert written > 0
+    assert len((flowc.folder / "out.txt").read_text().split()) == written
+
+
+@pytest.mark.runtime
+def test_run_interrupted_by_ctrl_c_exits_130_and_cleans_up(flowc):
+    flowc.write("small.flow", SMALL_FLOW)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc", "run", "small.flow", "--set", "N=1000000000"]
+        + ["--quiet", "--stats", "s.json"],
+        cwd=flowc.folder,
+        env=flowc.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (flowc.folder / "out.txt").exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run never started writing"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr.decode()
+    assert stdout == b""
+    assert b"Traceback" not in stderr
+    assert json.loads((flowc.folder / "s.json").read_text())["stopped"] == "interrupted"
+    assert list(Path("/dev/shm").glob(f"flowc_{process.pid}_*")) == []
+
+
 def test_run_with_errors_does_not_start(flowc):
     flowc.write("broken.flow", BROKEN_FLOW)
     result = flowc("run", "broken.flow")
@@ -453,3 +511,44 @@ def test_console_script(flowc):
     assert (result.exit, result.stdout) == (0, f"flowc {__version__}\n")
     flowc.write("small.flow", SMALL_FLOW)
     assert flowc.command([str(script)], "check", "small.flow").exit == 0
+
+
+def stderr_on_a_terminal(flowc, *args: str, **env: str) -> str:
+    """Run flowc with stderr on a pseudo-terminal; returns what it printed there."""
+    controller, terminal = pty.openpty()
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "flowc", *args],
+            cwd=flowc.folder,
+            env=flowc.environment(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=terminal,
+            timeout=120,
+            check=False,
+        )
+        os.close(terminal)
+        terminal = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # Linux reports EIO once the terminal side is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+    assert completed.returncode == 1
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_colour_on_a_terminal_unless_no_color(flowc):
+    flowc.write("broken.flow", BROKEN_FLOW)
+    coloured = stderr_on_a_terminal(flowc, "check", "broken.flow")
+    assert "\x1b[1;31merror[E102]" in coloured
+    plain = stderr_on_a_terminal(flowc, "check", "broken.flow", NO_COLOR="1")
+    assert "error[E102]" in plain
+    assert "\x1b[" not in plain
