@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     check = command("check", "check a flow file and report every problem found")
-    check.add_argument("file", metavar="FILE")
+    check.add_argument("file", metavar="FILE", help="the .flow file")
     _add_set_option(check)
     _add_format_option(check, "how to print diagnostics")
     check.add_argument(
@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     run = command("run", "compile a flow file and run it")
-    run.add_argument("file", metavar="FILE")
+    run.add_argument("file", metavar="FILE", help="the .flow file")
     _add_set_option(run)
     run.add_argument(
         "--timeout",
@@ -152,12 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop the importers after SECONDS and let the graph drain",
     )
-    run.add_argument("--report", metavar="FILE.html", help="write an HTML report of the run")
+    run.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="an HTML report of the run (not available yet: accepted, nothing written)",
+    )
     run.add_argument("--stats", metavar="FILE.json", help="write the run's statistics as JSON")
     run.add_argument("--quiet", action="store_true", help="print no end-of-run summary")
 
     graph = command("graph", "draw the pipeline as Graphviz DOT, SVG or PNG")
-    graph.add_argument("file", metavar="FILE")
+    graph.add_argument("file", metavar="FILE", help="the .flow file")
     graph.add_argument(
         "-o",
         "--output",
@@ -166,11 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     plan = command("plan", "print the compiled plan as JSON")
-    plan.add_argument("file", metavar="FILE")
+    plan.add_argument("file", metavar="FILE", help="the .flow file")
     _add_set_option(plan)
 
     fmt = command("fmt", "print a flow file in canonical formatting")
-    fmt.add_argument("file", metavar="FILE")
+    fmt.add_argument("file", metavar="FILE", help="the .flow file")
     fmt.add_argument(
         "--check",
         action="store_true",

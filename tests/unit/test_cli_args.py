@@ -1,8 +1,14 @@
 """The command line's argument handling, in-process: sizes, --set, usage errors, exit codes."""
 
+import contextlib
 import io
+import json
+import os
+import tempfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowc import cli
 
@@ -151,3 +157,20 @@ def test_color_only_on_a_terminal_without_no_color(monkeypatch):
     assert not cli.use_color(FakeStream(tty=False))
     monkeypatch.setenv("NO_COLOR", "1")
     assert not cli.use_color(FakeStream(tty=True))
+
+
+@settings(max_examples=40)
+@given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
+def test_any_file_content_is_checked_without_an_internal_error(content):
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "any.flow")
+        with open(path, "wb") as out:
+            out.write(content)
+        for argv in (["check", path], ["check", path, "--format", "json"], ["fmt", path]):
+            stdout, stderr = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                code = cli.main(argv)
+            assert code in (0, 1), (argv, stderr.getvalue())
+            assert "Traceback" not in stderr.getvalue()
+            if "json" in argv:
+                assert json.loads(stdout.getvalue())["ok"] is (code == 0)
