@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph = command("graph", "draw the pipeline as Graphviz DOT, SVG or PNG")
     graph.add_argument("file", metavar="FILE", help="the .flow file")
+    _add_set_option(graph)
     graph.add_argument(
         "-o",
         "--output",
@@ -325,7 +326,7 @@ def cmd_graph(args) -> int:
         raise UsageError(f"-o {output}: unknown output format {suffix or '(none)'!r} (use {known})")
     if output:
         _check_writable(output, "-o")
-    plan = _compile_or_report(args.file)
+    plan = _compile_or_report(args.file, split_set_texts(args.set_texts))
     if plan is None:
         return EXIT_ERRORS
     dot_source = plan.to_dot()

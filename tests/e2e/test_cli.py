@@ -282,6 +282,37 @@ def test_graph_without_graphviz_says_how_to_install_it(flowc, tmp_path_factory):
     assert dot.exit == 0 and dot.stdout.startswith("digraph")
 
 
+def test_graph_takes_set_overrides(flowc):
+    flowc.write(
+        "sized.flow",
+        """
+        const L = 4
+        buffer raw : f8[L] slots=8
+        importer source = "workers.py":count(n=5) -> raw
+        exporter save = "workers.py":save_lines(path="out.txt") raw
+        """,
+    )
+    assert "f8[4] x 8 slots" in flowc("graph", "sized.flow").stdout
+    result = flowc("graph", "sized.flow", "--set", "L=16")
+    assert result.exit == 0, result
+    assert "f8[16] x 8 slots" in result.stdout
+
+
+def test_graph_reports_a_failing_dot_in_one_line(flowc, tmp_path_factory):
+    flowc.write("small.flow", SMALL_FLOW)
+    bin_folder = tmp_path_factory.mktemp("broken-graphviz")
+    fake_dot = bin_folder / "dot"
+    fake_dot.write_text("#!/bin/sh\necho 'Error: the fake dot cannot draw' >&2\nexit 3\n")
+    fake_dot.chmod(0o755)
+    result = flowc(
+        "graph", "small.flow", "-o", "small.svg", env=flowc.environment(PATH=str(bin_folder))
+    )
+    assert result.exit == 1, result
+    assert result.stderr == (
+        "flowc: error: Graphviz `dot` could not write small.svg: Error: the fake dot cannot draw\n"
+    )
+
+
 # --- fmt -------------------------------------------------------------------------------------
 
 

@@ -174,3 +174,12 @@ def test_any_file_content_is_checked_without_an_internal_error(content):
             assert "Traceback" not in stderr.getvalue()
             if "json" in argv:
                 assert json.loads(stdout.getvalue())["ok"] is (code == 0)
+
+
+def test_explain_knows_every_code(capsys):
+    from flowc.codes import CODES
+
+    for code in CODES:
+        exit_code, out, err = run_main(capsys, "explain", code.lower())
+        assert (exit_code, err) == (0, ""), code
+        assert code in out and len(out.splitlines()) > 2, code
