@@ -194,6 +194,13 @@ class Cell:
             return None
         return float(np.percentile(np.concatenate(samples), percentile) * 1e6)
 
+    def kept_pace(self) -> bool:
+        """Whether the paced runs kept up with the pace (else latency includes queueing)."""
+        rates = [
+            r["events_per_s"] for r in self.paced_runs if r.get("ok") and r.get("events_per_s")
+        ]
+        return bool(rates) and statistics.median(rates) >= 0.95 * PACED_RATE_HZ
+
     def errors(self) -> list[str]:
         return [r["error"] for r in self.throughput_runs + self.paced_runs if r.get("error")]
 
@@ -209,6 +216,7 @@ class Cell:
             "runs": len(self.throughput_runs),
             "paced_runs_ok": sum(1 for r in self.paced_runs if r.get("ok")),
             "paced_runs": len(self.paced_runs),
+            "kept_pace": self.kept_pace(),
             "errors": sorted(set(self.errors())),
         }
 
@@ -247,6 +255,7 @@ def results_table(summaries: dict, implementations, sizes) -> list[list[str]]:
             if s.get("unavailable"):
                 rows.append([implementation.name, size.label, "not available", "", "", "", "", ""])
                 continue
+            lag = "" if s["kept_pace"] or s["p50_us"] is None else "*"
             rows.append(
                 [
                     implementation.name,
@@ -254,8 +263,8 @@ def results_table(summaries: dict, implementations, sizes) -> list[list[str]]:
                     fmt(s["events_per_s"]),
                     fmt_rate(s["mb_per_s"]),
                     fmt(s["cpu_us_per_event"], 1),
-                    fmt(s["p50_us"]),
-                    fmt(s["p99_us"]),
+                    fmt(s["p50_us"]) + lag,
+                    fmt(s["p99_us"]) + lag,
                     f"{s['runs_ok']}/{s['runs']} {s['paced_runs_ok']}/{s['paced_runs']}",
                 ]
             )
@@ -458,6 +467,12 @@ def main() -> int:
     )
     print()
     print(render(results_table(summaries, implementations, SIZES)))
+    if any(
+        not s["kept_pace"] and s["p50_us"] is not None
+        for by_size in summaries.values()
+        for s in by_size.values()
+    ):
+        print(f"* could not keep the {PACED_RATE_HZ:.0f} Hz pace: the latency includes queueing")
     for name, reason in skipped.items():
         print(f"{name}: not available: {reason}")
     for implementation in implementations:

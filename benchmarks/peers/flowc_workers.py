@@ -1,8 +1,13 @@
 """The benchmark chain's workers for flowc: module-level, so spawn and forkserver children can
 import them by reference. Given to `flowc.compile_source(functions=...)` by `flowc_chain.py`.
+
+The `profiled_` variants run cProfile over everything their process does between their first
+event and the end of the stream (the runtime's loop included) and dump it to `profile_path`.
 """
 
 from __future__ import annotations
+
+import cProfile
 
 from common import ExporterRecord, Pacer
 
@@ -52,10 +57,56 @@ class LatencySink:
         self.record.save()
 
 
+def profiled_source(n, profile_path, example):
+    """`source`, profiling its process from the first event to the end of the stream."""
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        for _ in range(n):
+            yield example
+    finally:
+        profile.disable()
+        profile.dump_stats(profile_path)
+
+
+class ProfiledPassthrough:
+    """`passthrough` as a class, profiling its process from `__init__` to `finish()`."""
+
+    def __init__(self, profile_path):
+        self.profile_path = profile_path
+        self.profile = cProfile.Profile()
+        self.profile.enable()
+
+    def process(self, data):
+        return data
+
+    def finish(self):
+        self.profile.disable()
+        self.profile.dump_stats(self.profile_path)
+
+
+class ProfiledArrivalSink(ArrivalSink):
+    """`ArrivalSink`, profiling its process from `__init__` to `finish()`."""
+
+    def __init__(self, result_dir, profile_path):
+        super().__init__(result_dir)
+        self.profile_path = profile_path
+        self.profile = cProfile.Profile()
+        self.profile.enable()
+
+    def finish(self):
+        self.profile.disable()
+        self.profile.dump_stats(self.profile_path)
+        super().finish()
+
+
 FUNCTIONS = {
     "source": source,
     "paced_source": paced_source,
     "passthrough": passthrough,
     "ArrivalSink": ArrivalSink,
     "LatencySink": LatencySink,
+    "profiled_source": profiled_source,
+    "ProfiledPassthrough": ProfiledPassthrough,
+    "ProfiledArrivalSink": ProfiledArrivalSink,
 }
