@@ -3,6 +3,10 @@
 Never imports the parser or the checker: it runs a `flowc.plan.Plan`.
 """
 
+from flowc.runtime.result import RunError, RunResult, WorkerFailure
+
+__all__ = ["RunError", "RunResult", "WorkerFailure", "run"]
+
 
 def run(plan, **options):
     """Run a plan to the end; see `flowc.runtime.supervisor.run`."""

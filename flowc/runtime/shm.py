@@ -42,6 +42,8 @@ class Segment:
     def create(path: str, size: int, what: str) -> Segment:
         """Create, allocate in full (so a small /dev/shm fails now, not with SIGBUS later), map."""
         size = max(size, 1)
+        if size > _free_bytes(os.path.dirname(path)):
+            raise SharedMemoryError(_too_small(what, size))
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
         try:
             try:
@@ -70,6 +72,14 @@ class Segment:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _free_bytes(directory: str) -> int:
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return 0
+    return st.f_bavail * st.f_frsize
 
 
 def _too_small(what: str, size: int) -> str:

@@ -102,6 +102,7 @@ def worker_main(spec: ProcessSpec, conn) -> None:
     try:
         process = WorkerProcess(spec)
         conn.send(("attached",))
+        process.load_code()
         process.run()
     except BaseException as exc:  # the user's code may raise anything; the supervisor decides
         if process is not None:
@@ -173,7 +174,12 @@ class WorkerProcess:
         ]
         self.in_views = [self.rings[b].slot_views(writeable=False) for b in plan.inputs]
         self.out_views = [self.rings[b].slot_views(writeable=True)[0] for b in plan.outputs]
+        self.skip_errors = plan.on_error == "skip"
+        self.hist_base = spec.row.hist_base
 
+    def load_code(self) -> None:
+        """Import the user's code and call it once (a generator, or a class's `__init__`)."""
+        spec, plan = self.spec, self.plan
         code = resolve(plan.callable, spec.functions)
         self.shape = call_shape(code, plan.kind)
         args = dict(plan.args)
@@ -195,8 +201,6 @@ class WorkerProcess:
             self.step = _adapt(instance.process, {}, self.shape)
         else:
             self.step = _adapt(code, args, self.shape)
-        self.skip_errors = plan.on_error == "skip"
-        self.hist_base = spec.row.hist_base
 
     # --- running -----------------------------------------------------------------------------
 

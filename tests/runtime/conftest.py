@@ -82,16 +82,26 @@ def _flowc_names() -> set[str]:
     return {n for n in os.listdir("/dev/shm") if n.startswith(("flowc_", "sem.flowc_"))}
 
 
-def _our_children() -> list[psutil.Process]:
+def is_session_helper(process: psutil.Process) -> bool:
+    """A forkserver or resource tracker multiprocessing keeps for the whole session (workers
+    forked by a forkserver share its command line, but not its parent)."""
+    try:
+        if not any(h in " ".join(process.cmdline()) for h in _SESSION_HELPERS):
+            return False
+        parent = process.parent()
+        return parent is None or not any(h in " ".join(parent.cmdline()) for h in _SESSION_HELPERS)
+    except psutil.Error:
+        return False
+
+
+def descendants(pid: int | None = None) -> list[psutil.Process]:
+    """Live descendant processes, session helpers excluded."""
     out = []
-    for child in psutil.Process().children(recursive=True):
+    for child in psutil.Process(pid).children(recursive=True):
         try:
-            cmdline = " ".join(child.cmdline())
-            if child.status() == psutil.STATUS_ZOMBIE:
+            if child.status() == psutil.STATUS_ZOMBIE or is_session_helper(child):
                 continue
-        except psutil.NoSuchProcess:
-            continue
-        if any(helper in cmdline for helper in _SESSION_HELPERS):
+        except psutil.Error:
             continue
         out.append(child)
     return out
@@ -103,7 +113,7 @@ def no_leaks():
     before = _flowc_names()
     yield
     deadline = time.monotonic() + 1
-    while time.monotonic() < deadline and (_flowc_names() - before or _our_children()):
+    while time.monotonic() < deadline and (_flowc_names() - before or descendants()):
         time.sleep(0.05)
     assert _flowc_names() - before == set(), "shared memory left in /dev/shm"
-    assert _our_children() == [], "processes left behind"
+    assert descendants() == [], "processes left behind"
