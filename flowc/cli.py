@@ -7,6 +7,7 @@ error, 130 a run stopped by a signal, 70 an internal error of flowc (printed wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import inspect
 import json
@@ -234,9 +235,34 @@ def _print_diagnostics(diagnostics: Sequence[Diagnostic], output_format: str = "
 def _check(path: str, set_texts: Sequence[str] = (), max_shm: int | None = None):
     """Check a file; an unreadable file is a UsageError, undecodable bytes a FlowError."""
     try:
-        return compiler.check_file(path, set_texts=tuple(set_texts), max_shm=max_shm)
+        with _prints_go_to_stderr():
+            return compiler.check_file(path, set_texts=tuple(set_texts), max_shm=max_shm)
     except OSError as exc:
         raise UsageError(_unreadable(path, exc)) from None
+
+
+@contextlib.contextmanager
+def _prints_go_to_stderr():
+    """While the checker imports the user's worker code, what it prints goes to stderr.
+
+    stdout carries JSON, DOT or the plan; a `print` at the top of a user's module must not
+    corrupt it. Both Python's `sys.stdout` and file descriptor 1 are redirected.
+    """
+    sys.stdout.flush()
+    try:
+        saved_stdout_fd = os.dup(1)
+    except OSError:  # no file descriptor 1 at all: only Python-level prints can be redirected
+        saved_stdout_fd = None
+    if saved_stdout_fd is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved_stdout_fd is not None:
+            os.dup2(saved_stdout_fd, 1)
+            os.close(saved_stdout_fd)
 
 
 def _unreadable(path: str, exc: OSError) -> str:

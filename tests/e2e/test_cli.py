@@ -160,6 +160,36 @@ def test_max_shm_too_small_is_e304(flowc):
     assert "error[E304]" in result.stderr
 
 
+def test_prints_of_worker_code_at_import_never_reach_stdout(flowc):
+    flowc.write(
+        "chatty.py",
+        """
+        import os
+        import sys
+
+        print("chatty: hello from print")
+        os.write(1, b"chatty: hello from file descriptor 1\\n")
+        sys.stdout.flush()
+
+
+        def count(n=3):
+            yield from ([float(i)] * 4 for i in range(n))
+        """,
+    )
+    flowc.write(
+        "chatty.flow",
+        SMALL_FLOW.replace('"workers.py":count', '"chatty.py":count'),
+    )
+    checked = flowc("check", "chatty.flow", "--format", "json")
+    assert json.loads(checked.stdout) == {"ok": True, "diagnostics": []}, checked
+    assert "chatty: hello from print" in checked.stderr
+    assert "chatty: hello from file descriptor 1" in checked.stderr
+    planned = flowc("plan", "chatty.flow")
+    assert json.loads(planned.stdout)["name"] == "small", planned
+    drawn = flowc("graph", "chatty.flow")
+    assert drawn.stdout.startswith("digraph"), drawn
+
+
 # --- unreadable and odd files ----------------------------------------------------------------
 
 
