@@ -8,6 +8,7 @@ Graphviz installation to produce.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -24,6 +25,8 @@ WORKER_STYLES: dict[str, tuple[str, str, str]] = {
     "observer": ("ellipse", "#e2e3e5", "filled,dashed"),
 }
 BUFFER_STYLE = ("cylinder", "#ffffff", "filled")
+# label lines longer than this are wrapped (between the fields of a struct type)
+LABEL_WIDTH = 48
 
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -75,14 +78,25 @@ class DotEdge:
         return "dashed" if self.role == "observe" else "solid"
 
 
-def _capacity(buffer: BufferPlan) -> str:
-    return f"{buffer.type_label}[{buffer.length}] x {buffer.slots} slots"
+def _capacity(buffer: BufferPlan) -> list[str]:
+    """`Type[LENGTH] x SLOTS slots`, with a long inline struct type wrapped at its fields."""
+    shape = f"[{buffer.length}] x {buffer.slots} slots"
+    label = buffer.type_label
+    if len(label) + len(shape) <= LABEL_WIDTH:
+        return [label + shape]
+    lines = [""]
+    for part in re.split(r"(?<=,) ", label):
+        if lines[-1] and len(lines[-1]) + 1 + len(part) > LABEL_WIDTH:
+            lines.append(part)
+        else:
+            lines[-1] = f"{lines[-1]} {part}" if lines[-1] else part
+    return [*lines, shape]
 
 
 def _buffer_node(buffer: BufferPlan) -> DotNode:
     lines = [
         buffer.name,
-        _capacity(buffer),
+        *_capacity(buffer),
         f"{format_bytes(buffer.slot_bytes)}/slot, {format_bytes(buffer.total_bytes)}",
     ]
     if buffer.overflow != "block":
@@ -114,7 +128,7 @@ def _worker_node(worker: WorkerPlan) -> DotNode:
 
 
 def _edge_label(buffer: BufferPlan) -> tuple[str, ...]:
-    return (_capacity(buffer), f"{format_bytes(buffer.slot_bytes)}/slot")
+    return (*_capacity(buffer), f"{format_bytes(buffer.slot_bytes)}/slot")
 
 
 def _edges(plan: Plan) -> list[DotEdge]:

@@ -242,3 +242,19 @@ def test_dot_accepts_names_that_are_dot_keywords():
     )
     titles = {t.text for t in svg_of(render_dot(plan)).iterfind(".//svg:g/svg:title", SVG)}
     assert {"node", "edge", "graph", "node->edge", "edge->graph"} <= titles
+
+
+def test_a_long_inline_struct_type_is_wrapped_between_fields():
+    fields = [FieldType(f"channel_{i}", "f4") for i in range(12)]
+    plan = Plan(
+        "wide",
+        (BufferPlan("b", ElementType.struct(fields), 8, 4),),
+        (WorkerPlan("gen", "importer", stdlib("sources", "pulses"), outputs=("b",)),),
+    )
+    label = re.search(r'"b" \[.*label=("(?:[^"\\]|\\.)*")', render_dot(plan)).group(1)
+    lines = unescape_dot(label).split("\n")
+    assert lines[0] == "b"
+    type_lines = lines[1 : lines.index("[8] x 4 slots")]
+    assert len(type_lines) > 1
+    assert all(len(line) <= 48 for line in type_lines)
+    assert " ".join(type_lines) == ElementType.struct(fields).to_flow()
