@@ -155,7 +155,7 @@ def check_broadcast(folder: Path, stats: dict, stderr: str) -> None:
     assert list(meta["counter"]) == list(range(300))
     assert (np.diff(meta["timestamp"]) >= 0).all()
     assert stats["buffers"]["raw"]["consumed"] == {"archive": 300, "discard": 300}
-    assert "meter: raw" in stderr
+    assert "rate: raw" in stderr
 
 
 def check_parallel(folder: Path, stats: dict, stderr: str) -> None:
