@@ -48,6 +48,7 @@ ALLOWED = {
         "flowc.codes",
         "flowc.plan",
     },
+    "flowc.__main__": {"flowc.cli"},
     "flowc.stdlib": {"flowc.callables", "flowc.types", "flowc.stdlib"},
 }
 
