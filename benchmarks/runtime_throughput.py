@@ -202,7 +202,8 @@ class Cell:
         return bool(rates) and statistics.median(rates) >= 0.95 * PACED_RATE_HZ
 
     def errors(self) -> list[str]:
-        return [r["error"] for r in self.throughput_runs + self.paced_runs if r.get("error")]
+        runs = self.throughput_runs + self.paced_runs
+        return [why_failed(r) for r in runs if not r.get("ok")]
 
     def summary(self, size: Size) -> dict:
         rate = self.events_per_s()
@@ -219,6 +220,24 @@ class Cell:
             "kept_pace": self.kept_pace(),
             "errors": sorted(set(self.errors())),
         }
+
+
+def why_failed(run: dict) -> str:
+    """One line: the runtime's failure when it reported one, else what the runner saw."""
+    if run.get("failure"):
+        return run["failure"]
+    if run.get("error"):
+        return run["error"]
+    return f"received {run.get('received')} of {run.get('events')} events"
+
+
+def interpreter_versions(by_size: dict[str, Cell]) -> str | None:
+    """ "Python 3.12.1, numpy 2.4.6" as the runs of one implementation reported it."""
+    for cell in by_size.values():
+        for run in cell.throughput_runs + cell.paced_runs:
+            if run.get("python"):
+                return f"Python {run['python']}, numpy {run['numpy']}"
+    return None
 
 
 def unavailable(cell: Cell) -> str | None:
@@ -435,7 +454,7 @@ def main() -> int:
                         cell.throughput_runs.append(result)
                     if result.get("available") is False:
                         skipped[implementation.name] = result.get("error", "not available")
-                    status = "ok" if result.get("ok") else f"FAILED: {result.get('error', result)}"
+                    status = "ok" if result.get("ok") else f"FAILED: {why_failed(result)}"
                     shown = fmt(result.get("events_per_s"))
                     print(
                         f"  [{repetition + 1}/{repetitions}] {kind:10} {size.label:5} "
@@ -465,6 +484,10 @@ def main() -> int:
         f"Machine: {os.cpu_count()} cores, {platform.python_version()}, load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; took {time.perf_counter() - started:.0f} s"
     )
+    for implementation in implementations:
+        versions = interpreter_versions(cells[implementation.name])
+        if versions:
+            print(f"  {implementation.name}: {implementation.description}; {versions}")
     print()
     print(render(results_table(summaries, implementations, SIZES)))
     if any(

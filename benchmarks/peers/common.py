@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import sys
 import time
@@ -195,6 +196,8 @@ def chain_result(
         "cpu_s": cpu_s,
         "unreaped": unreaped,
         "latency": latency_summary(latencies) if args.rate > 0 else None,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
     }
     result.update(extra)
     return result
