@@ -160,15 +160,19 @@ class _WaveformSimulator:
             _store(target, signal)
 
     def _template(self, samples: int) -> np.ndarray:
-        """A unit-height pulse: rise with time constant `rise`, exponential decay `tau`."""
+        """A unit-height pulse (rise time `rise`, decay time `tau`) cut to `samples` samples.
+
+        A single sample is the pulse's height itself.
+        """
         template = self.templates.get(samples)
         if template is None:
-            t = np.arange(samples, dtype=np.float64)
-            rising = 1.0 - np.exp(-t / self.rise) if self.rise > 0 else np.ones(samples)
-            template = rising * np.exp(-t / self.tau)
-            peak = template.max()
-            if peak > 0:
-                template /= peak
+            if samples == 1:
+                template = np.ones(1)
+            else:
+                t = np.arange(max(samples, int(10 * (self.tau + self.rise)) + 2), dtype=np.float64)
+                rising = 1.0 - np.exp(-t / self.rise) if self.rise > 0 else np.ones(t.size)
+                template = rising * np.exp(-t / self.tau)
+                template = template[:samples] / template.max()
             self.templates[samples] = template
         return template
 

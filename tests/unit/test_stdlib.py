@@ -67,6 +67,14 @@ def test_pulses_have_decaying_tails_above_the_noise():
     assert max(abs(np.mean(e[:100])) for e in events) < 0.01, "the first 10% is baseline"
 
 
+def test_pulses_gives_a_scalar_field_of_length_one_the_pulse_height():
+    example = np.zeros(1, [("energy", "f8")])
+    energies = np.concatenate(list(sources.pulses(n=300, example=example, seed=5, noise=0.001)))
+    with_pulse = energies["energy"] > 0.01
+    assert 0.6 < with_pulse.mean() < 0.9, "Poisson(1.5) pulses: about 78% of events have one"
+    assert energies["energy"][with_pulse].mean() > 0.4
+
+
 def test_pulses_is_reproducible_with_a_seed():
     first = list(sources.pulses(n=3, example=np.zeros(64, SAMPLE), seed=9))
     again = list(sources.pulses(n=3, example=np.zeros(64, SAMPLE), seed=9))
@@ -254,6 +262,17 @@ def test_histogram_adaptive_range_covers_every_value(tmp_path):
     assert saved["underflow"] == saved["overflow"] == 0
 
 
+def test_histogram_adaptive_range_counts_later_outliers_apart():
+    hist = monitors.histogram(field="height", bins=10)
+    for value in np.random.default_rng(2).uniform(0, 1, 1000):
+        hist.process(event_of(PULSE, height=value))
+    hist.process(event_of(PULSE, height=5.0))
+    hist.process(event_of(PULSE, height=-5.0))
+    result = hist.result()
+    assert (result["underflow"], result["overflow"]) == (1, 1)
+    assert sum(result["counts"]) == 1000 and result["entries"] == 1002
+
+
 def test_histogram_of_a_few_events_fixes_its_range_at_the_end(tmp_path, capsys):
     hist = monitors.histogram(field="height", bins=5, path=str(tmp_path / "few.json"))
     for value in (1.0, 2.0, 3.0, float("nan")):
@@ -314,6 +333,16 @@ def test_rate_prints_per_buffer_rates(capsys):
 def test_rate_rejects_a_zero_interval():
     with pytest.raises(ValueError, match="every"):
         monitors.rate(every=0)
+
+
+# --- how flowc calls them -----------------------------------------------------------------------
+
+
+def test_workers_ask_flowc_for_what_they_need():
+    assert call_shape(sources.pulses, "importer").wants_example
+    assert call_shape(sinks.npy, "exporter").wants_meta
+    assert call_shape(monitors.rate, "observer").wants_source
+    assert call_shape(monitors.histogram, "observer").is_class
 
 
 # --- catalog -------------------------------------------------------------------------------------
