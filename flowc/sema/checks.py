@@ -497,9 +497,9 @@ def check_unwritten(model: Model) -> Iterator[Diagnostic]:
 
 def check_cycles(model: Model) -> Iterator[Diagnostic]:
     """E303: events never flow back to where they came from."""
-    flow = nx.MultiDiGraph()
+    flow = nx.DiGraph()
     flow.add_edges_from(
-        (u, v, d)
+        (u, v)
         for u, v, d in model.graph.edges(data=True)
         if d["role"] in ("read", "write") and _arity_ok(v if d["role"] == "read" else u)
     )
@@ -508,14 +508,17 @@ def check_cycles(model: Model) -> Iterator[Diagnostic]:
             continue
         sub = flow.subgraph(component)
         for cycle in itertools.islice(nx.simple_cycles(sub), MAX_CYCLES_PER_COMPONENT):
-            yield _cycle_diagnostic(sub, cycle)
+            yield _cycle_diagnostic(model.graph, cycle)
 
 
 def _cycle_diagnostic(graph: nx.MultiDiGraph, cycle: list) -> Diagnostic:
     steps = []
     for i, node in enumerate(cycle):
         following = cycle[(i + 1) % len(cycle)]
-        data = min(graph.get_edge_data(node, following).values(), key=lambda d: d["position"])
+        data = min(
+            (d for d in graph.get_edge_data(node, following).values() if d["role"] != "observe"),
+            key=lambda d: d["position"],
+        )
         steps.append((node, following, data))
     first = min(range(len(steps)), key=lambda i: steps[i][2]["position"])
     steps = steps[first:] + steps[:first]

@@ -71,6 +71,8 @@ class _Resolver:
         self.evaluator = Evaluator(self.declared, self.diagnostics.append)
         self.types: dict[str, TypeInfo] = {}
         self.resolved_code: dict[CallableTarget, object] = {}
+        self.elements: dict[ElementType, ElementType] = {}
+        self.sized: set[ElementType] = set()  # types numpy accepted
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
@@ -259,9 +261,15 @@ class _Resolver:
             fields.append(FieldType(decl.name, code, tuple(shape)))
         if not ok:
             return None
-        return self.checked_size(ElementType.struct(fields), struct.span)
+        return self.checked_size(self.intern(ElementType.struct(fields)), struct.span)
+
+    def intern(self, element: ElementType) -> ElementType:
+        """One shared instance per distinct type, so its numpy dtype is built once."""
+        return self.elements.setdefault(element, element)
 
     def checked_size(self, element: ElementType, span) -> ElementType | None:
+        if element in self.sized:
+            return element
         try:
             element.numpy  # noqa: B018  (numpy refuses dtypes that are too large)
         except (ValueError, TypeError, OverflowError, MemoryError) as exc:
@@ -274,6 +282,7 @@ class _Resolver:
                 )
             )
             return None
+        self.sized.add(element)
         return element
 
     def unknown_code(self, decl: ast.FieldDecl) -> Diagnostic:
@@ -305,7 +314,7 @@ class _Resolver:
         declared = self.declared.get(name)
         code = canonical_code(name)
         if code is not None:
-            return ElementType.plain(code), None
+            return self.intern(ElementType.plain(code)), None
         notes = []
         if declared is not None:
             notes.append(
