@@ -51,16 +51,29 @@ def zeroed_event(length: int) -> np.ndarray:
 
 
 class Pacer:
-    """Makes a paced importer produce event i at `start + settle + i / rate`."""
+    """Makes a paced importer hand over event i at `start + settle + i / rate`.
+
+    The hand-over time (`time.time()`) is written into the event itself, as its first `a`, so
+    every implementation's latency is measured alike: from the moment the importer's code hands
+    the event over to the moment the exporter's code receives it, whatever the implementation
+    puts in its own metadata and wherever it takes its timestamp.
+    """
 
     def __init__(self, rate: float, settle: float):
         self.period = 1.0 / rate
         self.start = time.time() + settle
 
-    def wait_for(self, index: int) -> None:
+    def hand_over(self, index: int, event: np.ndarray) -> np.ndarray:
         delay = self.start + index * self.period - time.time()
         if delay > 0:
             time.sleep(delay)
+        event["a"][0] = time.time()
+        return event
+
+
+def handed_over_at(event: np.ndarray) -> float:
+    """When the importer handed `event` over (see `Pacer`)."""
+    return float(event["a"][0])
 
 
 class ExporterRecord:
@@ -85,7 +98,7 @@ class ExporterRecord:
         self.count += 1
 
     def arrived_with(self, timestamp: float) -> None:
-        """An event written by the importer at `timestamp` (time.time()) has arrived."""
+        """An event the importer handed over at `timestamp` (time.time()) has arrived."""
         now = time.time()
         if self.count < len(self.latencies):
             self.latencies[self.count] = now - timestamp

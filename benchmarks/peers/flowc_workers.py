@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import cProfile
 
-from common import ExporterRecord, Pacer
+from common import ExporterRecord, Pacer, handed_over_at
 
 
 def source(n, example):
@@ -22,8 +22,7 @@ def paced_source(n, rate, settle, example):
     """Yields the zeroed example `n` times at `rate` per second, after `settle` seconds."""
     pacer = Pacer(rate, settle)
     for index in range(n):
-        pacer.wait_for(index)
-        yield example
+        yield pacer.hand_over(index, example)
 
 
 def passthrough(data):
@@ -45,13 +44,13 @@ class ArrivalSink:
 
 
 class LatencySink:
-    """Notes each event's latency from the importer's timestamp in its metadata."""
+    """Notes each event's latency from the hand-over time the paced importer wrote into it."""
 
     def __init__(self, result_dir, n):
         self.record = ExporterRecord(result_dir, n)
 
-    def process(self, data, meta):
-        self.record.arrived_with(meta["timestamp"].item())
+    def process(self, data):
+        self.record.arrived_with(handed_over_at(data))
 
     def finish(self):
         self.record.save()

@@ -5,7 +5,7 @@ from the setup's `config` (loaded by `mimoWorker.from_setup` from this file).
 
 from __future__ import annotations
 
-from common import ExporterRecord, Pacer
+from common import ExporterRecord, Pacer, handed_over_at
 from mimocorb2 import Exporter, Importer, Processor
 
 
@@ -21,8 +21,7 @@ def source(buffer_io) -> None:
         if rate > 0:
             pacer = Pacer(rate, settle)
             for index in range(events):
-                pacer.wait_for(index)
-                yield event
+                yield pacer.hand_over(index, event)
         else:
             for _ in range(events):
                 yield event
@@ -46,9 +45,9 @@ def sink(buffer_io) -> None:
     exporter = Exporter(buffer_io)
     paced = buffer_io["rate"] > 0
     record = ExporterRecord(buffer_io["result_dir"], buffer_io["n_events"] if paced else 0)
-    for _data, metadata in exporter:
+    for data, _metadata in exporter:
         if paced:
-            record.arrived_with(metadata["timestamp"][0])
+            record.arrived_with(handed_over_at(data))
         else:
             record.arrived()
     record.save()

@@ -14,6 +14,7 @@ from common import (
     Pacer,
     chain_result,
     emit,
+    handed_over_at,
     parse_args,
     reap_children,
     tree_cpu_seconds,
@@ -28,7 +29,7 @@ def importer(out_queue, events: int, length: int, rate: float, settle: float) ->
     pacer = Pacer(rate, settle) if rate > 0 else None
     for counter in range(events):
         if pacer is not None:
-            pacer.wait_for(counter)
+            pacer.hand_over(counter, event)
         out_queue.put((counter, time.time(), event))
     out_queue.put(END_OF_STREAM)
 
@@ -44,7 +45,7 @@ def exporter(in_queue, result_dir: str, events: int, paced: bool) -> None:
     record = ExporterRecord(result_dir, events if paced else 0)
     while (item := in_queue.get()) is not END_OF_STREAM:
         if paced:
-            record.arrived_with(item[1])
+            record.arrived_with(handed_over_at(item[2]))
         else:
             record.arrived()
     record.save()

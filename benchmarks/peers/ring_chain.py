@@ -23,6 +23,7 @@ from common import (
     Pacer,
     chain_result,
     emit,
+    handed_over_at,
     parse_args,
     reap_children,
     tree_cpu_seconds,
@@ -65,19 +66,24 @@ class Ring:
         """One byte view per slot, made once per process: making views per event costs."""
         return list(self.data)
 
+    def event_views(self) -> list[np.ndarray]:
+        """One view per slot as an event of `length` elements, for reading fields."""
+        return list(self.data.view(EVENT_DTYPE))
+
 
 def importer(ring: Ring, events: int, length: int, rate: float, settle: float) -> None:
-    event = zeroed_event(length).view(np.uint8)
+    event = zeroed_event(length)
+    event_bytes = event.view(np.uint8)
     views, counters, timestamps = ring.slot_views(), ring.counters, ring.timestamps
     free, filled, slots = ring.free, ring.filled, ring.slots
     pacer = Pacer(rate, settle) if rate > 0 else None
     slot = 0
     for counter in range(events):
         if pacer is not None:
-            pacer.wait_for(counter)
+            pacer.hand_over(counter, event)
         timestamp = time.time()
         free.acquire()
-        views[slot][...] = event
+        views[slot][...] = event_bytes
         counters[slot] = counter
         timestamps[slot] = timestamp
         filled.release()
@@ -109,14 +115,14 @@ def processor(source: Ring, sink: Ring) -> None:
 
 def exporter(source: Ring, result_dir: str, events: int, paced: bool) -> None:
     record = ExporterRecord(result_dir, events if paced else 0)
-    counters, timestamps = source.counters, source.timestamps
+    counters, events = source.counters, source.event_views() if paced else None
     slot = 0
     while True:
         source.filled.acquire()
         if counters[slot] == END_OF_STREAM:
             break
         if paced:
-            record.arrived_with(timestamps[slot])
+            record.arrived_with(handed_over_at(events[slot]))
         else:
             record.arrived()
         source.free.release()
