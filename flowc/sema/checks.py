@@ -119,6 +119,7 @@ def _kind_hint(worker: WorkerInfo) -> str:
 # --- E204: arguments held against the code's parameters ------------------------------------
 
 _PLAIN_TYPES = {int: "an int", float: "a float", str: "a string", bool: "a bool", list: "a list"}
+_PLAIN_TYPE_NAMES = {t.__name__: t for t in _PLAIN_TYPES}
 
 
 def _parameter_types(code: object) -> dict[str, tuple[type, bool]]:
@@ -132,8 +133,8 @@ def _parameter_types(code: object) -> dict[str, tuple[type, bool]]:
     for p in params:
         annotation = p.annotation
         if isinstance(annotation, str):
-            annotation = {t.__name__: t for t in _PLAIN_TYPES}.get(annotation, annotation)
-        if annotation in _PLAIN_TYPES:
+            annotation = _PLAIN_TYPE_NAMES.get(annotation, annotation)
+        if isinstance(annotation, type) and annotation in _PLAIN_TYPES:
             found[p.name] = (annotation, True)
         elif p.default is not p.empty and p.default is not None:
             default_type = tuple if isinstance(p.default, tuple) else type(p.default)
@@ -375,9 +376,10 @@ def _check_produces(
         )
         return
     for text, wire in zip(texts, worker.outputs, strict=True):
-        if text not in cache_:
-            cache_[text] = _produced_type(model, text)
-        produced = cache_[text]
+        key = text if isinstance(text, str) else repr(text)
+        if key not in cache_:
+            cache_[key] = _produced_type(model, text)
+        produced = cache_[key]
         if isinstance(produced, str):
             yield error(
                 "E202",

@@ -395,3 +395,44 @@ def test_fewer_slots_than_reading_processes_is_w303():
 def test_warnings_alone_still_give_a_plan():
     result = check("")
     assert result.ok and result.plan is not None
+
+
+# --- unusual code ----------------------------------------------------------------------------
+
+
+def odd_annotation(data, *, shape: [int] = (1,)):  # noqa: B006
+    return data
+
+
+class CallableObject:
+    def __call__(self, data, *, factor=2):
+        return data
+
+
+@flowc.signature(produces="Pulse")
+def named_product(data):
+    return data
+
+
+@pytest.mark.parametrize(
+    "code,args,expected",
+    [
+        (odd_annotation, "shape=[2]", []),
+        (print, "", []),
+        (CallableObject(), "factor=3", []),
+        (CallableObject(), 'factor="x"', ["E204"]),
+        (42, "", ["E108"]),
+    ],
+)
+def test_unusual_code_is_checked_without_crashing(code, args, expected):
+    functions = dict(FUNCTIONS, odd=code)
+    found = errors(f"exporter e = odd({args}) raw\n", functions=functions)
+    assert [d.code for d in found] == expected
+
+
+def test_produces_may_name_a_declared_type():
+    functions = dict(FUNCTIONS, named_product=named_product)
+    text = "processor p = named_product() raw -> pulses\nexporter s = anything() pulses\n"
+    assert errors(text, functions=functions) == []
+    text = "buffer w : Wave slots=2\nprocessor p = named_product() raw -> w\nexporter s = anything() w\n"
+    assert [d.code for d in errors(text, functions=functions)] == ["E202"]
