@@ -11,10 +11,18 @@ Segment layout (int64 words, then the metadata records, then the slot data):
     meta          slots * 24 bytes, META_DTYPE records
     data          slots * LENGTH elements, page aligned
 
-A buffer lock (a semaphore of value 1) guards the free stack, refcounts and FIFOs. A `free`
-semaphore counts free slots; each consuming worker has one `ready` semaphore counting events
-ready in any of its inputs (plus wake-ups at end of stream), released by the writers.
-A buffer nobody consumes has neither: its writers overwrite the oldest slot.
+Each consuming worker has one `ready` semaphore counting events ready in any of its inputs
+(plus wake-ups at end of stream), released by the writers. How slots are handed around depends
+on who uses the buffer:
+
+- ordered (one writer process, every consuming worker one process, the common case): no lock.
+  Slots are used in ring order; each consumer has its own `free` semaphore counting the slots it
+  has finished with, and the writer takes one from each before it reuses a slot. HEAD and TAIL
+  are the counts of events read and written, each written by one process only.
+- shared (several writer processes, or a consumer with several processes): a buffer lock (a
+  semaphore of value 1, taken spinning first: the sections are short) guards the free stack,
+  the refcounts and the FIFOs; one `free` semaphore counts free slots.
+- nobody consumes it: no `free` semaphore; its writers overwrite the oldest slot.
 """
 
 from __future__ import annotations
@@ -37,6 +45,16 @@ DROPPED = -1  # the buffer was full and drops (counted as written and dropped)
 STOPPED = -2  # the run is stopping and the writer was blocked: the event was not written
 # an importer blocked on a full buffer looks at the stop flag this often (seconds)
 STOP_POLL_S = 0.05
+# a contended buffer lock is tried this often before the process sleeps on it
+_LOCK_SPINS = 200
+
+
+def _take(lock) -> None:
+    """Take a contended buffer lock: spin first (the holder is about to release it), then sleep."""
+    for _ in range(_LOCK_SPINS):
+        if lock.acquire(False):
+            return
+    lock.acquire()
 
 
 @dataclass(frozen=True)
@@ -53,7 +71,7 @@ class RingLayout:
     consumer_processes: tuple[int, ...]  # processes of each consuming worker
     writer_processes: int
     lock_name: str
-    free_name: str
+    free_names: tuple[str, ...]  # ordered: one per consumer; shared: one; not consumed: none
 
     @property
     def data_bytes(self) -> int:
@@ -92,6 +110,15 @@ class RingLayout:
         return self.data_offset + self.slots * self.data_bytes
 
     @property
+    def ordered(self) -> bool:
+        """One writer process and one process per consumer: slots go round in order, no lock."""
+        return (
+            bool(self.consumers)
+            and self.writer_processes == 1
+            and all(n == 1 for n in self.consumer_processes)
+        )
+
+    @property
     def overwrites(self) -> bool:
         """Nobody consumes this buffer: writers never block, they overwrite the oldest slot."""
         return not self.consumers
@@ -100,11 +127,11 @@ class RingLayout:
 class Ring:
     """One process's view of a buffer: word, metadata and data arrays over the segment."""
 
-    def __init__(self, layout: RingLayout, segment: Segment, lock, free):
+    def __init__(self, layout: RingLayout, segment: Segment, lock, frees):
         self.layout = layout
         self.segment = segment
         self.lock = lock
-        self.free = free
+        self.frees = list(frees)
         buf = memoryview(segment.mapping)
         self.words = buf[: layout.control_words * 8].cast("q")
         meta_bytes = buf[layout.meta_offset : layout.meta_offset + layout.slots * META_BYTES]
@@ -157,21 +184,70 @@ class Ring:
                 pass
 
 
+class ProcessClock:
+    """What the ports of one process share: the time blocked writing, and the announcements
+    the process holds back (freed slots for writers, new events for readers), which it must
+    make before it blocks or ends (`before_blocking`)."""
+
+    def __init__(self):
+        self.blocked_out_s = 0.0
+        self.inputs: list = []
+        self.outputs: list = []
+
+    def before_blocking(self) -> None:
+        for port in self.inputs:
+            if port.unannounced:
+                port.announce()
+        for port in self.outputs:
+            if port.unannounced:
+                port.announce()
+
+
+def output_port(
+    ring: Ring, ready_semaphores, counters, written_at, dropped_at, stop_flag, clock, batched
+):
+    """The writing end of `ring` for this process, of the kind the buffer's use calls for."""
+    layout = ring.layout
+    kind = OrderedOutput if layout.ordered else SharedOutput
+    return kind(ring, ready_semaphores, counters, written_at, dropped_at, stop_flag, clock, batched)
+
+
+def input_port(ring: Ring, consumer: int, counters, consumed_at: int, clock: ProcessClock):
+    """The reading end of `ring` for one consuming worker, in this process."""
+    kind = OrderedInput if ring.layout.ordered else SharedInput
+    return kind(ring, consumer, counters, consumed_at, clock)
+
+
 class OutputPort:
     """The writing end of a buffer in one writer process.
 
-    `claim()` returns a slot index to fill (or DROPPED, or STOPPED), then `publish(slot)` hands it to the consumers; `abort(slot)` gives it back.
+    `claim()` returns a slot index to fill (or DROPPED, or STOPPED), then `publish(slot)` hands
+    it to the consumers; `abort(slot)` gives it back; `close()` when the process is done.
+
+    A writer that has inputs itself (`batched`) announces new events to the consumers in
+    batches of a quarter of the ring: a consumer waiting for events then wakes once per batch.
+    It announces what it holds back before it blocks on its own inputs or outputs, so an event
+    waits for its batch only while the writer is busy with the next ones. Importers announce
+    every event at once (their next event may take any time to come).
     """
 
     def __init__(
-        self, ring: Ring, ready_semaphores, counters, written_at: int, dropped_at: int, stop_flag
+        self,
+        ring: Ring,
+        ready_semaphores,
+        counters,
+        written_at: int,
+        dropped_at: int,
+        stop_flag,
+        clock: ProcessClock,
+        batched: bool,
     ):
         layout = ring.layout
         self.ring = ring
         self.name = layout.name
         self.words = ring.words
         self.lock = ring.lock
-        self.free = ring.free
+        self.frees = ring.frees
         self.slots = layout.slots
         self.drops = layout.overflow == "drop"
         self.overwrites = layout.overwrites
@@ -186,78 +262,64 @@ class OutputPort:
         self.written_at = written_at
         self.dropped_at = dropped_at
         self.stop_flag = stop_flag
+        self.clock = clock
         self.blocked_s = 0.0  # how long the last claim waited for a free slot
-        self.blocked_total_s = 0.0
         self.data_bytes = layout.data_bytes
+        self.data = ring.data_bytes
+        self.meta = ring.meta_bytes
+        self.batch = max(1, layout.slots // 4) if batched else 1
+        self.unannounced = 0
+        clock.outputs.append(self)
 
-    def claim(self, stoppable: bool = False) -> int:
+    def _claim_oldest(self) -> int:
+        """A buffer nobody consumes: take the slot written longest ago."""
         words = self.words
-        self.blocked_s = 0.0
-        if self.overwrites:
-            self.lock.acquire()
-            slot = words[NEXT_OVERWRITE] % self.slots
-            words[NEXT_OVERWRITE] += 1
-            self.lock.release()
-        else:
-            if not self.free.acquire(False):
-                if self.drops:
-                    self.counters[self.written_at] += 1
-                    self.counters[self.dropped_at] += 1
-                    return DROPPED
-                started = time.perf_counter()
-                if stoppable:
-                    while not self.free.acquire(True, STOP_POLL_S):
-                        if self.stop_flag[0]:
-                            self.blocked_s = time.perf_counter() - started
-                            self.blocked_total_s += self.blocked_s
-                            return STOPPED
-                else:
-                    self.free.acquire()
-                self.blocked_s = time.perf_counter() - started
-                self.blocked_total_s += self.blocked_s
-            self.lock.acquire()
-            top = words[FREE_TOP] - 1
-            words[FREE_TOP] = top
-            slot = words[self.free_base + top]
-            self.lock.release()
+        lock = self.lock
+        if not lock.acquire(False):
+            _take(lock)
+        slot = words[NEXT_OVERWRITE] % self.slots
+        words[NEXT_OVERWRITE] += 1
+        lock.release()
         words[self.sequence_base + slot] += 1
+        self.blocked_s = 0.0
         return slot
 
-    def publish(self, slot: int) -> None:
-        words = self.words
-        words[self.sequence_base + slot] += 1
-        slots = self.slots
-        self.lock.acquire()
-        if self.consumer_count:
-            words[self.refcount_base + slot] = self.consumer_count
-            for base in self.fifo_bases:
-                tail = words[base + 1]
-                words[base + 2 + tail % slots] = slot
-                words[base + 1] = tail + 1
-        words[PUBLISHED] += 1
-        words[LAST_SLOT] = slot
-        self.lock.release()
-        for ready in self.ready:
-            ready.release()
-        self.counters[self.written_at] += 1
+    def _wait(self, free, stoppable: bool) -> bool:
+        """Block on a `free` semaphore (False: the run is stopping); the time counts as blocked."""
+        self.clock.before_blocking()
+        started = time.perf_counter()
+        got = True
+        if stoppable:
+            while not free.acquire(True, STOP_POLL_S):
+                if self.stop_flag[0]:
+                    got = False
+                    break
+        else:
+            free.acquire()
+        blocked = time.perf_counter() - started
+        self.blocked_s += blocked
+        self.clock.blocked_out_s += blocked
+        return got
 
-    def abort(self, slot: int) -> None:
-        """Give back a claimed slot that will not be published."""
-        words = self.words
-        words[self.sequence_base + slot] += 1
-        if self.overwrites:
-            return
-        self.lock.acquire()
-        top = words[FREE_TOP]
-        words[self.free_base + top] = slot
-        words[FREE_TOP] = top + 1
-        self.lock.release()
-        self.free.release()
+    def _count_drop(self) -> int:
+        self.counters[self.written_at] += 1
+        self.counters[self.dropped_at] += 1
+        return DROPPED
+
+    def announce(self) -> None:
+        """Tell the consumers about every event published since the last announcement."""
+        count = self.unannounced
+        for ready in self.ready:
+            for _ in range(count):
+                ready.release()
+        self.unannounced = 0
 
     def close(self) -> None:
         """This writer process is done; the last one closes the buffer and wakes its readers."""
+        if self.unannounced:
+            self.announce()
         words = self.words
-        self.lock.acquire()
+        _take(self.lock)
         words[WRITERS_ALIVE] -= 1
         last = words[WRITERS_ALIVE] == 0
         if last:
@@ -269,58 +331,221 @@ class OutputPort:
                     ready.release()
 
 
-class InputPort:
-    """The reading end of one buffer for one consuming worker (shared by its processes)."""
+class OrderedOutput(OutputPort):
+    """The only writer of an ordered buffer: slot after slot, one `free` token per consumer."""
 
-    def __init__(self, ring: Ring, consumer: int, counters, consumed_at: int):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.written = 0
+
+    def claim(self, stoppable: bool = False) -> int:
+        if self.overwrites:
+            return self._claim_oldest()
+        self.blocked_s = 0.0
+        frees = self.frees
+        for k, free in enumerate(frees):
+            if free.acquire(False):
+                continue
+            if self.drops:
+                for taken in frees[:k]:
+                    taken.release()
+                return self._count_drop()
+            if not self._wait(free, stoppable):
+                for taken in frees[:k]:
+                    taken.release()
+                return STOPPED
+        slot = self.written % self.slots
+        self.words[self.sequence_base + slot] += 1
+        return slot
+
+    def publish(self, slot: int) -> None:
+        words = self.words
+        words[self.sequence_base + slot] += 1
+        written = self.written + 1
+        self.written = written
+        for base in self.fifo_bases:
+            words[base + 1] = written
+        words[LAST_SLOT] = slot
+        words[PUBLISHED] = written
+        self.counters[self.written_at] += 1
+        self.unannounced += 1
+        if self.unannounced >= self.batch:
+            self.announce()
+
+    def abort(self, slot: int) -> None:
+        """Give back a claimed slot that will not be published (it is reused next)."""
+        self.words[self.sequence_base + slot] += 1
+        for free in self.frees:
+            free.release()
+
+
+class SharedOutput(OutputPort):
+    """A writer of a buffer with several writer processes or multi-process consumers, or of a
+    buffer nobody consumes."""
+
+    def claim(self, stoppable: bool = False) -> int:
+        if self.overwrites:
+            return self._claim_oldest()
+        free = self.frees[0]
+        self.blocked_s = 0.0
+        if not free.acquire(False):
+            if self.drops:
+                return self._count_drop()
+            if not self._wait(free, stoppable):
+                return STOPPED
+        words = self.words
+        lock = self.lock
+        if not lock.acquire(False):
+            _take(lock)
+        top = words[FREE_TOP] - 1
+        words[FREE_TOP] = top
+        slot = words[self.free_base + top]
+        lock.release()
+        words[self.sequence_base + slot] += 1
+        return slot
+
+    def publish(self, slot: int) -> None:
+        words = self.words
+        words[self.sequence_base + slot] += 1
+        lock = self.lock
+        if not lock.acquire(False):
+            _take(lock)
+        if self.consumer_count:
+            slots = self.slots
+            words[self.refcount_base + slot] = self.consumer_count
+            for base in self.fifo_bases:
+                tail = words[base + 1]
+                words[base + 2 + tail % slots] = slot
+                words[base + 1] = tail + 1
+        words[PUBLISHED] += 1
+        words[LAST_SLOT] = slot
+        lock.release()
+        self.counters[self.written_at] += 1
+        self.unannounced += 1
+        if self.unannounced >= self.batch:
+            self.announce()
+
+    def abort(self, slot: int) -> None:
+        """Give back a claimed slot that will not be published."""
+        words = self.words
+        words[self.sequence_base + slot] += 1
+        if self.overwrites:
+            return
+        _take(self.lock)
+        top = words[FREE_TOP]
+        words[self.free_base + top] = slot
+        words[FREE_TOP] = top + 1
+        self.lock.release()
+        self.frees[0].release()
+
+
+class InputPort:
+    """The reading end of one buffer for one consuming worker, in one of its processes.
+
+    `pop()` returns the next ready slot (or -1), `done(slot)` when the worker is through with
+    it. Freed slots are announced to the writers (the `free` semaphores) in batches of a quarter
+    of the ring, so a writer waiting on a full buffer wakes once per batch rather than once per
+    event; a process announces what it freed before it blocks or ends (`ProcessClock`). A
+    buffer that drops when full announces every slot at once: a writer must see it free.
+    """
+
+    def __init__(self, ring: Ring, consumer: int, counters, consumed_at: int, clock: ProcessClock):
         layout = ring.layout
         self.ring = ring
         self.name = layout.name
         self.words = ring.words
         self.lock = ring.lock
-        self.free = ring.free
         self.slots = layout.slots
+        self.consumer = consumer
         self.base = layout.fifo_base(consumer)
         self.free_base = layout.free_base
         self.refcount_base = layout.refcount_base
         self.counters = counters
         self.consumed_at = consumed_at
+        self.data = ring.data_bytes
+        self.meta = ring.meta_bytes
+        self.batch = 1 if layout.overflow == "drop" else max(1, layout.slots // 4)
+        self.unannounced = 0
+        clock.inputs.append(self)
+
+
+class OrderedInput(InputPort):
+    """The only process reading an ordered buffer for its worker: slots in ring order."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.free = self.ring.frees[self.consumer]
+        self.read = 0
 
     def pop(self) -> int:
-        """The next ready slot of this worker, or -1 when none is ready."""
+        read = self.read
+        if read == self.words[self.base + 1]:
+            return -1
+        self.read = read + 1
+        self.words[self.base] = read + 1
+        self.counters[self.consumed_at] += 1
+        return read % self.slots
+
+    def done(self, slot: int) -> None:
+        self.unannounced += 1
+        if self.unannounced >= self.batch:
+            self.announce()
+
+    def announce(self) -> None:
+        """Tell the writer about every slot this process is through with."""
+        free = self.free
+        for _ in range(self.unannounced):
+            free.release()
+        self.unannounced = 0
+
+
+class SharedInput(InputPort):
+    """A process of a consuming worker reading a shared buffer: FIFO and refcounts, locked."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.free = self.ring.frees[0]
+
+    def pop(self) -> int:
         words = self.words
         base = self.base
         if words[base] == words[base + 1]:
             return -1
-        self.lock.acquire()
+        lock = self.lock
+        if not lock.acquire(False):
+            _take(lock)
         head = words[base]
         if head == words[base + 1]:
-            self.lock.release()
+            lock.release()
             return -1
         slot = words[base + 2 + head % self.slots]
         words[base] = head + 1
-        self.lock.release()
+        lock.release()
         self.counters[self.consumed_at] += 1
         return slot
 
     def done(self, slot: int) -> None:
-        """This worker has read `slot`; the last consuming worker to do so frees it."""
+        """The last consuming worker to be through with `slot` frees it."""
         words = self.words
         at = self.refcount_base + slot
-        self.lock.acquire()
+        lock = self.lock
+        if not lock.acquire(False):
+            _take(lock)
         left = words[at] - 1
         words[at] = left
         if left == 0:
             top = words[FREE_TOP]
             words[self.free_base + top] = slot
             words[FREE_TOP] = top + 1
-        self.lock.release()
+        lock.release()
         if left == 0:
-            self.free.release()
+            self.unannounced += 1
+            if self.unannounced >= self.batch:
+                self.announce()
 
-    @property
-    def closed(self) -> bool:
-        return bool(self.words[CLOSED])
-
-    def pending(self) -> int:
-        return self.words[self.base + 1] - self.words[self.base]
+    def announce(self) -> None:
+        """Tell the writers about every slot this process freed."""
+        free = self.free
+        for _ in range(self.unannounced):
+            free.release()
+        self.unannounced = 0

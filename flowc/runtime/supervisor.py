@@ -15,6 +15,7 @@ window a janitor process (`janitor.py`, its own session) removes them if the sup
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -235,8 +236,12 @@ class Supervisor:
                 consumer_processes=tuple(processes[w] for w in consumers),
                 writer_processes=sum(w.processes for w in plan.writers_of(buffer.name)),
                 lock_name=f"/{prefix}_l{k}",
-                free_name=f"/{prefix}_f{k}",
+                free_names=(),
             )
+            if consumers:
+                count = len(consumers) if layout.ordered else 1
+                names = tuple(f"/{prefix}_f{k}_{c}" for c in range(count))
+                layout = dataclasses.replace(layout, free_names=names)
             what = (
                 f"buffer `{buffer.name}` ({buffer.slots} slots of {buffer.slot_bytes} bytes; "
                 f"the whole plan needs {plan.shm_bytes} bytes)"
@@ -244,8 +249,8 @@ class Supervisor:
             segment = Segment.create(layout.path, layout.size, what)
             self.segments.append(segment)
             lock = self._semaphore(layout.lock_name, 1)
-            free = self._semaphore(layout.free_name, buffer.slots) if consumers else None
-            ring = Ring(layout, segment, lock, free)
+            frees = [self._semaphore(name, buffer.slots) for name in layout.free_names]
+            ring = Ring(layout, segment, lock, frees)
             ring.initialize()
             self.rings[buffer.name] = ring
         self.ready_names = {}

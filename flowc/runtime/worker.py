@@ -23,14 +23,14 @@ from flowc.plan import WorkerPlan
 from flowc.runtime import stats as S
 from flowc.runtime.ring import (
     CLOSED,
-    DROPPED,
     LAST_SLOT,
     PUBLISHED,
     STOPPED,
-    InputPort,
-    OutputPort,
+    ProcessClock,
     Ring,
     RingLayout,
+    input_port,
+    output_port,
 )
 from flowc.runtime.shm import Segment, open_semaphore
 
@@ -142,33 +142,36 @@ class WorkerProcess:
         self.rings: dict[str, Ring] = {}
         for name, layout in spec.rings.items():
             segment = Segment.attach(layout.path, layout.size)
-            consumed = bool(layout.consumers)
             self.rings[name] = Ring(
                 layout,
                 segment,
                 open_semaphore(layout.lock_name),
-                open_semaphore(layout.free_name) if consumed else None,
+                [open_semaphore(n) for n in layout.free_names],
             )
         readies = {w: open_semaphore(n) for w, n in spec.ready_names.items()}
         self.ready = readies.get(plan.name)
 
+        self.clock = ProcessClock()
         self.inputs = [
-            InputPort(
+            input_port(
                 self.rings[b],
                 spec.rings[b].consumers.index(plan.name),
                 row,
                 spec.row.consumed_base + i,
+                self.clock,
             )
             for i, b in enumerate(plan.inputs)
         ]
         self.outputs = [
-            OutputPort(
+            output_port(
                 self.rings[b],
                 [readies[w] for w in spec.rings[b].consumers],
                 row,
                 spec.row.written_base + j,
                 spec.row.dropped_base + j,
                 self.stop_flag,
+                self.clock,
+                batched=bool(plan.inputs),
             )
             for j, b in enumerate(plan.outputs)
         ]
@@ -213,6 +216,7 @@ class WorkerProcess:
             self.run_observer()
         else:
             self.run_consumer()
+        self.clock.before_blocking()
         if self.finish is not None:
             self.finish()
         for port in self.outputs:
@@ -223,15 +227,24 @@ class WorkerProcess:
         floats = self.floats
         floats[S.WALL_S] = time.perf_counter() - started_wall
         floats[S.CPU_S] = time.process_time()
-        floats[S.BLOCKED_OUT_S] = sum(p.blocked_total_s for p in self.outputs)
+        floats[S.BLOCKED_OUT_S] = self.clock.blocked_out_s
         self.counters[S.PEAK_RSS] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    def _record_call(self, seconds: float) -> None:
-        floats = self.floats
-        floats[S.CALL_S] += seconds
-        if seconds > floats[S.CALL_MAX_S]:
-            floats[S.CALL_MAX_S] = seconds
-        self.counters[self.hist_base + S.histogram_bin(seconds)] += 1
+    def _call_recorder(self):
+        """record(seconds): add one call of the user's code to the statistics."""
+        floats, counters = self.floats, self.counters
+        hist_base = self.hist_base
+        histogram_bin = S.histogram_bin
+        longest = [0.0]
+
+        def record(seconds: float) -> None:
+            floats[S.CALL_S] += seconds
+            if seconds > longest[0]:
+                longest[0] = seconds
+                floats[S.CALL_MAX_S] = seconds
+            counters[hist_base + histogram_bin(seconds)] += 1
+
+        return record
 
     def run_importer(self) -> None:
         out = self.outputs[0]
@@ -243,7 +256,8 @@ class WorkerProcess:
         counter = 0
         perf = time.perf_counter
         now = time.time
-        record = self._record_call
+        record = self._call_recorder()
+        claim, publish = out.claim, out.publish
         while not stop[0]:
             started = perf()
             try:
@@ -255,10 +269,10 @@ class WorkerProcess:
             except (StopIteration, StopImport):
                 break
             record(perf() - started)
-            slot = out.claim(stoppable=True)
-            if slot == STOPPED:
-                break
-            if slot == DROPPED:
+            slot = claim(True)
+            if slot < 0:
+                if slot == STOPPED:
+                    break
                 counter += 1
                 continue
             try:
@@ -270,7 +284,7 @@ class WorkerProcess:
             meta_words[at] = counter
             meta_floats[at + 1] = now()
             meta_floats[at + 2] = out.blocked_s
-            out.publish(slot)
+            publish(slot)
             counter += 1
 
     def next_event(self):
@@ -279,145 +293,197 @@ class WorkerProcess:
         inputs = self.inputs
         count = len(inputs)
         turn = 0
+        floats = self.floats
+        perf = time.perf_counter
+        announce = self.clock.before_blocking
+        if count == 1:
+            port = inputs[0]
+            words, pop = port.words, port.pop
+            while True:
+                if not ready.acquire(False):
+                    announce()
+                    started = perf()
+                    ready.acquire()
+                    floats[S.BLOCKED_IN_S] += perf() - started
+                closed = words[CLOSED]
+                slot = pop()
+                if slot >= 0:
+                    yield 0, slot
+                elif closed:
+                    return
         while True:
             if not ready.acquire(False):
-                started = time.perf_counter()
+                announce()
+                started = perf()
                 ready.acquire()
-                self.floats[S.BLOCKED_IN_S] += time.perf_counter() - started
-            if count == 1:
-                port = inputs[0]
-                closed = port.words[CLOSED]
-                slot = port.pop()
-                if slot >= 0:
-                    return 0, slot
-                if closed:
-                    return -1, -1
-                continue
+                floats[S.BLOCKED_IN_S] += perf() - started
             all_closed = all(port.words[CLOSED] for port in inputs)
             for k in range(count):
                 i = (turn + k) % count
                 slot = inputs[i].pop()
                 if slot >= 0:
-                    return i, slot
+                    break
             turn = (turn + 1) % count
-            if all_closed:
-                return -1, -1
+            if slot >= 0:
+                yield i, slot
+            elif all_closed:
+                return
 
     def run_consumer(self) -> None:
-        kind = self.kind
         handle = {
-            "processor": self._process_event,
-            "filter": self._filter_event,
-            "exporter": self._export_event,
-        }[kind]
-        inputs = self.inputs
-        in_views = self.in_views
-        names = [port.name for port in inputs]
-        outputs = self.outputs
+            "processor": self._processor_handler,
+            "filter": self._filter_handler,
+            "exporter": self._exporter_handler,
+        }[self.kind]()
+        done = [port.done for port in self.inputs]
         perf = time.perf_counter
-        record = self._record_call
+        record = self._call_recorder()
         skip_errors = self.skip_errors
         counters = self.counters
-        while True:
-            i, slot = self.next_event()
-            if i < 0:
-                return
-            data, meta = in_views[i]
-            blocked_before = sum(p.blocked_total_s for p in outputs) if outputs else 0.0
+        clock = self.clock
+        for i, slot in self.next_event():
+            blocked_before = clock.blocked_out_s
             started = perf()
             try:
-                handle(i, slot, data[slot], meta[slot], names[i])
+                handle(i, slot)
             except Exception:
                 if not skip_errors:
                     raise
                 counters[S.ERRORS] += 1
-            elapsed = perf() - started
-            if outputs:
-                elapsed -= sum(p.blocked_total_s for p in outputs) - blocked_before
-            record(elapsed)
-            inputs[i].done(slot)
+            record(perf() - started - (clock.blocked_out_s - blocked_before))
+            done[i](slot)
 
-    def _copy_meta(self, i: int, slot: int, out: OutputPort, out_slot: int) -> None:
-        source = self.inputs[i].ring.meta_bytes
-        out.ring.meta_bytes[out_slot * 24 : out_slot * 24 + 24] = source[slot * 24 : slot * 24 + 24]
+    def _copier(self):
+        """copy(i, slot, j): copy input i's event in `slot` unchanged to output j."""
+        inputs = [(port.data, port.meta) for port in self.inputs]
+        outputs = [(port.claim, port.publish, port.data, port.meta) for port in self.outputs]
+        size = self.outputs[0].data_bytes if self.outputs else 0
 
-    def _process_event(self, i, slot, data, meta, source) -> None:
-        result = self.step(data, meta, source)
-        if self.shape.is_generator:
-            for each in result:
-                self._write_results(i, slot, each)
-        else:
-            self._write_results(i, slot, result)
+        def copy(i: int, slot: int, j: int) -> None:
+            claim, publish, data, meta = outputs[j]
+            into = claim()
+            if into < 0:
+                return
+            in_data, in_meta = inputs[i]
+            data[into * size : into * size + size] = in_data[slot * size : slot * size + size]
+            meta[into * 24 : into * 24 + 24] = in_meta[slot * 24 : slot * 24 + 24]
+            publish(into)
 
-    def _write_results(self, i, slot, result) -> None:
-        if result is None:
-            return
+        return copy
+
+    def _processor_handler(self):
+        step = self.step
+        in_views = self.in_views
+        names = [port.name for port in self.inputs]
+        in_meta = [port.meta for port in self.inputs]
         outputs = self.outputs
-        if isinstance(result, list | tuple):
-            if len(result) != len(outputs):
-                raise ValueError(
-                    f"processor `{self.plan.name}` returned {len(result)} results for "
-                    f"{len(outputs)} output(s) ({', '.join(p.name for p in outputs)}); "
-                    "return one item (or None) per output"
-                )
-            items = result
-        elif len(outputs) == 1:
-            items = (result,)
-        else:
-            raise TypeError(
-                f"processor `{self.plan.name}` has {len(outputs)} outputs and returned a "
-                f"{type(result).__name__}; return a list with one item (or None) per output"
-            )
-        for j, item in enumerate(items):
-            if item is None:
-                continue
+        count = len(outputs)
+        out_views = self.out_views
+        copy = self._copier()
+        # (input, output) pairs of one type and length: a result that is the input view itself
+        # is copied as bytes, which is faster than numpy's assignment
+        same = {
+            (i, j)
+            for i, a in enumerate(self.inputs)
+            for j, b in enumerate(outputs)
+            if a.ring.layout.dtype == b.ring.layout.dtype
+            and a.ring.layout.length == b.ring.layout.length
+        }
+        generator = self.shape.is_generator
+        name = self.plan.name
+
+        def write(i: int, slot: int, view, j: int, item) -> None:
+            if item is view and (i, j) in same:
+                copy(i, slot, j)
+                return
             out = outputs[j]
-            out_slot = out.claim()
-            if out_slot < 0:
-                continue
+            into = out.claim()
+            if into < 0:
+                return
             try:
-                self.out_views[j][out_slot][...] = item
+                out_views[j][into][...] = item
             except BaseException:
-                out.abort(out_slot)
+                out.abort(into)
                 raise
-            self._copy_meta(i, slot, out, out_slot)
-            out.publish(out_slot)
+            out.meta[into * 24 : into * 24 + 24] = in_meta[i][slot * 24 : slot * 24 + 24]
+            out.publish(into)
 
-    def _copy_event(self, i, slot, j) -> None:
-        """Copy an input event unchanged to output j."""
-        out = self.outputs[j]
-        out_slot = out.claim()
-        if out_slot < 0:
-            return
-        size = out.data_bytes
-        out.ring.data_bytes[out_slot * size : out_slot * size + size] = self.inputs[
-            i
-        ].ring.data_bytes[slot * size : slot * size + size]
-        self._copy_meta(i, slot, out, out_slot)
-        out.publish(out_slot)
-
-    def _filter_event(self, i, slot, data, meta, source) -> None:
-        decision = self.step(data, meta, source)
-        count = len(self.outputs)
-        if isinstance(decision, list | tuple) or (
-            isinstance(decision, np.ndarray) and decision.ndim == 1 and decision.size > 1
-        ):
-            if len(decision) != count:
+        def emit(i: int, slot: int, view, result) -> None:
+            if result is None:
+                return
+            if not isinstance(result, list | tuple):
+                if count != 1:
+                    raise TypeError(
+                        f"processor `{name}` has {count} outputs and returned a "
+                        f"{type(result).__name__}; return a list with one item (or None) per output"
+                    )
+                write(i, slot, view, 0, result)
+                return
+            if len(result) != count:
                 raise ValueError(
-                    f"filter `{self.plan.name}` returned {len(decision)} decisions for "
-                    f"{count} output(s); return a bool, or a list of one bool per output"
+                    f"processor `{name}` returned {len(result)} results for {count} output(s) "
+                    f"({', '.join(p.name for p in outputs)}); return one item (or None) per output"
                 )
-            chosen = [j for j in range(count) if decision[j]]
-        else:
-            chosen = range(count) if decision else ()
-        for j in chosen:
-            self._copy_event(i, slot, j)
-        self.counters[S.ACCEPTED if chosen else S.DISCARDED] += 1
+            for j, item in enumerate(result):
+                if item is not None:
+                    write(i, slot, view, j, item)
 
-    def _export_event(self, i, slot, data, meta, source) -> None:
-        self.step(data, meta, source)
-        for j in range(len(self.outputs)):
-            self._copy_event(i, slot, j)
+        def handle(i: int, slot: int) -> None:
+            data, meta = in_views[i]
+            view = data[slot]
+            result = step(view, meta[slot], names[i])
+            if generator:
+                for each in result:
+                    emit(i, slot, view, each)
+            else:
+                emit(i, slot, view, result)
+
+        return handle
+
+    def _filter_handler(self):
+        step = self.step
+        in_views = self.in_views
+        names = [port.name for port in self.inputs]
+        count = len(self.outputs)
+        copy = self._copier()
+        counters = self.counters
+        name = self.plan.name
+        everywhere = range(count)
+
+        def handle(i: int, slot: int) -> None:
+            data, meta = in_views[i]
+            decision = step(data[slot], meta[slot], names[i])
+            if isinstance(decision, list | tuple) or (
+                isinstance(decision, np.ndarray) and decision.ndim == 1 and decision.size > 1
+            ):
+                if len(decision) != count:
+                    raise ValueError(
+                        f"filter `{name}` returned {len(decision)} decisions for {count} "
+                        "output(s); return a bool, or a list of one bool per output"
+                    )
+                chosen = [j for j in everywhere if decision[j]]
+            else:
+                chosen = everywhere if decision else ()
+            for j in chosen:
+                copy(i, slot, j)
+            counters[S.ACCEPTED if chosen else S.DISCARDED] += 1
+
+        return handle
+
+    def _exporter_handler(self):
+        step = self.step
+        in_views = self.in_views
+        names = [port.name for port in self.inputs]
+        copy = self._copier()
+        everywhere = range(len(self.outputs))
+
+        def handle(i: int, slot: int) -> None:
+            data, meta = in_views[i]
+            step(data[slot], meta[slot], names[i])
+            for j in everywhere:
+                copy(i, slot, j)
+
+        return handle
 
     def run_observer(self) -> None:
         plan = self.plan
@@ -430,6 +496,7 @@ class WorkerProcess:
         last = [0] * len(rings)
         counters = self.counters
         perf = time.perf_counter
+        record = self._call_recorder()
         while True:
             progressed = False
             finished = True
@@ -451,7 +518,7 @@ class WorkerProcess:
                             if not self.skip_errors:
                                 raise
                             counters[S.ERRORS] += 1
-                        self._record_call(perf() - started)
+                        record(perf() - started)
                     else:
                         counters[S.SKIPPED] += fresh
                 if not closed or words[PUBLISHED] > last[k]:

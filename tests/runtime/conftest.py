@@ -79,7 +79,10 @@ def assert_accounted(stats: dict) -> None:
 
 
 def _flowc_names() -> set[str]:
-    return {n for n in os.listdir("/dev/shm") if n.startswith(("flowc_", "sem.flowc_"))}
+    """Segments and semaphores of runs supervised by this process (other runs on the machine,
+    other test sessions for instance, are none of this test's business)."""
+    mine = (f"flowc_{os.getpid()}_", f"sem.flowc_{os.getpid()}_")
+    return {n for n in os.listdir("/dev/shm") if n.startswith(mine)}
 
 
 def is_session_helper(process: psutil.Process) -> bool:
