@@ -34,8 +34,10 @@ def example_files() -> list[str]:
     return sorted(p.name for p in EXAMPLES.glob("*.flow"))
 
 
-def flowc_command(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NO_COLOR="1")
+def flowc_command(
+    *args: str, cwd: Path, timeout: float = 120, **environment: str
+) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1", **environment)
     return subprocess.run(
         [sys.executable, "-m", "flowc", *args],
         cwd=cwd,
@@ -195,6 +197,28 @@ def test_pulses_example_runs_from_python(tmp_path, monkeypatch):
     assert result.stats["buffers"]["raw"]["written"] == 200
     saved = result.stats["buffers"]["kept"]["consumed"]["save"]
     assert len(np.load(tmp_path / "out" / "kept.npy")) == saved
+    assert not leaked_segments(before)
+
+
+@pytest.mark.runtime
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_file_workers_importing_each_other_run_under_every_start_method(start_method, tmp_path):
+    before = flowc_segments()
+    completed = flowc_command(
+        "run",
+        str(EXAMPLES / "parallel.flow"),
+        "--set",
+        "N=60",
+        "--quiet",
+        "--stats",
+        "stats.json",
+        cwd=tmp_path,
+        FLOWC_START_METHOD=start_method,
+    )
+    assert completed.returncode == 0, completed.stderr
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["buffers"]["raw"]["consumed"] == {"matched": 60}
+    assert len(np.load(tmp_path / "out" / "hits.npy")) == stats["buffers"]["hits"]["written"]
     assert not leaked_segments(before)
 
 
