@@ -33,7 +33,7 @@ def lower(model: Model) -> Plan:
                 name=w.name,
                 kind=w.kind,
                 callable=w.target,
-                args=dict(w.args),
+                args={key: _copied(value) for key, value in w.args.items()},
                 inputs=tuple(wire.ref.name for wire in w.inputs),
                 outputs=tuple(wire.ref.name for wire in w.outputs),
                 observes=tuple(wire.ref.name for wire in w.observes),
@@ -43,7 +43,7 @@ def lower(model: Model) -> Plan:
             )
             for w in model.workers
         ),
-        consts={name: const.value for name, const in model.consts.items()},
+        consts={name: _copied(const.value) for name, const in model.consts.items()},
         overrides=dict(model.overrides),
         source_path=source_path(model.source.name),
         functions=dict(model.functions),
@@ -61,6 +61,13 @@ def source_path(name: str) -> str | None:
 
 def _stem(name: str) -> str | None:
     return PurePath(name).stem or None if is_file_name(name) else None
+
+
+def _copied(value: object) -> object:
+    """A value with its lists copied, so no two plan elements share a mutable list."""
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def _origin(span: Span | None) -> Origin | None:
