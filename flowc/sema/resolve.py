@@ -68,6 +68,7 @@ class _Resolver:
         self.base_dir = base_dir if base_dir is not None else os.getcwd()
         self.diagnostics: list[Diagnostic] = []
         self.declared: dict[str, ast.Node] = {}
+        self.const_decls: dict[str, ast.ConstDecl] = {}  # the first const of each name
         self.evaluator = Evaluator(self.declared, self.diagnostics.append)
         self.types: dict[str, TypeInfo] = {}
         self.resolved_code: dict[CallableTarget, object] = {}
@@ -143,6 +144,8 @@ class _Resolver:
                         )
                     )
                 continue
+            if isinstance(stmt, ast.ConstDecl):
+                self.const_decls.setdefault(stmt.name, stmt)
             first = self.declared.get(stmt.name)
             if first is None:
                 self.declared[stmt.name] = stmt
@@ -166,12 +169,12 @@ class _Resolver:
     def match_overrides(self, overrides: Sequence[Override]) -> dict[str, Override]:
         """Overrides by const name (the last one wins); E104 for names that are no const."""
         pending: dict[str, Override] = {}
-        const_names = [n for n, d in self.declared.items() if isinstance(d, ast.ConstDecl)]
+        const_names = list(self.const_decls)
         for override in overrides:
-            decl = self.declared.get(override.name)
-            if isinstance(decl, ast.ConstDecl):
+            if override.name in self.const_decls:
                 pending[override.name] = override
                 continue
+            decl = self.declared.get(override.name)
             notes = []
             if decl is not None:
                 notes.append(

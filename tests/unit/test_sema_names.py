@@ -325,3 +325,13 @@ def test_compile_source_raises_flow_error_with_every_error():
     with pytest.raises(flowc.FlowError) as caught:
         flowc.compile_source("buffer a : Nope slots=0\n")
     assert [d.code for d in caught.value.diagnostics] == ["E103", "E106"]
+
+
+def test_set_of_a_const_declared_after_a_clashing_name_reports_only_the_clash():
+    result = check("buffer N : f4 slots=1\nconst N = 1\n", set_texts=["N=2"])
+    assert [d.code for d in result.diagnostics if d.is_error] == ["E101"]
+
+
+def test_set_texts_are_applied_after_api_overrides():
+    result = check(CONSTS, overrides={"N": 1}, set_texts=["N=2"])
+    assert result.plan.consts["N"] == 2
