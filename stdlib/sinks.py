@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,13 @@ class NpyStream:
 
     The header is written first with room for any final shape; `append` writes raw bytes; `close`
     rewrites the header with the real shape (a stream closed before `start` holds an empty array
-    of `empty_dtype`). Until then the file reads as an empty array. The file is locked (flock) while open, so two processes cannot write it at once.
+    of `empty_dtype`). Meanwhile the header is brought up to date at most every
+    `checkpoint_s` seconds, so a run that dies without closing leaves a valid file holding the
+    rows written until the last checkpoint. The file is locked (flock) while open, so two
+    processes cannot write it at once.
     """
+
+    checkpoint_s = 1.0
 
     def __init__(self, path: Path, *, empty_dtype: np.dtype):
         self.path = path
@@ -33,6 +39,7 @@ class NpyStream:
         self.shape_tail: tuple[int, ...] = ()
         self.rows = 0
         self.header_bytes = 0
+        self.last_checkpoint = time.monotonic()
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -57,6 +64,14 @@ class NpyStream:
         """Write rows of the stream's dtype and row shape (one or more, along axis 0)."""
         self.file.write(np.ascontiguousarray(rows).view(np.uint8).data)
         self.rows += rows.shape[0]
+        now = time.monotonic()
+        if now - self.last_checkpoint >= self.checkpoint_s:
+            self.last_checkpoint = now
+            self.file.flush()
+            os.pwrite(self.file.fileno(), self._current_header(), 0)
+
+    def _current_header(self) -> bytes:
+        return _header(self.dtype, (self.rows, *self.shape_tail), self.header_bytes)
 
     def close(self) -> None:
         if self.file.closed:
@@ -64,8 +79,7 @@ class NpyStream:
         if self.dtype is None:
             self.start(self.empty_dtype, ())
         self.file.flush()
-        self.file.seek(0)
-        self.file.write(_header(self.dtype, (self.rows, *self.shape_tail), self.header_bytes))
+        os.pwrite(self.file.fileno(), self._current_header(), 0)
         self.file.close()
 
 
@@ -95,8 +109,9 @@ class npy:
     when the buffer's LENGTH is 1 and (events, LENGTH) otherwise, in the order the events
     arrived. Parent folders are created. With `metadata=true`, the events' metadata records
     ({counter: i8, timestamp: f8, deadtime: f8}) go to `<path stem>_meta.npy` beside it, one per
-    event. The file is complete when the run ends (until then it reads as empty); with no
-    events at all it holds an empty float64 array, since the dtype comes from the first event.
+    event. The file is complete when the run ends; while it runs (or if it dies) the file
+    reads as the events written until about a second before. With no events at all it holds
+    an empty float64 array, since the dtype comes from the first event.
     Runs with processes=1: a second process writing the same file fails at start.
     """
 
