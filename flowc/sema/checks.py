@@ -12,7 +12,7 @@ import itertools
 import numbers
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import networkx as nx
@@ -292,7 +292,7 @@ def _declared_note(buffer: BufferInfo) -> Note:
     return Note(f"`{buffer.name}` is declared here as {buffer.describe()}", name_span(buffer.decl))
 
 
-def _check_field_args(worker: WorkerInfo, declared) -> Iterator[Diagnostic]:
+def _check_field_args(worker: WorkerInfo, declared) -> Generator[Diagnostic, None, set[str]]:
     """E203 for arguments that must name fields; returns the field names they named."""
     named: set[str] = set()
     args = {arg.key: arg for arg in reversed(worker.decl.args)}
