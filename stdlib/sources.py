@@ -37,10 +37,11 @@ def pulses(
 
     Every numeric field of the output buffer is filled, each as its own channel: a waveform
     along the buffer's LENGTH (or along a field's sub-array when LENGTH is 1; a scalar field of
-    a length-1 buffer gets one sample). Each channel holds Gaussian noise of width `noise` around
-    `baseline`, plus 0 to `max_pulses` pulses (Poisson, mean `mean_pulses`) starting at random
-    times between 10% (a pre-trigger baseline) and 80% of the waveform, with exponentially distributed heights (mean
-    `height`), a rise time `rise` and a decay time `tau`, both in samples. Integer fields are
+    a length-1 buffer gets one sample, which is the pulse height). Each channel holds Gaussian
+    noise of width `noise` around `baseline`, plus 0 to `max_pulses` pulses (Poisson, mean
+    `mean_pulses`) starting at random times between 10% (a pre-trigger baseline) and 80% of the
+    waveform, with exponentially distributed heights (mean `height`), a rise time `rise` and a
+    decay time `tau`, both in samples. Integer fields are
     scaled like an ADC: the baseline sits at 10% of the dtype's range and a height of 1.0 spans
     40% of it. Complex fields carry the signal in the real part and noise in the imaginary
     part; boolean fields stay False. A plain array buffer (`f4[1024]`) is one channel.
