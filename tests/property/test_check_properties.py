@@ -3,17 +3,21 @@
 - a generated well-wired graph (importers -> processors and filters -> exporters, random
   types) checks with no diagnostic at all;
 - changing the type of one filter's output gives exactly one E201, at that output reference;
-- any text either compiles or raises FlowError, whose spans lie inside the text.
+- any text, and any syntax tree the parser's strategies build, either compiles or raises
+  FlowError, whose spans lie inside the text.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
+import strategies as syntax_trees
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import flowc
 from flowc.compiler import check_source
 from flowc.source import SourceFile
+from flowc.syntax import ast, format_module
 
 
 def source(**options):
@@ -228,3 +232,19 @@ def test_mangled_flow_text_compiles_or_raises_flow_error_with_spans_inside(text)
 @given(st.text(max_size=200))
 def test_any_text_compiles_or_raises_flow_error(text):
     assert_compiles_or_flow_error(text)
+
+
+def with_known_code(module: ast.Module) -> ast.Module:
+    """The module with every worker calling `work` (importing random module names is unsafe)."""
+    bare = ast.CallableRef("bare", None, "work")
+    return ast.Module(
+        tuple(
+            dataclasses.replace(s, callable=bare) if isinstance(s, ast.Worker) else s
+            for s in module.statements
+        )
+    )
+
+
+@given(syntax_trees.modules(max_statements=10).map(with_known_code))
+def test_any_syntax_tree_compiles_or_raises_flow_error(module):
+    assert_compiles_or_flow_error(format_module(module))
