@@ -436,3 +436,20 @@ def test_produces_may_name_a_declared_type():
     assert errors(text, functions=functions) == []
     text = "buffer w : Wave slots=2\nprocessor p = named_product() raw -> w\nexporter s = anything() w\n"
     assert [d.code for d in errors(text, functions=functions)] == ["E202"]
+
+
+def test_an_unresolved_callable_silences_the_checks_of_its_code():
+    found = errors(
+        "processor p = nowhere(threshold=1, bogus=2) raw -> pulses\nexporter s = anything() pulses\n"
+    )
+    assert [d.code for d in found] == ["E108"]
+
+
+def test_an_observer_never_closes_a_cycle():
+    text = "exporter e = anything() raw\nobserver o = anything() observes raw\n"
+    assert errors(text) == []
+
+
+def test_a_worker_with_the_wrong_buffer_count_closes_no_cycle():
+    found = errors("importer i = gen() pulses -> pulses\nexporter e = anything() pulses\n")
+    assert [d.code for d in found] == ["E301"]
