@@ -7,21 +7,24 @@ Segment layout (int64 words, then the metadata records, then the slot data):
                              first, while it is still in the cache)
     refcount      slots      consuming workers that still have to read each slot
     sequence      slots      per-slot seqlock for observers: odd while the slot is written
-    per consumer  2 + slots  HEAD, TAIL and a FIFO of slot indices ready for that worker
+    per consumer  3 + slots  HEAD, TAIL, RELEASED and a FIFO of slot indices ready for it
     meta          slots * 24 bytes, META_DTYPE records
     data          slots * LENGTH elements, page aligned
 
-Each consuming worker has one `ready` semaphore counting events ready in any of its inputs
-(plus wake-ups at end of stream), released by the writers. How slots are handed around depends
-on who uses the buffer:
+Semaphores are doorbells: a process that finds nothing to do sleeps on its semaphore, and
+whoever changes what it waits for rings it after writing the shared words. A process drains
+stray rings as it goes and always looks at the words again after taking one, so no wake-up is
+lost and no syscall happens while everyone is busy. Each consuming worker has one `ready`
+doorbell for all its inputs and processes. How slots go round depends on who uses the buffer:
 
 - ordered (one writer process, every consuming worker one process, the common case): no lock.
-  Slots are used in ring order; each consumer has its own `free` semaphore counting the slots it
-  has finished with, and the writer takes one from each before it reuses a slot. HEAD and TAIL
-  are the counts of events read and written, each written by one process only.
+  Slots are used in ring order. TAIL counts events written, HEAD and RELEASED the events each
+  consumer has taken and is through with, each word written by one process only. The writer
+  reuses a slot when every consumer has released it, and sleeps on the buffer's `free`
+  doorbell when none is.
 - shared (several writer processes, or a consumer with several processes): a buffer lock (a
   semaphore of value 1, taken spinning first: the sections are short) guards the free stack,
-  the refcounts and the FIFOs; one `free` semaphore counts free slots.
+  the refcounts and the FIFOs; the `free` semaphore counts free slots exactly.
 - nobody consumes it: no `free` semaphore; its writers overwrite the oldest slot.
 """
 
@@ -37,6 +40,9 @@ from flowc.types import META_DTYPE
 
 CLOSED, WRITERS_ALIVE, PUBLISHED, LAST_SLOT, FREE_TOP, NEXT_OVERWRITE = range(6)
 HEADER_WORDS = 8
+# per consuming worker: events it has taken, events written for it, slots it is through with
+HEAD, TAIL, RELEASED = range(3)
+CONSUMER_WORDS = 3
 META_BYTES = META_DTYPE.itemsize
 META_WORDS = META_BYTES // 8
 _PAGE = 4096
@@ -90,7 +96,7 @@ class RingLayout:
         return HEADER_WORDS + 2 * self.slots
 
     def fifo_base(self, consumer: int) -> int:
-        return HEADER_WORDS + 3 * self.slots + consumer * (2 + self.slots)
+        return HEADER_WORDS + 3 * self.slots + consumer * (CONSUMER_WORDS + self.slots)
 
     @property
     def control_words(self) -> int:
@@ -251,6 +257,7 @@ class OutputPort:
         self.slots = layout.slots
         self.drops = layout.overflow == "drop"
         self.overwrites = layout.overwrites
+        self.ordered = layout.ordered
         self.fifo_bases = [layout.fifo_base(c) for c in range(len(layout.consumers))]
         self.consumer_count = len(layout.consumers)
         self.ready = list(ready_semaphores)  # one per consuming worker
@@ -289,13 +296,12 @@ class OutputPort:
         self.clock.before_blocking()
         started = time.perf_counter()
         got = True
-        if stoppable:
-            while not free.acquire(True, STOP_POLL_S):
-                if self.stop_flag[0]:
-                    got = False
-                    break
-        else:
-            free.acquire()
+        while not free.acquire(True, STOP_POLL_S):
+            if stoppable and self.stop_flag[0]:
+                got = False
+                break
+            if self.ordered:
+                break  # a doorbell: look at the words again now and then, rung or not
         blocked = time.perf_counter() - started
         self.blocked_s += blocked
         self.clock.blocked_out_s += blocked
@@ -307,10 +313,11 @@ class OutputPort:
         return DROPPED
 
     def announce(self) -> None:
-        """Tell the consumers about every event published since the last announcement."""
+        """Ring the consumers about the events published since the last announcement (as many
+        times as there are events, up to the consumer's number of processes)."""
         count = self.unannounced
-        for ready in self.ready:
-            for _ in range(count):
+        for ready, processes in zip(self.ready, self.wake_counts, strict=True):
+            for _ in range(min(count, processes)):
                 ready.release()
         self.unannounced = 0
 
@@ -332,29 +339,36 @@ class OutputPort:
 
 
 class OrderedOutput(OutputPort):
-    """The only writer of an ordered buffer: slot after slot, one `free` token per consumer."""
+    """The only writer of an ordered buffer: slot after slot, reused once every consumer has
+    released it."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.written = 0
+        self.doorbell = self.frees[0] if self.frees else None
+        self.released_at = [base + RELEASED for base in self.fifo_bases]
+        self.tails = [base + TAIL for base in self.fifo_bases]
+        self.limit = self.slots  # events that may be written before looking at RELEASED again
+
+    def _limit(self) -> int:
+        words = self.words
+        return min(words[at] for at in self.released_at) + self.slots
 
     def claim(self, stoppable: bool = False) -> int:
         if self.overwrites:
             return self._claim_oldest()
         self.blocked_s = 0.0
-        frees = self.frees
-        for k, free in enumerate(frees):
-            if free.acquire(False):
-                continue
-            if self.drops:
-                for taken in frees[:k]:
-                    taken.release()
-                return self._count_drop()
-            if not self._wait(free, stoppable):
-                for taken in frees[:k]:
-                    taken.release()
-                return STOPPED
-        slot = self.written % self.slots
+        written = self.written
+        self.doorbell.acquire(False)
+        if written >= self.limit:
+            self.limit = self._limit()
+            while written >= self.limit:
+                if self.drops:
+                    return self._count_drop()
+                if not self._wait(self.doorbell, stoppable):
+                    return STOPPED
+                self.limit = self._limit()
+        slot = written % self.slots
         self.words[self.sequence_base + slot] += 1
         return slot
 
@@ -363,8 +377,8 @@ class OrderedOutput(OutputPort):
         words[self.sequence_base + slot] += 1
         written = self.written + 1
         self.written = written
-        for base in self.fifo_bases:
-            words[base + 1] = written
+        for at in self.tails:
+            words[at] = written
         words[LAST_SLOT] = slot
         words[PUBLISHED] = written
         self.counters[self.written_at] += 1
@@ -373,10 +387,8 @@ class OrderedOutput(OutputPort):
             self.announce()
 
     def abort(self, slot: int) -> None:
-        """Give back a claimed slot that will not be published (it is reused next)."""
+        """Give back a claimed slot that will not be published (it is the next one again)."""
         self.words[self.sequence_base + slot] += 1
-        for free in self.frees:
-            free.release()
 
 
 class SharedOutput(OutputPort):
@@ -415,7 +427,7 @@ class SharedOutput(OutputPort):
             words[self.refcount_base + slot] = self.consumer_count
             for base in self.fifo_bases:
                 tail = words[base + 1]
-                words[base + 2 + tail % slots] = slot
+                words[base + CONSUMER_WORDS + tail % slots] = slot
                 words[base + 1] = tail + 1
         words[PUBLISHED] += 1
         words[LAST_SLOT] = slot
@@ -474,28 +486,31 @@ class OrderedInput(InputPort):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.free = self.ring.frees[self.consumer]
+        # a writer of a buffer that drops never waits for a slot: nobody to ring
+        self.doorbell = self.ring.frees[0] if self.ring.layout.overflow == "block" else None
         self.read = 0
+        self.released = 0
 
     def pop(self) -> int:
         read = self.read
-        if read == self.words[self.base + 1]:
+        if read == self.words[self.base + TAIL]:
             return -1
         self.read = read + 1
-        self.words[self.base] = read + 1
+        self.words[self.base + HEAD] = read + 1
         self.counters[self.consumed_at] += 1
         return read % self.slots
 
     def done(self, slot: int) -> None:
+        self.released += 1
+        self.words[self.base + RELEASED] = self.released
         self.unannounced += 1
         if self.unannounced >= self.batch:
             self.announce()
 
     def announce(self) -> None:
-        """Tell the writer about every slot this process is through with."""
-        free = self.free
-        for _ in range(self.unannounced):
-            free.release()
+        """Ring the writer: slots were released."""
+        if self.doorbell is not None:
+            self.doorbell.release()
         self.unannounced = 0
 
 
@@ -518,7 +533,7 @@ class SharedInput(InputPort):
         if head == words[base + 1]:
             lock.release()
             return -1
-        slot = words[base + 2 + head % self.slots]
+        slot = words[base + CONSUMER_WORDS + head % self.slots]
         words[base] = head + 1
         lock.release()
         self.counters[self.consumed_at] += 1

@@ -38,6 +38,8 @@ _PR_SET_PDEATHSIG = 1
 # an observer with nothing new to look at sleeps this long (seconds)
 OBSERVER_IDLE_S = 0.001
 _SEQLOCK_ATTEMPTS = 16
+# a worker waiting for events looks at its inputs at least this often, rung or not (seconds)
+_IDLE_LOOK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -288,46 +290,36 @@ class WorkerProcess:
             counter += 1
 
     def next_event(self):
-        """(input index, slot) of the next event for this worker, or (-1, -1) at end of stream."""
+        """Yield (input index, slot) of each event for this worker until its inputs end.
+
+        The `ready` semaphore is a doorbell: after taking a ring (waiting or in passing) the
+        process always looks at its inputs again before it sleeps, so no event is missed."""
         ready = self.ready
         inputs = self.inputs
         count = len(inputs)
-        turn = 0
         floats = self.floats
         perf = time.perf_counter
-        announce = self.clock.before_blocking
-        if count == 1:
-            port = inputs[0]
-            words, pop = port.words, port.pop
-            while True:
-                if not ready.acquire(False):
-                    announce()
-                    started = perf()
-                    ready.acquire()
-                    floats[S.BLOCKED_IN_S] += perf() - started
-                closed = words[CLOSED]
-                slot = pop()
-                if slot >= 0:
-                    yield 0, slot
-                elif closed:
-                    return
+        before_blocking = self.clock.before_blocking
+        pops = [port.pop for port in inputs]
+        closed_words = [port.words for port in inputs]
+        turn = 0
         while True:
-            if not ready.acquire(False):
-                announce()
-                started = perf()
-                ready.acquire()
-                floats[S.BLOCKED_IN_S] += perf() - started
-            all_closed = all(port.words[CLOSED] for port in inputs)
+            all_closed = all(words[CLOSED] for words in closed_words)
             for k in range(count):
                 i = (turn + k) % count
-                slot = inputs[i].pop()
+                slot = pops[i]()
                 if slot >= 0:
+                    turn = (i + 1) % count
+                    ready.acquire(False)
+                    yield i, slot
                     break
-            turn = (turn + 1) % count
-            if slot >= 0:
-                yield i, slot
-            elif all_closed:
-                return
+            else:
+                if all_closed:
+                    return
+                before_blocking()
+                started = perf()
+                ready.acquire(True, _IDLE_LOOK_S)
+                floats[S.BLOCKED_IN_S] += perf() - started
 
     def run_consumer(self) -> None:
         handle = {
