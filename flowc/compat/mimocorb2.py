@@ -1,0 +1,809 @@
+"""mimoCoRB2 worker functions, unchanged, as flowc workers (without mimocorb2 installed).
+
+Two halves. mimoCoRB2's documented worker API (0.0.4): `BufferIO`, the templates `Importer`,
+`Processor`, `Filter`, `Exporter`, `Observer`, `IsAlive`, and the `BufferReader`,
+`BufferWriter`, `BufferObserver` context managers; a worker's `import mimocorb2` gets this
+module. And flowc's side: `ImporterWorker`, `ProcessorWorker`, `FilterWorker`,
+`ExporterWorker`, `ObserverWorker`, ordinary flowc worker classes that load a mimoCoRB2 worker
+function from its file and run it, which is what `flowc import mimocorb2` writes.
+
+A mimoCoRB2 worker function owns its loop (`processor(ufunc)` returns at the end of the
+stream), while flowc calls its workers once per event. The function therefore runs in a thread
+of the worker process. When it hands a template its `ufunc`, flowc calls the `ufunc` directly
+for every event (no thread switch on the data path) and lets the function go on when the
+stream ends. When it iterates (`for data, metadata in exporter`, an observer's generator, a
+`with io.read[0] as (metadata, data)` block), each event is handed to the thread and flowc
+waits until the function asks for the next one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import queue
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from flowc.types import META_DTYPE, ElementType, FieldType, canonical_code
+
+__all__ = [
+    "DATA",
+    "METADATA",
+    "BufferIO",
+    "BufferObserver",
+    "BufferReader",
+    "BufferWriter",
+    "Config",
+    "Exporter",
+    "ExporterWorker",
+    "Filter",
+    "FilterWorker",
+    "Importer",
+    "ImporterWorker",
+    "IsAlive",
+    "Observer",
+    "ObserverWorker",
+    "Processor",
+    "ProcessorWorker",
+    "SetupError",
+    "UfuncError",
+    "buffer_spec",
+    "parse_buffer_spec",
+]
+
+DATA = 1
+METADATA = 0
+
+# the module names a mimoCoRB2 worker file may import its API from
+MIMOCORB2_MODULES = (
+    "mimocorb2",
+    "mimocorb2.worker_templates",
+    "mimocorb2.mimo_worker",
+    "mimocorb2.mimo_buffer",
+)
+
+# seconds to wait, at the end of the stream, for a worker function to return
+FINISH_TIMEOUT_S = 30.0
+
+
+# ---------------------------------------------------------------------------------------------
+# buffer specs: "NAME: TYPE[LENGTH]", the buffers an adapter's function sees
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<int>\d+)'
+    r"|(?P<punct>[{}\[\]:,]))"
+)
+_UNESCAPE = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+def buffer_spec(name: str, element: ElementType, length: int) -> str:
+    """The spec text of a buffer, as `flowc import mimocorb2` writes it: `raw: {a: f8}[4]`."""
+    return f"{name}: {element.to_flow()}[{length}]"
+
+
+def parse_buffer_spec(text: str) -> tuple[str, np.dtype, int]:
+    """(name, dtype, length) of a spec written by `buffer_spec`; ValueError when malformed."""
+    tokens = _tokens(text)
+    position = 0
+
+    def take(kind: str, value: str | None = None) -> str:
+        nonlocal position
+        if position >= len(tokens):
+            raise ValueError(f"buffer spec {text!r} ends early")
+        got_kind, got = tokens[position]
+        if got_kind != kind or (value is not None and got != value):
+            raise ValueError(f"buffer spec {text!r}: unexpected {got!r}")
+        position += 1
+        return got
+
+    def peek() -> str | None:
+        return tokens[position][1] if position < len(tokens) else None
+
+    def dims() -> tuple[int, ...]:
+        found = [int(take("int"))]
+        while peek() == ",":
+            take("punct", ",")
+            found.append(int(take("int")))
+        take("punct", "]")
+        return tuple(found)
+
+    name = take("name")
+    take("punct", ":")
+    if peek() == "{":
+        take("punct", "{")
+        fields = []
+        while peek() != "}":
+            field_name = _field_name(tokens[position])
+            position += 1
+            take("punct", ":")
+            code = _code(take("name"), text)
+            shape: tuple[int, ...] = ()
+            if peek() == "[":
+                take("punct", "[")
+                shape = dims()
+            fields.append(FieldType(field_name, code, shape))
+            if peek() == ",":
+                take("punct", ",")
+        take("punct", "}")
+        element = ElementType.struct(fields)
+    else:
+        element = ElementType.plain(_code(take("name"), text))
+    length = 1
+    if peek() == "[":
+        take("punct", "[")
+        (length,) = dims()
+    if position != len(tokens):
+        raise ValueError(f"buffer spec {text!r}: unexpected {tokens[position][1]!r}")
+    return name, element.numpy, length
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    tokens = []
+    at = 0
+    while at < len(text):
+        if text[at:].strip() == "":
+            break
+        match = _TOKEN.match(text, at)
+        if not match:
+            raise ValueError(f"buffer spec {text!r}: unexpected character at {at}")
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind)))
+        at = match.end()
+    return tokens
+
+
+def _field_name(token: tuple[str, str]) -> str:
+    kind, value = token
+    if kind == "name":
+        return value
+    if kind == "string":
+        return re.sub(r"\\(.)", lambda m: _UNESCAPE.get(m.group(1), m.group(1)), value[1:-1])
+    raise ValueError(f"a field name was expected, not {value!r}")
+
+
+def _code(code: str, text: str) -> str:
+    canonical = canonical_code(code)
+    if canonical is None:
+        raise ValueError(f"buffer spec {text!r}: unknown dtype code {code!r}")
+    return canonical
+
+
+# ---------------------------------------------------------------------------------------------
+# mimoCoRB2's API, as its worker functions use it
+
+
+class SetupError(RuntimeError):
+    """The worker's buffers do not fit its template (as mimoCoRB2 raises it)."""
+
+    def __init__(self, instance, message: str, exception: Exception | None = None):
+        if exception is not None:
+            message += f" ({exception})"
+        super().__init__(message)
+
+
+class UfuncError(RuntimeError):
+    """A worker's ufunc failed or returned something its template cannot use."""
+
+    def __init__(
+        self,
+        instance,
+        message: str,
+        exception: Exception | None = None,
+        ufunc_input=None,
+        ufunc_output=None,
+    ):
+        if exception is not None:
+            message += f" ({exception})"
+        super().__init__(message)
+
+
+class Config(dict):
+    """A worker's configuration: the setup's `config` merged over `base_config`."""
+
+
+class _Shutdown:
+    """mimoCoRB2's `is_shutdown` flag (`.value`): True once the stream has ended."""
+
+    def __init__(self, bridge: _Bridge):
+        self._bridge = bridge
+
+    @property
+    def value(self) -> bool:
+        return self._bridge.ended
+
+
+class _Interface:
+    """What mimoCoRB2's BufferReader, BufferWriter and BufferObserver have in common."""
+
+    def __init__(self, bridge: _Bridge, index: int, spec: str):
+        self._bridge = bridge
+        self.index = index
+        self.name, dtype, length = parse_buffer_spec(spec)
+        self.data_example = np.zeros(length, dtype=dtype)
+        self.metadata_example = np.zeros(1, dtype=META_DTYPE)
+        self.slot_count = None
+        self.is_shutdown = _Shutdown(bridge)
+
+    def shutdown_buffer(self) -> None:
+        """Nothing to do: flowc ends a buffer when every process writing it has finished."""
+
+    send_flush_event = shutdown_buffer
+
+    def get_stats(self) -> dict:
+        return {}
+
+
+class BufferReader(_Interface):
+    """`with reader as (metadata, data)`: the next event, or (None, None) at end of stream."""
+
+    def __enter__(self):
+        event = self._bridge.read()
+        if event is None:
+            return [None, None]
+        return [event[0], event[1]]
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        return None
+
+
+class BufferObserver(BufferReader):
+    """`with observer as (metadata, data)`: a recent event, or (None, None) at end of stream."""
+
+
+class BufferWriter(_Interface):
+    """`with writer as (metadata, data)`: fill `data`; it is sent when the block ends.
+
+    flowc numbers and timestamps events itself: what a worker writes into `metadata` is not
+    kept (an event keeps the metadata of the event it was made from).
+    """
+
+    def __enter__(self):
+        self._data = np.zeros_like(self.data_example)
+        return [np.zeros(1, dtype=META_DTYPE), self._data]
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        if exc_type is None:
+            self._bridge.write(self.index, self._data)
+        self._data = None
+
+
+class BufferIO:
+    """What a mimoCoRB2 worker function receives: its buffers, config, logger and folders."""
+
+    def __init__(
+        self,
+        name: str,
+        sources: Sequence[BufferReader],
+        sinks: Sequence[BufferWriter],
+        observes: Sequence[BufferObserver],
+        config: Config,
+        setup_dir: Path,
+        run_dir: Path,
+    ):
+        self.name = name
+        self.read = list(sources)
+        self.write = list(sinks)
+        self.observe = list(observes)
+        self.config = config
+        self.logger = logging.getLogger(f"mimocorb2.mimo_worker.{name}")
+        self.setup_dir = setup_dir
+        self.run_dir = run_dir
+        self.data_in_examples = [b.data_example for b in self.read]
+        self.metadata_in_examples = [b.metadata_example for b in self.read]
+        self.buffer_names_in = [b.name for b in self.read]
+        self.data_out_examples = [b.data_example for b in self.write]
+        self.metadata_out_examples = [b.metadata_example for b in self.write]
+        self.buffer_names_out = [b.name for b in self.write]
+        self.data_observe_examples = [b.data_example for b in self.observe]
+        self.metadata_observe_examples = [b.metadata_example for b in self.observe]
+        self.buffer_names_observe = [b.name for b in self.observe]
+
+    def shutdown_sinks(self) -> None:
+        for writer in self.write:
+            writer.shutdown_buffer()
+
+    def __getitem__(self, key):
+        if key not in self.config:
+            raise KeyError(f"Key '{key}' not found in configuration of {self.name}.")
+        return self.config[key]
+
+    def get(self, key, default=None):
+        return self.config.get(key, default)
+
+    def __str__(self) -> str:
+        return (
+            f"BufferIO(sources={self.buffer_names_in}, sinks={self.buffer_names_out}, "
+            f"observes={self.buffer_names_observe}, config={dict(self.config)})"
+        )
+
+
+class _Base:
+    def __init__(self, io: BufferIO):
+        self.io = io
+        self.read = io.read
+        self.write = io.write
+        self.observe = io.observe
+        self.config = io.config
+        self.logger = io.logger
+        self.name = io.name
+        self.run_dir = io.run_dir
+        self.setup_dir = io.setup_dir
+        self.shutdown_sinks = io.shutdown_sinks
+
+    def _require(self, ok: bool, wanted: str) -> None:
+        if not ok:
+            raise SetupError(self, f"{type(self).__name__} must have {wanted}")
+
+    def drain_sources(self) -> None:
+        """Nothing to do: flowc drains a worker's inputs itself."""
+
+
+class Importer(_Base):
+    """`importer(ufunc)`: `ufunc()` is a generator of events that ends by yielding None."""
+
+    def __init__(self, io: BufferIO):
+        super().__init__(io)
+        self._require(not self.read, "0 sources")
+        self._require(len(self.write) == 1, "1 sink")
+        self._require(not self.observe, "0 observes")
+        self.writer = self.write[0]
+        self.data_example = io.data_out_examples[0]
+        self.metadata_example = io.metadata_out_examples[0]
+        self.counter = 0
+
+    def __call__(self, ufunc: Callable) -> None:
+        if not callable(ufunc):
+            raise UfuncError(self, "ufunc not callable")
+        _bridge_of(self.io).hand_over("Importer", ufunc)
+
+
+class Processor(_Base):
+    """`processor(ufunc)`: `ufunc(data)` returns None (drop) or a list, one item per sink."""
+
+    def __init__(self, io: BufferIO):
+        super().__init__(io)
+        self._require(len(self.read) == 1, "1 source")
+        self._require(len(self.write) >= 1, "at least 1 sink")
+        self._require(not self.observe, "0 observes")
+
+    def __call__(self, ufunc: Callable) -> None:
+        if not callable(ufunc):
+            raise RuntimeError("ufunc not callable")
+        _bridge_of(self.io).hand_over("Processor", ufunc)
+
+
+class Filter(_Base):
+    """`filter(ufunc)`: `ufunc(data)` returns a bool, or a list of bools, one per sink."""
+
+    def __init__(self, io: BufferIO):
+        super().__init__(io)
+        self._require(len(self.read) == 1, "1 source")
+        self._require(len(self.write) >= 1, "at least 1 sink")
+        self._require(not self.observe, "0 observes")
+        data_in = io.data_in_examples[0]
+        for data_out in io.data_out_examples:
+            if data_out.shape != data_in.shape:
+                raise SetupError(self, "Filter source and sink shapes do not match")
+            if data_out.dtype != data_in.dtype:
+                raise SetupError(self, "Filter source and sink dtypes do not match")
+        self.data_example = data_in
+
+    def __call__(self, ufunc: Callable) -> None:
+        if not callable(ufunc):
+            raise UfuncError(self, "ufunc not callable")
+        _bridge_of(self.io).hand_over("Filter", ufunc)
+
+
+class Exporter(_Base):
+    """`for data, metadata in exporter`: every event; flowc copies it to the sinks, if any."""
+
+    def __init__(self, io: BufferIO):
+        super().__init__(io)
+        self._require(len(self.read) == 1, "1 source")
+        self._require(not self.observe, "0 observes")
+        data_in = io.data_in_examples[0]
+        for data_out in io.data_out_examples:
+            if data_out.shape != data_in.shape:
+                raise SetupError(self, "Exporter source and sink shapes do not match")
+            if data_out.dtype != data_in.dtype:
+                raise SetupError(self, "Exporter source and sink dtypes do not match")
+        self.data_example = data_in
+        self.metadata_example = io.metadata_in_examples[0]
+
+    def __iter__(self) -> Iterator:
+        while True:
+            with self.read[0] as (metadata, data):
+                if data is None:
+                    return
+                yield data, metadata
+
+
+class Observer(_Base):
+    """`observer()`: a generator of recent (data, metadata), ending with (None, None)."""
+
+    def __init__(self, io: BufferIO):
+        super().__init__(io)
+        self._require(not self.read, "0 sources")
+        self._require(not self.write, "0 sinks")
+        self._require(len(self.observe) == 1, "1 observes")
+        self.data_example = io.data_observe_examples[0]
+
+    def __call__(self) -> Iterator:
+        while True:
+            with self.observe[0] as (metadata, data):
+                if data is None:
+                    break
+                yield data, metadata
+        yield None, None
+
+
+class IsAlive(_Base):
+    """`is_alive()`: True until the observed buffer's stream has ended."""
+
+    def __init__(self, io: BufferIO):
+        super().__init__(io)
+        self._require(not self.read, "0 sources")
+        self._require(not self.write, "0 sinks")
+        self._require(len(self.observe) == 1, "1 observes")
+
+    def __call__(self) -> bool:
+        return not _bridge_of(self.io).ended
+
+
+# ---------------------------------------------------------------------------------------------
+# the bridge between flowc's per-event calls and a function that owns its loop
+
+
+def _bridge_of(io: BufferIO) -> _Bridge:
+    return io._flowc_bridge
+
+
+class _StreamEnded(Exception):
+    """Raised in the function's thread when it writes after flowc has ended the stream."""
+
+
+class _Bridge:
+    """The worker function's thread and the messages between it and flowc's worker loop.
+
+    To flowc: ("ufunc", template, ufunc), ("read",), ("write", index, data), ("done", error).
+    To the function: an event (metadata, data), or None at the end of the stream.
+    """
+
+    def __init__(self, function: Callable, worker: str):
+        self.function = function
+        self.io: BufferIO | None = None
+        self.to_flowc: queue.SimpleQueue = queue.SimpleQueue()
+        self.to_function: queue.SimpleQueue = queue.SimpleQueue()
+        self.released = threading.Event()
+        self.ended = False
+        self.reading = False  # the function waits for an event
+        self.thread = threading.Thread(target=self._run, name=f"mimocorb2:{worker}", daemon=True)
+
+    def start(self, io: BufferIO) -> tuple:
+        """Start the function; its first message (what it does before any event)."""
+        self.io = io
+        io._flowc_bridge = self
+        self.thread.start()
+        return self.to_flowc.get()
+
+    def _run(self) -> None:
+        try:
+            self.function(self.io)
+        except _StreamEnded:
+            pass
+        except BaseException as exc:  # the function's failure is the worker's failure
+            self.to_flowc.put(("done", exc))
+            return
+        self.to_flowc.put(("done", None))
+
+    # --- called in the function's thread
+
+    def hand_over(self, template: str, ufunc: Callable) -> None:
+        self.to_flowc.put(("ufunc", template, ufunc))
+        self.released.wait()
+
+    def read(self):
+        if self.ended:
+            return None
+        self.to_flowc.put(("read",))
+        return self.to_function.get()
+
+    def write(self, index: int, data: np.ndarray) -> None:
+        if self.ended:
+            raise _StreamEnded
+        self.to_flowc.put(("write", index, data))
+
+    # --- called by flowc's worker loop
+
+    def serve(self, event) -> tuple[list[tuple[int, np.ndarray]], bool]:
+        """Answer the function's pending read with `event`.
+
+        Returns the writes it made before it asked for the next event, and whether it returned.
+        """
+        self.reading = False
+        self.to_function.put(event)
+        return self.collect()
+
+    def collect(self) -> tuple[list[tuple[int, np.ndarray]], bool]:
+        """The function's writes up to its next read (False) or its return (True)."""
+        writes = []
+        while True:
+            message = self.to_flowc.get()
+            if message[0] == "write":
+                writes.append((message[1], message[2]))
+            elif message[0] == "read":
+                self.reading = True
+                return writes, False
+            elif message[0] == "done":
+                if message[1] is not None:
+                    raise message[1]
+                return writes, True
+            else:
+                raise RuntimeError(
+                    f"the worker function called its {message[1]} template after reading "
+                    "events itself; use one or the other"
+                )
+
+    def end(self) -> list[tuple[int, np.ndarray]]:
+        """End of stream: let the function finish; the writes it made meanwhile."""
+        self.ended = True
+        self.released.set()
+        if self.reading:
+            self.reading = False
+            self.to_function.put(None)
+        writes = []
+        while True:
+            try:
+                message = self.to_flowc.get(timeout=FINISH_TIMEOUT_S)
+            except queue.Empty:
+                raise RuntimeError(
+                    f"the worker function did not return within {FINISH_TIMEOUT_S:.0f} s "
+                    "of the end of the stream"
+                ) from None
+            if message[0] == "write":
+                writes.append((message[1], message[2]))
+            elif message[0] == "read":
+                self.to_function.put(None)
+            elif message[0] == "done":
+                if message[1] is not None:
+                    raise message[1]
+                return writes
+
+
+def _metadata_array(meta) -> np.ndarray:
+    """mimoCoRB2's metadata: a (1,) array of {counter, timestamp, deadtime}."""
+    array = np.zeros(1, dtype=META_DTYPE)
+    if meta is not None:
+        array[0] = meta
+    return array
+
+
+# ---------------------------------------------------------------------------------------------
+# loading a worker file with `mimocorb2` pointing here
+
+
+def load_worker_function(file: str, function: str, setup_dir: str) -> Callable:
+    """The function `function` of the worker file `file` (relative to `setup_dir`).
+
+    While it is imported, and afterwards in this process, `import mimocorb2` gives this module.
+    """
+    path = Path(file).expanduser()
+    if not path.is_absolute():
+        path = Path(setup_dir).expanduser().resolve() / path
+    if not path.is_file():
+        raise FileNotFoundError(f"mimoCoRB2 worker file {path} not found")
+    this = sys.modules[__name__]
+    for name in MIMOCORB2_MODULES:
+        sys.modules[name] = this
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() else "_" for c in path.stem)
+    module_name = f"_flowc_mimocorb2_{stem}_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"{path} cannot be imported as Python")
+        module = importlib.util.module_from_spec(spec)
+        folder = str(path.parent)
+        added = folder not in sys.path
+        if added:
+            sys.path.insert(0, folder)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+        finally:
+            if added and folder in sys.path:
+                sys.path.remove(folder)
+    found = getattr(module, function, None)
+    if not callable(found):
+        raise AttributeError(f"{path.name} has no function `{function}`")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# flowc's side: one worker class per kind
+
+
+class _Adapter:
+    """Load a mimoCoRB2 worker function and run it up to its first template call or read.
+
+    mimo_file, mimo_function: the worker's `file` and `function` from the setup
+    mimo_name:                its name in the setup (BufferIO.name, the logger's name)
+    mimo_setup_dir:           the setup's folder (`file` and config paths are relative to it)
+    mimo_run_dir:             the folder the worker may write to (BufferIO.run_dir); made if missing
+    mimo_sources, mimo_sinks, mimo_observes: its buffers, as "NAME: TYPE[LENGTH]" specs
+    every other argument:     its config, as `buffer_io[key]` and `buffer_io.config` see it
+    """
+
+    template = ""
+
+    def __init__(
+        self,
+        *,
+        mimo_file: str,
+        mimo_function: str,
+        mimo_name: str = "worker",
+        mimo_setup_dir: str = ".",
+        mimo_run_dir: str = ".",
+        mimo_sources: Sequence[str] = (),
+        mimo_sinks: Sequence[str] = (),
+        mimo_observes: Sequence[str] = (),
+        **config,
+    ):
+        function = load_worker_function(mimo_file, mimo_function, mimo_setup_dir)
+        run_dir = Path(mimo_run_dir).expanduser()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.bridge = _Bridge(function, mimo_name)
+        readers = [BufferReader(self.bridge, i, s) for i, s in enumerate(mimo_sources)]
+        writers = [BufferWriter(self.bridge, i, s) for i, s in enumerate(mimo_sinks)]
+        observers = [BufferObserver(self.bridge, i, s) for i, s in enumerate(mimo_observes)]
+        io = BufferIO(
+            mimo_name,
+            readers,
+            writers,
+            observers,
+            Config(config),
+            Path(mimo_setup_dir).expanduser().resolve(),
+            run_dir,
+        )
+        self.sink_count = len(writers)
+        self.described = f"{Path(mimo_file).name}:{mimo_function}"
+        self.returned = False
+        self.ufunc = None
+        self.early_writes: list[tuple[int, np.ndarray]] = []
+        first = self.bridge.start(io)
+        if first[0] == "ufunc":
+            if first[1] != self.template:
+                raise TypeError(
+                    f"{self.described} runs a mimoCoRB2 {first[1]}, but the .flow declares it "
+                    f"a{'n' if self.template[0] in 'AEIOU' else ''} {self.template.lower()}; "
+                    f"declare it `{first[1].lower()}`"
+                )
+            self.ufunc = first[2]
+        elif first[0] == "done":
+            if first[1] is not None:
+                raise first[1]
+            self.returned = True
+        elif first[0] == "write":
+            self.early_writes.append((first[1], first[2]))
+            writes, self.returned = self.bridge.collect()
+            self.early_writes += writes
+
+    def finish(self) -> None:
+        if self.returned and self.ufunc is None:
+            return
+        late = self.bridge.end()
+        if late:
+            raise RuntimeError(
+                f"{self.described} wrote {len(late)} event(s) after the end of its input; "
+                "flowc cannot deliver them (write them while reading)"
+            )
+
+    def _driven(self, data, meta) -> list[tuple[int, np.ndarray]]:
+        """Hand one event to the function; the writes it made for it."""
+        if self.returned:
+            raise RuntimeError(f"{self.described} returned before the end of its input")
+        writes, self.returned = self.bridge.serve((_metadata_array(meta), data))
+        if self.early_writes:
+            writes, self.early_writes = self.early_writes + writes, []
+        return writes
+
+
+class ImporterWorker(_Adapter):
+    """A mimoCoRB2 importer: its ufunc's events (up to the None), or what it writes itself."""
+
+    template = "Importer"
+
+    def __iter__(self) -> Iterator:
+        if self.ufunc is not None:
+            for event in self.ufunc():
+                if event is None:
+                    return
+                yield event
+            return
+        for _, data in self.early_writes:
+            yield data
+        self.early_writes = []
+        while not self.returned:
+            writes, self.returned = self.bridge.collect()
+            for _, data in writes:
+                yield data
+
+
+class ProcessorWorker(_Adapter):
+    """A mimoCoRB2 processor: `ufunc(data)` -> None or one result (or None) per sink."""
+
+    template = "Processor"
+
+    def process(self, data, meta):
+        if self.ufunc is not None:
+            results = self.ufunc(data)
+            if results is None:
+                return
+            if len(results) != self.sink_count:
+                raise UfuncError(
+                    self,
+                    f"{self.described}: ufunc must return a list of results with the same "
+                    f"length as the number of sinks ({self.sink_count}), not {len(results)}",
+                )
+            yield list(results)
+            return
+        for index, written in self._driven(data, meta):
+            results = [None] * self.sink_count
+            results[index] = written
+            yield results
+
+
+class FilterWorker(_Adapter):
+    """A mimoCoRB2 filter: `ufunc(data)` -> a bool, or a list of bools, one per sink."""
+
+    template = "Filter"
+
+    def process(self, data, meta):
+        if self.ufunc is not None:
+            result = self.ufunc(data)
+            if not isinstance(result, list | tuple | np.ndarray):
+                return bool(result)
+            if len(result) != self.sink_count:
+                raise UfuncError(
+                    self,
+                    f"{self.described}: ufunc returned {len(result)} decisions for "
+                    f"{self.sink_count} sink(s)",
+                )
+            return [bool(x) for x in result]
+        chosen = [False] * self.sink_count
+        for index, _ in self._driven(data, meta):
+            chosen[index] = True
+        return chosen
+
+
+class ExporterWorker(_Adapter):
+    """A mimoCoRB2 exporter: iterates its events; flowc copies each to its sinks, if any."""
+
+    template = "Exporter"
+
+    def process(self, data, meta) -> None:
+        if self._driven(data, meta):
+            raise RuntimeError(
+                f"{self.described} writes to its sinks itself; under flowc an exporter's "
+                "sinks get an unchanged copy of each event"
+            )
+
+
+class ObserverWorker(_Adapter):
+    """A mimoCoRB2 observer: its generator sees recent events, never all of them."""
+
+    template = "Observer"
+
+    def process(self, data, meta) -> None:
+        if self._driven(data, meta):
+            raise RuntimeError(f"{self.described}: an observer cannot write events")
