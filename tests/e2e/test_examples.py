@@ -230,7 +230,7 @@ def test_example_runs_with_its_default_constants_in_well_under_30_seconds(name, 
     completed = flowc_command("run", str(EXAMPLES / name), "--quiet", cwd=tmp_path, timeout=60)
     elapsed = time.monotonic() - start
     assert completed.returncode == 0, completed.stderr
-    assert elapsed < 20, f"{name} took {elapsed:.1f} s"
+    assert elapsed < 30, f"{name} took {elapsed:.1f} s"
 
 
 # --- the example workers on their own ------------------------------------------------------------
