@@ -277,6 +277,22 @@ class OutputPort:
         self.batch = max(1, layout.slots // 4) if batched else 1
         self.unannounced = 0
         clock.outputs.append(self)
+        self.dtype = layout.dtype
+        self.shape = (layout.length,)
+        self.views = ring.slot_views(writeable=True)[0]
+
+    def fill(self, slot: int, item) -> None:
+        """Store an event (anything numpy can assign to the slot) in a claimed slot. An array of
+        the slot's own type and shape is copied as bytes: numpy's assignment of structured
+        arrays is many times slower than a memory copy."""
+        if type(item) is np.ndarray and item.dtype == self.dtype and item.shape == self.shape:
+            size = self.data_bytes
+            try:
+                self.data[slot * size : slot * size + size] = memoryview(item).cast("B")
+                return
+            except TypeError:  # not contiguous
+                pass
+        self.views[slot][...] = item
 
     def _claim_oldest(self) -> int:
         """A buffer nobody consumes: take the slot written longest ago."""

@@ -178,7 +178,6 @@ class WorkerProcess:
             for j, b in enumerate(plan.outputs)
         ]
         self.in_views = [self.rings[b].slot_views(writeable=False) for b in plan.inputs]
-        self.out_views = [self.rings[b].slot_views(writeable=True)[0] for b in plan.outputs]
         self.skip_errors = plan.on_error == "skip"
         self.hist_base = spec.row.hist_base
 
@@ -250,7 +249,6 @@ class WorkerProcess:
 
     def run_importer(self) -> None:
         out = self.outputs[0]
-        views = self.out_views[0]
         ring = out.ring
         meta_words, meta_floats = ring.meta_words, ring.meta_floats
         stop = self.stop_flag
@@ -259,7 +257,7 @@ class WorkerProcess:
         perf = time.perf_counter
         now = time.time
         record = self._call_recorder()
-        claim, publish = out.claim, out.publish
+        claim, publish, fill = out.claim, out.publish, out.fill
         while not stop[0]:
             started = perf()
             try:
@@ -278,7 +276,7 @@ class WorkerProcess:
                 counter += 1
                 continue
             try:
-                views[slot][...] = item
+                fill(slot, item)
             except BaseException:
                 out.abort(slot)
                 raise
@@ -370,7 +368,6 @@ class WorkerProcess:
         in_meta = [port.meta for port in self.inputs]
         outputs = self.outputs
         count = len(outputs)
-        out_views = self.out_views
         copy = self._copier()
         # (input, output) pairs of one type and length: a result that is the input view itself
         # is copied as bytes, which is faster than numpy's assignment
@@ -393,7 +390,7 @@ class WorkerProcess:
             if into < 0:
                 return
             try:
-                out_views[j][into][...] = item
+                out.fill(into, item)
             except BaseException:
                 out.abort(into)
                 raise
