@@ -1,4 +1,5 @@
-"""The `flowc` command line (SPEC section 5): check, run, graph, plan, fmt, explain, stdlib.
+"""The `flowc` command line (SPEC section 5): check, run, graph, plan, fmt, explain, stdlib,
+and import (a mimoCoRB2 setup converted into a .flow file).
 
 Exit codes: 0 success (warnings allowed), 1 the flow has errors or a worker failed, 2 a usage
 error, 130 a run stopped by a signal, 70 an internal error of flowc (printed with a traceback).
@@ -35,6 +36,9 @@ GRAPHVIZ_INSTALL_HINT = (
     "install Graphviz (apt-get install graphviz, brew install graphviz, or conda install "
     "graphviz), or write DOT with -o FILE.dot"
 )
+
+
+IMPORT_FRAMEWORKS = ("mimocorb2",)
 
 
 class UsageError(Exception):
@@ -189,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     stdlib = command("stdlib", "list the standard workers, or describe one")
     stdlib.add_argument("name", metavar="NAME", nargs="?", help="e.g. sources.pulses")
     _add_format_option(stdlib, "output format")
+
+    importer = command("import", "convert another framework's setup into a .flow file")
+    importer.add_argument(
+        "framework", choices=IMPORT_FRAMEWORKS, metavar="FRAMEWORK", help="mimocorb2"
+    )
+    importer.add_argument("setup", metavar="SETUP.yaml", help="the setup file to convert")
+    importer.add_argument(
+        "-o", "--output", metavar="OUT.flow", help="write the .flow file there (default: stdout)"
+    )
     return parser
 
 
@@ -522,6 +535,28 @@ def _entry_json(entry) -> dict:
     }
 
 
+def cmd_import(args) -> int:
+    from flowc.migrate import convert_mimocorb2
+
+    if args.output:
+        _check_writable(args.output, "-o")
+    try:
+        conversion = convert_mimocorb2(args.setup)
+    except OSError as exc:
+        raise UsageError(_unreadable(args.setup, exc)) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.setup}: is not UTF-8 text") from None
+    _print_diagnostics(conversion.diagnostics)
+    if not conversion.flow_text:
+        return EXIT_ERRORS
+    if args.output:
+        _write_text(args.output, conversion.flow_text)
+        _say(f"{args.output}: written from {args.setup}; `flowc check {args.output}` checks it")
+    else:
+        sys.stdout.write(conversion.flow_text)
+    return EXIT_OK if conversion.ok else EXIT_ERRORS
+
+
 COMMANDS = {
     "check": cmd_check,
     "run": cmd_run,
@@ -530,6 +565,7 @@ COMMANDS = {
     "fmt": cmd_fmt,
     "explain": cmd_explain,
     "stdlib": cmd_stdlib,
+    "import": cmd_import,
 }
 
 

@@ -49,6 +49,14 @@ ALLOWED = {
         "flowc.plan",
     },
     "flowc.__main__": {"flowc.cli"},
+    "flowc.migrate": {
+        "flowc.source",
+        "flowc.diagnostics",
+        "flowc.types",
+        "flowc.syntax",
+        "flowc.migrate",
+    },
+    "flowc.compat": {"flowc.callables", "flowc.types", "flowc.plan", "flowc.compat"},
     "flowc.stdlib": {"flowc.callables", "flowc.types", "flowc.stdlib"},
 }
 

@@ -1,0 +1,993 @@
+"""Convert a mimoCoRB2 setup (YAML) into an equivalent .flow text, with diagnostics (M codes).
+
+Buffers become `buffer`s (shared dtypes, often YAML anchors, become `type`s); workers with a
+`file` become flowc workers whose code is their original function, run through
+`flowc.compat.mimocorb2`; the kind is read from the worker's code (which mimoCoRB2 template it
+uses). mimoCoRB2's library workers become flowc standard workers where one fits. Whatever cannot
+be expressed is reported with a span in the setup (or config) file, never dropped silently.
+Problems of the graph itself (a buffer nobody reads, a filter whose sink has another dtype) are
+left in the generated text for `flowc check` to report there.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from flowc.diagnostics import Diagnostic, Note, error, sort_diagnostics, warning
+from flowc.source import SourceFile, Span
+from flowc.syntax import format_source
+from flowc.types import KEYWORDS, ElementType, FieldType, canonical_code
+
+ADAPTERS = "flowc.compat.mimocorb2"
+TEMPLATE_KINDS = {
+    "Importer": "importer",
+    "Processor": "processor",
+    "Filter": "filter",
+    "Exporter": "exporter",
+    "Observer": "observer",
+    "IsAlive": "observer",
+}
+ADAPTER_OF_KIND = {
+    "importer": "ImporterWorker",
+    "processor": "ProcessorWorker",
+    "filter": "FilterWorker",
+    "exporter": "ExporterWorker",
+    "observer": "ObserverWorker",
+}
+WORKER_KEYS = ("file", "function", "config", "number_of_processes", "sources", "sinks", "observes")
+BUFFER_KEYS = ("slot_count", "data_length", "data_dtype")
+TOP_KEYS = ("Buffers", "Workers", "base_config", "target_directory")
+RESERVED_PREFIX = "mimo_"
+
+# mimoCoRB2's own library workers (`function: exporters.histogram`, no `file`): their kind,
+# and whether a flowc standard worker does the same job
+LIBRARY = {
+    "exporters.drain": "exporter",
+    "exporters.histogram": "exporter",
+    "exporters.csv": "exporter",
+    "data.export": "exporter",
+    "data.simulate_importer": "importer",
+    "data.clocked_importer": "importer",
+    "analyzers.pha": "processor",
+    "misc.copy": "filter",
+    "observers.oscilloscope": "observer",
+    "visualizers.visualize_histogram": "observer",
+    "importers.picoscope.ps5000": "importer",
+    "importers.redpitaya.redpitaya": "importer",
+}
+
+
+@dataclass(frozen=True)
+class ImportCode:
+    code: str
+    severity: str
+    title: str
+    explanation: str
+
+
+# the diagnostics of `flowc import mimocorb2` (docs/diagnostics.md is generated from this table)
+IMPORT_CODES: dict[str, ImportCode] = {
+    c.code: c
+    for c in (
+        ImportCode(
+            "M001",
+            "error",
+            "the setup is not a mimoCoRB2 setup",
+            "The file is not valid YAML, or its top level is not a mapping with `Buffers` and "
+            "`Workers`. Nothing is converted.",
+        ),
+        ImportCode(
+            "M002",
+            "warning",
+            "a key is not part of mimoCoRB2's setup format",
+            "mimoCoRB2 ignores keys it does not know (often a misspelling, such as `sink:` for "
+            "`sinks:`); the converter ignores them too and says so. Top-level keys that only "
+            "hold YAML anchors are not reported.",
+        ),
+        ImportCode(
+            "M003",
+            "warning",
+            "a name was changed to be a flow name",
+            "Buffer and worker names become flow names, which must be identifiers and not "
+            "keywords (`filter`, `type`...), and share one namespace. A name that is not one is "
+            "written with a suffix or with its other characters replaced by `_`.",
+        ),
+        ImportCode(
+            "M101",
+            "error",
+            "a buffer is incomplete or malformed",
+            "A buffer needs `slot_count` and `data_length` (positive integers) and `data_dtype` "
+            "(a mapping of field names to numpy dtypes). The buffer is left out.",
+        ),
+        ImportCode(
+            "M102",
+            "error",
+            "a field's dtype has no flow equivalent",
+            "flow fields are numbers and bools in native byte order (`f4`, `int32`, `bool`...), "
+            "optionally with a sub-array shape. Strings (`S10`, `U5`), objects, datetimes and "
+            "other byte orders cannot be expressed; the field is left out.",
+        ),
+        ImportCode(
+            "M201",
+            "error",
+            "a worker's code cannot be found",
+            "The worker's `function` is missing, its `file` does not exist (it is relative to "
+            "the setup's folder), or the file has no top-level function of that name.",
+        ),
+        ImportCode(
+            "M202",
+            "warning",
+            "a worker's kind was inferred from its buffers",
+            "The kind (importer, processor, filter, exporter, observer) is read from the "
+            "mimoCoRB2 template the worker's function uses (`Importer(buffer_io)`...). When it "
+            "uses none, the kind follows from its sources, sinks and observes; check it.",
+        ),
+        ImportCode(
+            "M203",
+            "error",
+            "a library worker has no flowc equivalent",
+            "The worker names one of mimoCoRB2's own functions (no `file`) for which no flowc "
+            "standard worker does the same job. It is written as a comment; an observer can "
+            "simply go, while a worker on the data path needs a replacement (`flowc stdlib` "
+            "lists the standard workers; any Python function or class can be one).",
+        ),
+        ImportCode(
+            "M204",
+            "warning",
+            "a library worker was replaced by one that behaves differently",
+            "The flowc standard worker that replaces a mimoCoRB2 library worker does the same "
+            "job in another way; the message says how (another file format, a histogram of a "
+            "sample of the events rather than all of them).",
+        ),
+        ImportCode(
+            "M301",
+            "error",
+            "a config value cannot be expressed in flow",
+            "Worker arguments are numbers, strings, bools and lists of them. A null, a mapping, "
+            "or a float that is not finite cannot be written; the key is left out. Give the "
+            "worker a default for it, or a value flow can express.",
+        ),
+        ImportCode(
+            "M302",
+            "error",
+            "a config key cannot be a flow argument",
+            "Config keys become argument names, which must be identifiers that do not start "
+            "with `mimo_` (the compatibility layer's own arguments). Rename the key.",
+        ),
+        ImportCode(
+            "M303",
+            "error",
+            "a config file cannot be read",
+            "A `config` or `base_config` path (relative to the setup's folder) does not exist, "
+            "is not valid YAML, or does not hold a mapping.",
+        ),
+        ImportCode(
+            "M401",
+            "error",
+            "a worker option is invalid",
+            "`number_of_processes` must be a positive integer, and `sources`, `sinks` and "
+            "`observes` lists of buffer names.",
+        ),
+    )
+}
+
+
+@dataclass
+class Conversion:
+    """The result of converting a setup: the .flow text and what could not be expressed."""
+
+    flow_text: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def convert_mimocorb2(setup_path: str | os.PathLike) -> Conversion:
+    """Convert the mimoCoRB2 setup at `setup_path`; raises OSError when it cannot be read."""
+    path = Path(setup_path)
+    text = path.read_text(encoding="utf-8")
+    return _Converter(SourceFile(str(setup_path), text), path.resolve().parent).run()
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML with positions
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader that remembers the anchor names of the nodes it composed."""
+
+    def compose_document(self):
+        self.get_event()
+        node = self.compose_node(None, None)
+        self.get_event()
+        self.anchor_names = {id(n): name for name, n in self.anchors.items()}
+        self.anchors = {}
+        return node
+
+
+@dataclass
+class _Yaml:
+    """A composed YAML document: its root node, constructed value, and anchor names."""
+
+    source: SourceFile
+    root: yaml.Node
+    value: object
+    anchors: dict[int, str]
+
+    def span(self, node: yaml.Node | None) -> Span:
+        if node is None:
+            return Span(self.source, 0, 0)
+        return Span(
+            self.source, node.start_mark.index, max(node.end_mark.index, node.start_mark.index + 1)
+        )
+
+    def key_span(self, mapping: yaml.Node, key: str) -> Span:
+        for key_node, _ in _pairs(mapping):
+            if key_node.value == key:
+                return self.span(key_node)
+        return self.span(mapping)
+
+
+def _load_yaml(source: SourceFile) -> _Yaml:
+    """Raises yaml.YAMLError with its mark for invalid YAML."""
+    loader = _Loader(source.text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return _Yaml(source, yaml.MappingNode("tag:yaml.org,2002:map", []), None, {})
+        value = loader.construct_document(root)
+        return _Yaml(source, root, value, loader.anchor_names)
+    finally:
+        loader.dispose()
+
+
+def _pairs(node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
+    return node.value if isinstance(node, yaml.MappingNode) else []
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    for key_node, value_node in _pairs(node):
+        if key_node.value == key:
+            return value_node
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# flow text pieces
+
+
+def _flow_string(text: str) -> str:
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
+    return f'"{escaped}"'
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _flow_value(value) -> str | None:
+    """A config value as a flow literal, or None when flow cannot express it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+            return None
+        return _flow_string(value)
+    if isinstance(value, list | tuple):
+        items = [_flow_value(v) for v in value]
+        if any(i is None for i in items):
+            return None
+        return "[" + ", ".join(items) + "]"
+    return None
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "a list holding a null or a mapping"
+    if isinstance(value, str):
+        return "a string with control characters"
+    return type(value).__name__
+
+
+def _field_code(spec) -> tuple[str | None, tuple[int, ...], str | None]:
+    """(canonical code, shape, why not) of a numpy dtype spec of one field."""
+    try:
+        dtype = np.dtype(spec) if not isinstance(spec, list) else np.dtype(tuple(spec))
+    except (TypeError, ValueError) as exc:
+        return None, (), f"numpy does not read it as a dtype ({exc})"
+    shape: tuple[int, ...] = ()
+    if dtype.subdtype is not None:
+        dtype, shape = dtype.subdtype
+    if dtype.fields is not None:
+        return None, (), "nested structs cannot be expressed"
+    if not dtype.isnative:
+        return None, (), "it is not in native byte order"
+    if dtype.kind not in "iufcb":
+        return None, (), f"dtype `{dtype}` is not a number or bool"
+    code = canonical_code("b1" if dtype.kind == "b" else f"{dtype.kind}{dtype.itemsize}")
+    if code is None:
+        return None, (), f"dtype `{dtype}` has no flow code"
+    return code, tuple(int(n) for n in shape), None
+
+
+def _construct(node: yaml.Node):
+    """The Python value of a composed node (merge keys already flattened)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# the worker's code
+
+
+def _template_of(file: Path, function: str) -> tuple[str | None, str | None]:
+    """(mimoCoRB2 template the function uses, why the function cannot be used)."""
+    try:
+        tree = pyast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot read {file.name}: {exc}"
+    except SyntaxError as exc:
+        return None, f"{file.name} is not valid Python (line {exc.lineno}: {exc.msg})"
+    found = None
+    for node in tree.body:
+        if isinstance(node, pyast.FunctionDef | pyast.AsyncFunctionDef) and node.name == function:
+            found = node
+    if found is None:
+        names = [n.name for n in tree.body if isinstance(n, pyast.FunctionDef)]
+        known = f" (it has {', '.join(f'`{n}`' for n in names)})" if names else ""
+        return None, f"{file.name} has no top-level function `{function}`{known}"
+    for node in pyast.walk(found):
+        if isinstance(node, pyast.Call):
+            callee = node.func
+            name = callee.id if isinstance(callee, pyast.Name) else getattr(callee, "attr", None)
+            if name in TEMPLATE_KINDS:
+                return name, None
+    return None, None
+
+
+def _kind_from_buffers(sources: list, sinks: list, observes: list) -> str:
+    if observes and not sources and not sinks:
+        return "observer"
+    if not sources:
+        return "importer"
+    if not sinks:
+        return "exporter"
+    return "processor"
+
+
+# ---------------------------------------------------------------------------------------------
+# the conversion
+
+
+@dataclass
+class _Buffer:
+    name: str  # in the setup
+    flow_name: str
+    element: ElementType | None
+    length: int
+    slots: int
+    dtype_node: yaml.Node | None
+    node: yaml.Node
+
+
+class _Converter:
+    def __init__(self, source: SourceFile, setup_dir: Path):
+        self.source = source
+        self.setup_dir = setup_dir
+        self.diagnostics: list[Diagnostic] = []
+        self.taken: set[str] = {"SETUP_DIR", "RUN_DIR"}
+        self.lines: list[str] = []
+
+    def report(self, diagnostic: Diagnostic) -> None:
+        self.diagnostics.append(diagnostic)
+
+    def run(self) -> Conversion:
+        try:
+            doc = _load_yaml(self.source)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            at = mark.index if mark is not None else 0
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.report(
+                error(
+                    "M001", f"the setup is not valid YAML: {problem}", Span(self.source, at, at + 1)
+                )
+            )
+            return Conversion("", sort_diagnostics(self.diagnostics))
+        self.doc = doc
+        if (
+            not isinstance(doc.value, dict)
+            or "Workers" not in doc.value
+            or "Buffers" not in doc.value
+        ):
+            missing = (
+                "a mapping at the top level"
+                if not isinstance(doc.value, dict)
+                else ("both `Buffers` and `Workers`")
+            )
+            self.report(
+                error(
+                    "M001",
+                    f"this is not a mimoCoRB2 setup: it needs {missing}",
+                    doc.span(doc.root if isinstance(doc.value, dict) else None),
+                    help="a setup has `Buffers:` (slot_count, data_length, data_dtype) and "
+                    "`Workers:` (file, function, sources, sinks...)",
+                )
+            )
+            return Conversion("", sort_diagnostics(self.diagnostics))
+        for key_node, value_node in _pairs(doc.root):
+            if key_node.value not in TOP_KEYS and id(value_node) not in doc.anchors:
+                self.report(
+                    warning(
+                        "M002",
+                        f"`{key_node.value}` is not part of a mimoCoRB2 setup; it is ignored",
+                        doc.span(key_node),
+                        help=f"the top-level keys are {', '.join(TOP_KEYS)}",
+                    )
+                )
+        buffers = self.buffers(_child(doc.root, "Buffers"))
+        base_config, base_spans = self.config(_child(doc.root, "base_config"), "base_config")
+        target = doc.value.get("target_directory") or "target"
+        run_dir = Path(os.path.expanduser(str(target)))
+        if not run_dir.is_absolute():
+            run_dir = self.setup_dir / run_dir
+        header = [
+            f"# Converted from the mimoCoRB2 setup {Path(self.source.name).name} by "
+            "`flowc import mimocorb2`.",
+            "# Workers with a file run their original function through flowc.compat.mimocorb2.",
+            f"pipeline {self.name_for(Path(self.source.name).stem, None, 'pipeline', taken=set())}",
+            "",
+            "# where the workers' files and config files are (the setup's folder)",
+            f"const SETUP_DIR = {_flow_string(str(self.setup_dir))}",
+            "# where workers write (BufferIO.run_dir; mimoCoRB2's target_directory)",
+            f"const RUN_DIR = {_flow_string(str(run_dir))}",
+            "",
+        ]
+        types = self.type_lines(buffers)
+        buffer_lines = [self.buffer_line(b, types) for b in buffers.values() if b.element]
+        worker_lines: list[str] = []
+        workers = _child(doc.root, "Workers")
+        for key_node, value_node in _pairs(workers):
+            worker_lines += self.worker(
+                key_node, value_node, buffers, base_config, base_spans, str(run_dir)
+            )
+        body = header + [line for _, line in sorted(types.values())]
+        if types:
+            body.append("")
+        body += buffer_lines + [""] + worker_lines
+        text = "\n".join(body).rstrip() + "\n"
+        try:
+            text = format_source(SourceFile("<generated>", text))
+        except Exception as exc:  # the generated text must parse; say so if it does not
+            raise RuntimeError(f"flowc import generated text that does not parse: {exc}") from exc
+        return Conversion(text, sort_diagnostics(self.diagnostics))
+
+    # --- names
+
+    def name_for(
+        self, name: str, node: yaml.Node | None, what: str, taken: set[str] | None = None
+    ) -> str:
+        """A flow name for `name`, unique in `taken` (the shared namespace by default)."""
+        taken = self.taken if taken is None else taken
+        flow = re.sub(r"[^A-Za-z0-9_]", "_", str(name)) or "_"
+        if flow[0].isdigit():
+            flow = "_" + flow
+        if flow in KEYWORDS:
+            flow += "_"
+        base, n = flow, 2
+        while flow in taken:
+            flow = f"{base}_{n}"
+            n += 1
+        taken.add(flow)
+        if flow != name and node is not None:
+            self.report(
+                warning(
+                    "M003",
+                    f"{what} `{name}` is written as `{flow}`",
+                    self.doc.span(node),
+                    help="flow names are identifiers, not keywords, unique among buffers, "
+                    "workers, types and consts",
+                )
+            )
+        return flow
+
+    # --- buffers and types
+
+    def buffers(self, node: yaml.Node | None) -> dict[str, _Buffer]:
+        found: dict[str, _Buffer] = {}
+        for key_node, value_node in _pairs(node):
+            name = str(key_node.value)
+            if not isinstance(value_node, yaml.MappingNode):
+                self.report(
+                    error("M101", f"buffer `{name}` is not a mapping", self.doc.span(value_node))
+                )
+                continue
+            for k, _ in _pairs(value_node):
+                if k.value not in BUFFER_KEYS:
+                    self.report(
+                        warning(
+                            "M002",
+                            f"buffer `{name}`: `{k.value}` is not a buffer key; it is ignored",
+                            self.doc.span(k),
+                            help=f"a buffer has {', '.join(BUFFER_KEYS)}",
+                        )
+                    )
+            numbers = {}
+            for key in ("slot_count", "data_length"):
+                value_at = _child(value_node, key)
+                value = None if value_at is None else _construct(value_at)
+                if value_at is None:
+                    self.report(
+                        error("M101", f"buffer `{name}` has no `{key}`", self.doc.span(key_node))
+                    )
+                elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    self.report(
+                        error(
+                            "M101",
+                            f"buffer `{name}`: `{key}` must be a positive integer, not {value!r}",
+                            self.doc.span(value_at),
+                        )
+                    )
+                else:
+                    numbers[key] = value
+            dtype_node = _child(value_node, "data_dtype")
+            element = self.element(name, dtype_node, key_node)
+            if element is None or len(numbers) < 2:
+                continue
+            flow_name = self.name_for(name, key_node, "buffer")
+            found[name] = _Buffer(
+                name,
+                flow_name,
+                element,
+                numbers["data_length"],
+                numbers["slot_count"],
+                dtype_node,
+                value_node,
+            )
+        return found
+
+    def element(self, name: str, node: yaml.Node | None, key_node: yaml.Node) -> ElementType | None:
+        if not isinstance(node, yaml.MappingNode) or not node.value:
+            self.report(
+                error(
+                    "M101",
+                    f"buffer `{name}` needs `data_dtype`, a mapping of field names to dtypes",
+                    self.doc.span(node if node is not None else key_node),
+                )
+            )
+            return None
+        fields = []
+        for field_node, dtype_node in _pairs(node):
+            spec = _construct(dtype_node)
+            code, shape, why = _field_code(spec)
+            if code is None:
+                self.report(
+                    error(
+                        "M102",
+                        f"field `{field_node.value}` of buffer `{name}`: {spec!r} cannot be "
+                        f"expressed in flow: {why}; the field is left out",
+                        self.doc.span(dtype_node),
+                        help="use a number or bool dtype (f4, float64, int32, uint8, bool...)",
+                    )
+                )
+                continue
+            fields.append(FieldType(str(field_node.value), code, shape))
+        if not fields:
+            return None
+        return ElementType.struct(fields)
+
+    def type_lines(self, buffers: dict[str, _Buffer]) -> dict[ElementType, tuple[int, str]]:
+        """Named types: every dtype that is anchored or shared by several buffers."""
+        users: dict[ElementType, list[_Buffer]] = {}
+        for b in buffers.values():
+            users.setdefault(b.element, []).append(b)
+        types: dict[ElementType, tuple[int, str]] = {}
+        for element, group in users.items():
+            anchor = None
+            for b in group:
+                anchor = self.doc.anchors.get(id(b.dtype_node)) or self.doc.anchors.get(id(b.node))
+                if anchor:
+                    break
+            if anchor is None and len(group) < 2:
+                continue
+            type_name = self.name_for(anchor or f"{group[0].flow_name}_event", None, "type")
+            types[element] = (len(types), f"type {type_name} = {element.to_flow()}")
+        self.type_names = {element: line.split()[1] for element, (_, line) in types.items()}
+        return types
+
+    def buffer_line(self, b: _Buffer, types) -> str:
+        type_text = self.type_names.get(b.element, b.element.to_flow())
+        length = f"[{b.length}]" if b.length != 1 else ""
+        return f"buffer {b.flow_name} : {type_text}{length} slots={b.slots}"
+
+    # --- config
+
+    def config(self, node: yaml.Node | None, what: str, doc: _Yaml | None = None):
+        """(merged config, key -> (value node, its document)) of a config entry."""
+        doc = doc or self.doc
+        merged: dict = {}
+        where: dict[str, tuple[yaml.Node, yaml.Node, _Yaml]] = {}
+        if node is None:
+            return merged, where
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for item in items:
+            if isinstance(item, yaml.ScalarNode) and item.tag.endswith(":str"):
+                loaded = self.config_file(item, doc)
+                if loaded is None:
+                    continue
+                item_doc, item_node = loaded
+            elif isinstance(item, yaml.MappingNode):
+                item_doc, item_node = doc, item
+            elif isinstance(item, yaml.ScalarNode) and item.tag.endswith(":null"):
+                continue
+            else:
+                self.report(
+                    error(
+                        "M303",
+                        f"`{what}` must be a mapping, a path of a YAML file, or a list of them",
+                        doc.span(item),
+                    )
+                )
+                continue
+            for key_node, value_node in _pairs(item_node):
+                merged[key_node.value] = _construct(value_node)
+                where[key_node.value] = (key_node, value_node, item_doc)
+        return merged, where
+
+    def config_file(self, node: yaml.ScalarNode, doc: _Yaml):
+        path = Path(os.path.expanduser(node.value))
+        if not path.is_absolute():
+            path = self.setup_dir / path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            self.report(
+                error(
+                    "M303",
+                    f"config file `{node.value}` cannot be read: {exc.strerror or exc}",
+                    doc.span(node),
+                    help="config paths are relative to the setup's folder",
+                )
+            )
+            return None
+        source = SourceFile(str(path), text)
+        try:
+            loaded = _load_yaml(source)
+        except yaml.YAMLError as exc:
+            self.report(
+                error(
+                    "M303", f"config file `{node.value}` is not valid YAML: {exc}", doc.span(node)
+                )
+            )
+            return None
+        if loaded.value is None:
+            return loaded, yaml.MappingNode("tag:yaml.org,2002:map", [])
+        if not isinstance(loaded.value, dict):
+            self.report(
+                error("M303", f"config file `{node.value}` does not hold a mapping", doc.span(node))
+            )
+            return None
+        return loaded, loaded.root
+
+    def arguments(self, worker: str, config: dict, where: dict) -> tuple[list[str], list[str]]:
+        """(flow arguments, comment lines) of a worker's merged config."""
+        args, comments = [], []
+        for key, value in config.items():
+            key_node, value_node, doc = where[key]
+            key_text = str(key)
+            if not _IDENT.match(key_text) or key_text.startswith(RESERVED_PREFIX):
+                why = (
+                    "starts with `mimo_`, which the compatibility layer uses"
+                    if key_text.startswith(RESERVED_PREFIX)
+                    else "is not an identifier"
+                )
+                self.report(
+                    error(
+                        "M302",
+                        f"worker `{worker}`: config key `{key_text}` {why}; it is left out",
+                        doc.span(key_node),
+                        help="rename the key in the config and in the worker's code",
+                    )
+                )
+                comments.append(f"# left out: config key {key_text!r} (M302)")
+                continue
+            literal = _flow_value(value)
+            if literal is None:
+                self.report(
+                    error(
+                        "M301",
+                        f"worker `{worker}`: config `{key_text}` is {_describe(value)}, which "
+                        "flow cannot express; it is left out",
+                        doc.span(value_node),
+                        help="worker arguments are numbers, strings, bools and lists of them",
+                    )
+                )
+                comments.append(f"# left out: config {key_text} = {_describe(value)} (M301)")
+                continue
+            args.append(f"{key_text}={literal}")
+        return args, comments
+
+    # --- workers
+
+    def buffer_list(self, worker: str, node: yaml.Node, key: str) -> list[str] | None:
+        value_node = _child(node, key)
+        if value_node is None:
+            return []
+        value = _construct(value_node)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.report(
+                error(
+                    "M401",
+                    f"worker `{worker}`: `{key}` must be a list of buffer names",
+                    self.doc.span(value_node),
+                )
+            )
+            return None
+        return value
+
+    def worker(self, key_node, node, buffers, base_config, base_where, run_dir) -> list[str]:
+        name = str(key_node.value)
+        if not isinstance(node, yaml.MappingNode):
+            self.report(error("M401", f"worker `{name}` is not a mapping", self.doc.span(node)))
+            return []
+        for k, _ in _pairs(node):
+            if k.value not in WORKER_KEYS:
+                self.report(
+                    warning(
+                        "M002",
+                        f"worker `{name}`: `{k.value}` is not a worker key; it is ignored",
+                        self.doc.span(k),
+                        help=f"a worker has {', '.join(WORKER_KEYS)}",
+                    )
+                )
+        lists = [self.buffer_list(name, node, key) for key in ("sources", "sinks", "observes")]
+        if any(v is None for v in lists):
+            return []
+        sources, sinks, observes = lists
+        processes = 1
+        processes_node = _child(node, "number_of_processes")
+        if processes_node is not None:
+            value = _construct(processes_node)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                self.report(
+                    error(
+                        "M401",
+                        f"worker `{name}`: number_of_processes must be a positive integer, "
+                        f"not {value!r}",
+                        self.doc.span(processes_node),
+                    )
+                )
+            else:
+                processes = value
+        config, where = self.config(_child(node, "config"), f"{name}.config")
+        merged = dict(base_config)
+        merged.update(config)
+        merged_where = dict(base_where)
+        merged_where.update(where)
+        function_node = _child(node, "function")
+        function = function_node.value if isinstance(function_node, yaml.ScalarNode) else None
+        file_node = _child(node, "file")
+        file = file_node.value if isinstance(file_node, yaml.ScalarNode) else None
+        flow_name = self.name_for(name, key_node, "worker")
+        if not function:
+            self.report(
+                error(
+                    "M201",
+                    f"worker `{name}` has no `function`",
+                    self.doc.span(key_node),
+                    help="name the function that runs the worker: `function: my_function`",
+                )
+            )
+            return []
+        wiring = self.wiring(sources, sinks, observes, buffers)
+        options = f" processes={processes}" if processes != 1 else ""
+        if not file:
+            return self.library_worker(
+                flow_name,
+                name,
+                function,
+                function_node,
+                sources,
+                sinks,
+                observes,
+                merged,
+                merged_where,
+                wiring,
+                options,
+                run_dir,
+                buffers,
+            )
+        path = Path(os.path.expanduser(file))
+        if not path.is_absolute():
+            path = self.setup_dir / path
+        if not path.is_file():
+            self.report(
+                error(
+                    "M201",
+                    f"worker `{name}`: file `{file}` not found",
+                    self.doc.span(file_node),
+                    help=f"the path is relative to the setup's folder, {self.setup_dir}",
+                )
+            )
+            return []
+        template, problem = _template_of(path, function)
+        if problem:
+            self.report(error("M201", f"worker `{name}`: {problem}", self.doc.span(function_node)))
+            return []
+        if template is None:
+            kind = _kind_from_buffers(sources, sinks, observes)
+            article = "an" if kind[0] in "aeiou" else "a"
+            self.report(
+                warning(
+                    "M202",
+                    f"worker `{name}`: `{function}` uses no mimoCoRB2 template; from its "
+                    f"buffers it is taken to be {article} {kind}",
+                    self.doc.span(function_node),
+                    help="the kind decides how flowc calls it; check it in the .flow",
+                )
+            )
+        else:
+            kind = TEMPLATE_KINDS[template]
+        args, comments = self.arguments(name, merged, merged_where)
+        specs = []
+        for key, names in (
+            ("mimo_sources", sources),
+            ("mimo_sinks", sinks),
+            ("mimo_observes", observes),
+        ):
+            known = [buffers[n] for n in names if n in buffers]
+            if known:
+                items = ", ".join(
+                    _flow_string(f"{b.flow_name}: {b.element.to_flow()}[{b.length}]") for b in known
+                )
+                specs.append(f"{key}=[{items}]")
+        arguments = [
+            f"mimo_file={_flow_string(file)}",
+            f"mimo_function={_flow_string(function)}",
+            f"mimo_name={_flow_string(name)}",
+            "mimo_setup_dir=SETUP_DIR",
+            "mimo_run_dir=RUN_DIR",
+            *specs,
+            *args,
+        ]
+        call = f"{ADAPTERS}.{ADAPTER_OF_KIND[kind]}(\n    " + ",\n    ".join(arguments) + ",\n)"
+        return [
+            f"# {name}: {file}:{function}" + (f" (mimoCoRB2 {template})" if template else ""),
+            *comments,
+            f"{kind} {flow_name} = {call}{wiring}{options}",
+            "",
+        ]
+
+    def wiring(self, sources, sinks, observes, buffers) -> str:
+        def ref(n: str) -> str:
+            # an undeclared buffer keeps its name, for `flowc check` to report (E102)
+            return buffers[n].flow_name if n in buffers else self.name_for(n, None, "", taken=set())
+
+        text = ""
+        if sources:
+            text += " " + ", ".join(ref(n) for n in sources)
+        if sinks:
+            text += " -> " + ", ".join(ref(n) for n in sinks)
+        if observes:
+            text += " observes " + ", ".join(ref(n) for n in observes)
+        return text
+
+    def library_worker(
+        self,
+        flow_name,
+        name,
+        function,
+        function_node,
+        sources,
+        sinks,
+        observes,
+        config,
+        where,
+        wiring,
+        options,
+        run_dir,
+        buffers,
+    ) -> list[str]:
+        kind = LIBRARY.get(function)
+        span = self.doc.span(function_node)
+        if function == "exporters.drain":
+            return [
+                f"# {name}: mimoCoRB2 {function}",
+                f"exporter {flow_name} = stdlib.sinks.null(){wiring}{options}",
+                "",
+            ]
+        if function == "data.export":
+            path = os.path.join(run_dir, f"{name}.npy")
+            self.report(
+                warning(
+                    "M204",
+                    f"worker `{name}`: mimoCoRB2's data.export is replaced by stdlib.sinks.npy, "
+                    f"which writes {path} (an .npy file of the events, their metadata beside "
+                    "them) rather than a mimo file",
+                    span,
+                )
+            )
+            return [
+                f"# {name}: mimoCoRB2 {function}, as an .npy file",
+                f"exporter {flow_name} = stdlib.sinks.npy(path={_flow_string(path)}, metadata=true)"
+                f"{wiring}{options}",
+                "",
+            ]
+        if function == "exporters.histogram" and len(sources) == 1:
+            bins = config.get("bins")
+            if (
+                isinstance(bins, dict)
+                and bins
+                and all(isinstance(v, list) and len(v) == 3 for v in bins.values())
+            ):
+                source = buffers[sources[0]].flow_name if sources[0] in buffers else sources[0]
+                lines = [
+                    f"# {name}: mimoCoRB2 {function}: the buffer is consumed, a histogram "
+                    "monitor per channel observes it",
+                    f"exporter {flow_name} = stdlib.sinks.null(){wiring}{options}",
+                ]
+                for channel, (low, high, count) in bins.items():
+                    monitor = self.name_for(f"{name}_{channel}", None, "worker")
+                    path = os.path.join(run_dir, f"Histograms_{sources[0]}", f"{channel}.npz")
+                    lines.append(
+                        f"observer {monitor} = stdlib.monitors.histogram(field={_flow_string(str(channel))}, "
+                        f"bins={int(count)}, range=[{float(low)!r}, {float(high)!r}], "
+                        f"path={_flow_string(path)}) observes {source}"
+                    )
+                self.report(
+                    warning(
+                        "M204",
+                        f"worker `{name}`: mimoCoRB2's histogram exporter counts every event; "
+                        "its replacement, one stdlib.monitors.histogram per channel, observes the "
+                        "buffer and counts the events it sees (all of them only when it keeps up)",
+                        span,
+                    )
+                )
+                return [*lines, ""]
+        commented = f"# {kind or 'worker'} {flow_name} = <mimoCoRB2 {function}>{wiring}"
+        if kind is None:
+            message = f"worker `{name}`: `{function}` is not one of mimoCoRB2's library workers"
+        else:
+            message = (
+                f"worker `{name}`: mimoCoRB2's {function} has no flowc equivalent; "
+                "it is written as a comment"
+            )
+        severity = warning if kind == "observer" else error
+        self.report(
+            severity(
+                "M203",
+                message,
+                span,
+                notes=[Note("`flowc stdlib` lists flowc's standard workers")],
+                help="write the worker's function in a file and name it with `file:`"
+                if kind is None
+                else "replace it with a standard worker or a function of your own",
+            )
+        )
+        return [f"# {name}: mimoCoRB2 {function} (M203: no flowc equivalent)", commented, ""]
