@@ -22,6 +22,7 @@ import multiprocessing.connection
 import os
 import pickle
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,6 +52,10 @@ TERMINATE_GRACE_S = 1.0
 # after a timeout asked the graph to drain, it gets this long before it is killed (seconds)
 DRAIN_GRACE_S = 10.0
 _WAIT_TICK_S = 0.5
+# a killed process is waited for at most this long (one stuck in the kernel is left to it)
+_JOIN_LIMIT_S = 5.0
+# the live status line is refreshed this often (seconds)
+_LIVE_EVERY_S = 1.0
 
 
 def run(
@@ -73,7 +78,8 @@ def run(
     method = choose_start_method(start_method)
     if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
-    result = Supervisor(plan, method).run(timeout)
+    live = not quiet and sys.stderr.isatty()
+    result = Supervisor(plan, method, live=live).run(timeout)
     if result.failure is not None:
         print(_failure_report(result.failure), file=sys.stderr)
     if not quiet:
@@ -121,8 +127,10 @@ class _Child:
 class Supervisor:
     """Owns one run: its shared memory, semaphores, processes and janitor."""
 
-    def __init__(self, plan: Plan, start_method: str):
+    def __init__(self, plan: Plan, start_method: str, live: bool = False):
         self.plan = plan
+        self.live = live  # show a status line on stderr while running
+        self.shown_at = 0.0
         self.context = multiprocessing.get_context(start_method)
         self.start_method = start_method
         self.prefix = run_prefix()
@@ -165,6 +173,8 @@ class Supervisor:
                 old_handlers = self._install_signal_handlers(wake_write)
             self._start_processes(wake_read, wake_write)
             self._watch(started, timeout, wake_read)
+            if self.live and self.shown_at:
+                sys.stderr.write("\r\x1b[K")
             return self._result(started, collect=True)
         finally:
             for signum, handler in old_handlers.items():
@@ -382,8 +392,36 @@ class Supervisor:
                 if child.process.exitcode is not None:
                     self._exited(child)
             self._handle_signals()
+            if self.live and now - self.shown_at >= _LIVE_EVERY_S:
+                self._show_progress(now - started)
+                self.shown_at = now
             if not self.unlinked and all(c.attached or c.exited for c in self.children):
                 self._unlink_all()
+
+    def _show_progress(self, elapsed: float) -> None:
+        """One status line on stderr: events each worker has taken in and put out so far."""
+        words = self.control_words
+        parts = []
+        for worker in self.plan.workers:
+            layout = self.row_layouts[worker.name]
+            rows = [c.row_offset for c in self.children if c.worker.name == worker.name]
+            taken = sum(
+                words[r + layout.consumed_base + i] for r in rows for i in range(layout.inputs)
+            )
+            given = sum(
+                words[r + layout.written_base + j] for r in rows for j in range(layout.outputs)
+            )
+            if worker.kind == "observer":
+                taken = sum(words[r + S.SEEN] for r in rows)
+            if not worker.inputs and worker.kind != "observer":
+                parts.append(f"{worker.name} {given}")
+            elif worker.outputs:
+                parts.append(f"{worker.name} {taken}>{given}")
+            else:
+                parts.append(f"{worker.name} {taken}")
+        line = f"{elapsed:7.1f}s  " + "  ".join(parts)
+        sys.stderr.write("\r" + line[: shutil.get_terminal_size().columns - 1] + "\x1b[K")
+        sys.stderr.flush()
 
     def _receive(self, child: _Child) -> None:
         try:
@@ -489,7 +527,7 @@ class Supervisor:
                 pass
         for child in self.children:
             if child.process.pid is not None:
-                child.process.join()
+                child.process.join(_JOIN_LIMIT_S)
             if not child.exited:
                 child.exited = True
                 if not child.conn.closed:

@@ -258,6 +258,7 @@ class WorkerProcess:
         now = time.time
         record = self._call_recorder()
         claim, publish, fill = out.claim, out.publish, out.fill
+        skip_errors, counters = self.skip_errors, self.counters
         while not stop[0]:
             started = perf()
             try:
@@ -277,9 +278,13 @@ class WorkerProcess:
                 continue
             try:
                 fill(slot, item)
-            except BaseException:
+            except Exception:
                 out.abort(slot)
-                raise
+                if not skip_errors:
+                    raise
+                counters[S.ERRORS] += 1
+                counter += 1
+                continue
             at = slot * 3
             meta_words[at] = counter
             meta_floats[at + 1] = now()

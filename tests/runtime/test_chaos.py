@@ -310,3 +310,18 @@ def test_unpicklable_functions_under_spawn_fail_with_a_clear_message(tmp_path):
     result = run(plan, start_method="spawn", raise_on_failure=False)
     assert result.failure.worker == "src"
     assert "importable module-level object" in result.failure.message
+
+
+def test_on_error_skip_in_an_importer_skips_events_it_cannot_store(tmp_path):
+    plan = make_plan(
+        [buffer("a", element=ElementType.plain("f8"), length=4)],
+        [
+            worker(
+                "src", "importer", "workers:ragged", outputs=["a"], args={"n": 10}, on_error="skip"
+            ),
+            worker("save", "exporter", "workers:identity", ["a"]),
+        ],
+    )
+    result = run(plan)
+    assert result.stats["workers"]["src"]["errors"] == 5
+    assert result.stats["buffers"]["a"]["written"] == 5

@@ -198,3 +198,9 @@ def fill_wide(n: int, example=None):
         event["x"] = i
         event["y"] = 2 * i
         yield event
+
+
+def ragged(n: int):
+    """Importer for a length-4 plain buffer: every odd event has the wrong length."""
+    for i in range(n):
+        yield np.full(4 if i % 2 == 0 else 3, float(i))
