@@ -21,6 +21,7 @@ from flowc.syntax.grammar import (
     ScanState,
     flow_parser,
     scanning,
+    starts_line,
     syntax_error,
     unclosed_error,
 )
@@ -283,12 +284,6 @@ def convert_lark_error(
     return syntax_error(source, start_pos, end_pos, f"expected {expected}, found {found}")
 
 
-def starts_line(text: str, pos: int) -> bool:
-    """True when only spaces and tabs stand between the start of the line and `pos`."""
-    line_start = text.rfind("\n", 0, pos) + 1
-    return not text[line_start:pos].strip(" \t\f\r\ufeff")
-
-
 def describe_found(token: Token, text_length: int) -> str:
     kind = token.type
     if kind == "$END" or (kind == "_NL" and token.start_pos >= text_length):
@@ -309,8 +304,11 @@ def describe_found(token: Token, text_length: int) -> str:
 
 def describe_expected(terminal_names) -> str:
     parser = flow_parser()
+    names = set(terminal_names)
+    if "_NL" in names:
+        names.discard("$END")
     words = []
-    for name in sorted(terminal_names):
+    for name in sorted(names):
         if name in _TERMINAL_WORDS:
             words.append(_TERMINAL_WORDS[name])
             continue

@@ -23,6 +23,9 @@ from flowc.types import KEYWORDS
 
 START_RULES = ("module", "value_only", "type_only")
 MAX_NESTING = 100  # deeper brackets are an E001, so nothing downstream recurses too deep
+# larger texts are an E001 up front: parsing takes about 2 s and 200 MB per million characters
+# (a 10,000-worker pipeline is about one million)
+MAX_SOURCE_CHARS = 4_000_000
 
 OPENERS = {"LPAR": "(", "LSQB": "[", "LBRACE": "{"}
 CLOSERS = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
@@ -81,14 +84,12 @@ def bracket_note(source: SourceFile, bracket: Token) -> Note:
 def number_value(raw: str) -> int | float | None:
     """The value of a number spelled in Python syntax with an optional sign, or None."""
     digits = raw.lstrip("+-")
-    if len(raw) - len(digits) > 1:
-        return None
     sign = -1 if raw.startswith("-") else 1
     try:
         return sign * int(digits, 0)
     except ValueError:
         pass
-    if digits[:2].lower() in ("0x", "0o", "0b"):
+    if digits[:2].lower() in ("0x", "0o", "0b") or not any(c in digits for c in ".eE"):
         return None
     try:
         return sign * float(digits)
@@ -138,6 +139,12 @@ class FlowPostLexer:
                 continue
             elif kind == "NAME":
                 if token.value in KEYWORDS and previous_type != "DOT":
+                    if (
+                        brackets
+                        and token.value in STATEMENT_KEYWORDS
+                        and starts_line(source.text, token.start_pos)
+                    ):
+                        raise unclosed_error(source, brackets[-1], token.start_pos)
                     raise _keyword_error(source, token, brackets)
             elif kind in OPENERS:
                 if len(brackets) >= MAX_NESTING:
@@ -180,6 +187,12 @@ class FlowPostLexer:
             end = len(source.text)
             line, column = source.position(end)
             yield Token("_NL", "", end, line, column, line, column, end)
+
+
+def starts_line(text: str, pos: int) -> bool:
+    """True when only blanks stand between the start of the line and `pos`."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    return not text[line_start:pos].strip(" \t\f\r\ufeff")
 
 
 def unclosed_error(source: SourceFile, bracket: Token, at: int) -> FlowError:
