@@ -400,7 +400,7 @@ class _Converter:
         self.setup_dir = setup_dir
         self.diagnostics: list[Diagnostic] = []
         self.taken: set[str] = {"SETUP_DIR", "RUN_DIR"}
-        self.lines: list[str] = []
+        self.path_consts: list[str] = []
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
@@ -465,7 +465,6 @@ class _Converter:
             f"const SETUP_DIR = {_flow_string(str(self.setup_dir))}",
             "# where workers write (BufferIO.run_dir; mimoCoRB2's target_directory)",
             f"const RUN_DIR = {_flow_string(str(run_dir))}",
-            "",
         ]
         types = self.type_lines(buffers)
         buffer_lines = [self.buffer_line(b, types) for b in buffers.values() if b.element]
@@ -475,7 +474,9 @@ class _Converter:
             worker_lines += self.worker(
                 key_node, value_node, buffers, base_config, base_spans, str(run_dir)
             )
-        body = header + [line for _, line in sorted(types.values())]
+        if self.path_consts:
+            header += ["# files written by standard workers (flow has no string concatenation)"]
+        body = header + self.path_consts + [""] + [line for _, line in sorted(types.values())]
         if types:
             body.append("")
         body += buffer_lines + [""] + worker_lines
@@ -884,6 +885,12 @@ class _Converter:
             "",
         ]
 
+    def path_const(self, worker: str, path: str) -> str:
+        """A const holding a file path under RUN_DIR, so `--set` can move it."""
+        name = self.name_for(f"{worker}_PATH".upper(), None, "const")
+        self.path_consts.append(f"const {name} = {_flow_string(path)}")
+        return name
+
     def wiring(self, sources, sinks, observes, buffers) -> str:
         def ref(n: str) -> str:
             # an undeclared buffer keeps its name, for `flowc check` to report (E102)
@@ -935,7 +942,8 @@ class _Converter:
             )
             return [
                 f"# {name}: mimoCoRB2 {function}, as an .npy file",
-                f"exporter {flow_name} = stdlib.sinks.npy(path={_flow_string(path)}, metadata=true)"
+                f"exporter {flow_name} = stdlib.sinks.npy(path={self.path_const(name, path)}, "
+                "metadata=true)"
                 f"{wiring}{options}",
                 "",
             ]
@@ -958,7 +966,7 @@ class _Converter:
                     lines.append(
                         f"observer {monitor} = stdlib.monitors.histogram(field={_flow_string(str(channel))}, "
                         f"bins={int(count)}, range=[{float(low)!r}, {float(high)!r}], "
-                        f"path={_flow_string(path)}) observes {source}"
+                        f"path={self.path_const(monitor, path)}) observes {source}"
                     )
                 self.report(
                     warning(

@@ -9,7 +9,7 @@ from mimocorb2 import Exporter, Observer
 def count_events(buffer_io):
     exporter = Exporter(buffer_io)
     count = 0
-    for data, metadata in exporter:
+    for _data, _metadata in exporter:
         count += 1
     (buffer_io.run_dir / "pulses.json").write_text(json.dumps({"count": count}))
 
@@ -25,7 +25,7 @@ def save_parameters(buffer_io):
 def watch(buffer_io):
     observer = Observer(buffer_io)
     seen = 0
-    for data, metadata in observer():
+    for data, _metadata in observer():
         if data is None:
             break
         seen += 1
