@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
+from enum import StrEnum
 
 from flowc.source import Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -192,13 +189,13 @@ def _render_one(d: Diagnostic, paint: _Paint) -> str:
         if prev is not None and line > prev + 1:
             out.append(paint("blue", "..."))
         prev = line
-        text = d.span.file.line_text(line).expandtabs(4)
-        out.append(f"{paint('blue', str(line).rjust(width) + ' |')} {text}")
-        for span, message, mark, style in same_file:
-            if span.line != line:
-                continue
-            start_col, length = _caret_range(span, line)
-            marks = " " * (start_col - 1) + mark * length
+        raw = d.span.file.line_text(line)
+        on_line = [s for s in same_file if s[0].line == line]
+        window = _window(raw, [_columns(s[0], line, raw) for s in on_line])
+        out.append(f"{paint('blue', str(line).rjust(width) + ' |')} {window.text}")
+        for span, message, mark, style in on_line:
+            start, length = window.caret(*_columns(span, line, raw))
+            marks = " " * start + mark * length
             suffix = f" {message}" if message else ""
             out.append(f"{pad} {paint('blue', '|')} {paint(style, marks + suffix)}")
     for span, message, _, _ in spans:
@@ -212,16 +209,49 @@ def _render_one(d: Diagnostic, paint: _Paint) -> str:
     return "\n".join(out) + "\n"
 
 
-def _caret_range(span: Span, line: int) -> tuple[int, int]:
-    """Display column (tabs expanded) and width of the part of `span` on `line`."""
-    raw = span.file.line_text(line)
+def _columns(span: Span, line: int, raw: str) -> tuple[int, int]:
+    """The 0-based character range of `span` on `line` (at least one character wide)."""
     start = span.column - 1
     end = span.end_column - 1 if span.end_line == line else len(raw)
-    if end <= start:
-        end = start + 1
-    start_disp = len(raw[:start].expandtabs(4))
-    end_disp = len(raw[:end].expandtabs(4))
-    return start_disp + 1, max(1, end_disp - start_disp)
+    return start, max(end, start + 1)
+
+
+_MAX_SHOWN = 100  # characters of a source line shown around the spans
+
+
+def _shown(text: str) -> str:
+    """Source text as it is safe to print: tabs as four spaces, control characters as U+FFFD."""
+    return "".join(
+        "    " if c == "\t" else "\ufffd" if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0) else c
+        for c in text
+    )
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The part of a long source line that is shown, and where its carets go."""
+
+    raw: str
+    start: int
+    end: int
+    text: str
+    prefix: int
+
+    def caret(self, start: int, end: int) -> tuple[int, int]:
+        start, end = max(start, self.start), min(end, self.end)
+        offset = self.prefix + len(_shown(self.raw[self.start : start]))
+        return offset, max(1, len(_shown(self.raw[start:end])))
+
+
+def _window(raw: str, ranges: list[tuple[int, int]]) -> _Window:
+    if len(raw) <= _MAX_SHOWN:
+        return _Window(raw, 0, len(raw), _shown(raw), 0)
+    first = min(r[0] for r in ranges)
+    start = max(0, first - 30)
+    end = min(len(raw), start + _MAX_SHOWN)
+    head = "…" if start > 0 else ""
+    tail = "…" if end < len(raw) else ""
+    return _Window(raw, start, end, head + _shown(raw[start:end]) + tail, len(head))
 
 
 def to_json(diagnostics: Iterable[Diagnostic]) -> str:
