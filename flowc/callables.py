@@ -118,7 +118,9 @@ def _import_file(path: str):
         spec.loader.exec_module(module)
     except BaseException as exc:
         del sys.modules[name]
-        raise ResolveError(f"importing `{os.path.basename(path)}` raised {_one_line(exc)}") from None
+        raise ResolveError(
+            f"importing `{os.path.basename(path)}` raised {_one_line(exc)}"
+        ) from None
     finally:
         if added and folder in sys.path:
             sys.path.remove(folder)
@@ -215,7 +217,7 @@ def call_shape(obj, kind: str) -> CallShape:
         init_params = _parameters(obj, skip=skip)
         step_params = init_params
         is_generator = inspect.isgeneratorfunction(obj) or inspect.isgeneratorfunction(
-            getattr(obj, "__call__", None)
+            type(obj).__call__
         )
     step_names = {p.name for p in step_params}
     init_names = {p.name for p in init_params}

@@ -200,9 +200,13 @@ def _render_one(d: Diagnostic, paint: _Paint) -> str:
             out.append(f"{pad} {paint('blue', '|')} {paint(style, marks + suffix)}")
     for span, message, _, _ in spans:
         if span.file is not d.span.file:
-            out.append(f"{pad} {paint('blue', '=')} {message} at {span.filename}:{span.line}:{span.column}")
+            out.append(
+                f"{pad} {paint('blue', '=')} {message} at {span.filename}:{span.line}:{span.column}"
+            )
     for note in d.notes:
-        where = f" (at {note.span.filename}:{note.span.line}:{note.span.column})" if note.span else ""
+        where = (
+            f" (at {note.span.filename}:{note.span.line}:{note.span.column})" if note.span else ""
+        )
         out.append(f"{pad} {paint('blue', '=')} {paint('note', 'note')}: {note.message}{where}")
     if d.help:
         out.append(f"{pad} {paint('blue', '=')} {paint('help', 'help')}: {d.help}")

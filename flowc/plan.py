@@ -201,7 +201,9 @@ class Plan:
     def from_json(text: str, functions: Mapping[str, object] | None = None) -> Plan:
         d = json.loads(text)
         if d.get("format") != PLAN_FORMAT:
-            raise ValueError(f"unsupported plan format {d.get('format')!r} (expected {PLAN_FORMAT})")
+            raise ValueError(
+                f"unsupported plan format {d.get('format')!r} (expected {PLAN_FORMAT})"
+            )
         return Plan(
             name=d["name"],
             buffers=tuple(BufferPlan.from_json(b) for b in d["buffers"]),

@@ -74,7 +74,9 @@ def flow_field_name(name: str) -> str:
     """A field name as flow text: bare when it is an identifier and no keyword, else quoted."""
     if _IDENT.match(name) and name not in KEYWORDS:
         return name
-    escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = (
+        name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
     return f'"{escaped}"'
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from flowc.source import Span
 from flowc.types import KEYWORDS  # noqa: F401  (re-exported for the parser and printer)
+
 WORKER_KINDS = ("importer", "processor", "filter", "exporter", "observer")
 
 
