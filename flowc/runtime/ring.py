@@ -51,6 +51,8 @@ DROPPED = -1  # the buffer was full and drops (counted as written and dropped)
 STOPPED = -2  # the run is stopping and the writer was blocked: the event was not written
 # an importer blocked on a full buffer looks at the stop flag this often (seconds)
 STOP_POLL_S = 0.05
+# a writer whose events take longer than this announces each one at once (seconds)
+SLOW_EVENT_S = 20e-6
 # a contended buffer lock is tried this often before the process sleeps on it
 _LOCK_SPINS = 200
 
@@ -197,6 +199,7 @@ class ProcessClock:
 
     def __init__(self):
         self.blocked_out_s = 0.0
+        self.slow = False  # the last event took this process SLOW_EVENT_S or more
         self.inputs: list = []
         self.outputs: list = []
 
@@ -231,10 +234,12 @@ class OutputPort:
     it to the consumers; `abort(slot)` gives it back; `close()` when the process is done.
 
     A writer that has inputs itself (`batched`) announces new events to the consumers in
-    batches of a quarter of the ring: a consumer waiting for events then wakes once per batch.
-    It announces what it holds back before it blocks on its own inputs or outputs, so an event
-    waits for its batch only while the writer is busy with the next ones. Importers announce
-    every event at once (their next event may take any time to come).
+    batches of a quarter of the ring while it is fast (its last event took less than
+    SLOW_EVENT_S): a consumer waiting for events then wakes once per batch, and an event waits
+    at most a batch of fast events. A slow writer announces every event at once (a wake-up
+    costs little next to its own work), and every writer announces what it holds back before
+    it blocks on its own inputs or outputs. Importers announce every event at once (their next
+    event may take any time to come).
     """
 
     def __init__(
@@ -399,7 +404,7 @@ class OrderedOutput(OutputPort):
         words[PUBLISHED] = written
         self.counters[self.written_at] += 1
         self.unannounced += 1
-        if self.unannounced >= self.batch:
+        if self.unannounced >= self.batch or self.clock.slow:
             self.announce()
 
     def abort(self, slot: int) -> None:
@@ -450,7 +455,7 @@ class SharedOutput(OutputPort):
         lock.release()
         self.counters[self.written_at] += 1
         self.unannounced += 1
-        if self.unannounced >= self.batch:
+        if self.unannounced >= self.batch or self.clock.slow:
             self.announce()
 
     def abort(self, slot: int) -> None:

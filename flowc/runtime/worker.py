@@ -25,6 +25,7 @@ from flowc.runtime.ring import (
     CLOSED,
     LAST_SLOT,
     PUBLISHED,
+    SLOW_EVENT_S,
     STOPPED,
     ProcessClock,
     Ring,
@@ -345,7 +346,9 @@ class WorkerProcess:
                 if not skip_errors:
                     raise
                 counters[S.ERRORS] += 1
-            record(perf() - started - (clock.blocked_out_s - blocked_before))
+            elapsed = perf() - started - (clock.blocked_out_s - blocked_before)
+            clock.slow = elapsed >= SLOW_EVENT_S
+            record(elapsed)
             done[i](slot)
 
     def _copier(self):

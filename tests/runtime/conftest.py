@@ -67,6 +67,7 @@ def collected(path) -> dict[str, np.ndarray]:
             "y": np.zeros(0),
             "counter": np.zeros(0, dtype=np.int64),
             "source": np.zeros(0, dtype="U1"),
+            "arrived": np.zeros(0),
         }
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0].files}
 

@@ -417,3 +417,19 @@ def test_stats_file_and_summary(tmp_path, capfd):
     err = capfd.readouterr().err
     assert "save" in err and "src" in err and "peak memory" in err
     assert format_summary(result.stats).splitlines()[0].startswith("pipeline tiny: completed")
+
+
+def test_a_slow_processor_hands_on_each_event_without_waiting_for_a_batch(tmp_path):
+    out = tmp_path / "out"
+    plan = make_plan(
+        [buffer("a", slots=32), buffer("b", slots=32)],
+        [
+            worker("src", "importer", "workers:count", outputs=["a"], args={"n": 12}),
+            worker("mid", "processor", "workers:sleepy", ["a"], ["b"], args={"delay": 0.05}),
+            worker("save", "exporter", "workers:Collect", ["b"], args={"path": str(out)}),
+        ],
+    )
+    run(plan)
+    arrived = collected(out)["arrived"]
+    assert len(arrived) == 12
+    assert np.diff(arrived).max() < 0.2  # a batch of 8 would hold events back for 0.35 s

@@ -150,6 +150,7 @@ class Collect:
         self.y: list[float] = []
         self.counters: list[int] = []
         self.sources: list[str] = []
+        self.arrived: list[float] = []
 
     def process(self, data, meta, source):
         if data.flags.writeable:
@@ -158,6 +159,7 @@ class Collect:
         self.y.append(float(data["y"][0]))
         self.counters.append(int(meta["counter"]))
         self.sources.append(source)
+        self.arrived.append(time.monotonic())
         if self.delay:
             time.sleep(self.delay)
 
@@ -168,6 +170,7 @@ class Collect:
             y=np.array(self.y, dtype=np.float64),
             counter=np.array(self.counters, dtype=np.int64),
             source=np.array(self.sources, dtype="U32"),
+            arrived=np.array(self.arrived, dtype=np.float64),
         )
 
 
