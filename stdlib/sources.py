@@ -1,12 +1,18 @@
-"""Standard importers: sources of events, such as simulated detector waveforms."""
+"""Standard importers: simulated detector waveforms, file readers, replay and live HDF5 following."""
 
 from __future__ import annotations
 
+import csv as csv_format
+import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from flowc.callables import signature
+
+from ._records import Pacer, fitter
 
 _DEFAULT_EXAMPLE_LENGTH = 1024
 # Gaussian noise is cut at random offsets from a bank drawn once: drawing it afresh for
@@ -193,3 +199,422 @@ def _store(target: np.ndarray, signal: np.ndarray) -> None:
         target[...] = counts
     else:
         target[...] = signal
+
+
+# --- file readers ---------------------------------------------------------------------------------
+
+_HDF5_BLOCK_ROWS = 1024
+
+
+def _paced(events, rate: float):
+    """Yield `events` at `rate` per second on a deadline clock (0: as fast as possible)."""
+    if not rate:
+        yield from events
+        return
+    pacer = Pacer()
+    for index, event in enumerate(events):
+        pacer.wait_until(index / rate)
+        yield event
+
+
+def _check_rate(worker: str, rate: float) -> None:
+    if rate is None or rate < 0:
+        raise ValueError(f"{worker}: rate={rate!r} must be 0 (as fast as possible) or more")
+
+
+def _existing(worker: str, path: str) -> Path:
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"{worker}: no file {str(source)!r} (from {os.getcwd()})")
+    return source
+
+
+@signature(kind="importer")
+def npy(path: str, *, example=None, rate: float = 0.0):
+    """Read events from an .npy file, one row per event, as `stdlib.sinks.npy` writes them.
+
+    The array holds shape (events,) for a buffer of LENGTH 1 and (events, LENGTH) otherwise.
+    Struct fields are matched by name (fields the buffer lacks are left out; a field the buffer
+    has and the file lacks fails at start) and cast to the buffer's dtypes. The file is
+    memory-mapped, so a large file is never read at once. `rate`: events per second (0: as
+    fast as possible).
+    """
+    _check_rate("npy", rate)
+    rows = np.load(_existing("npy", path), mmap_mode="r")
+    if rows.ndim == 0:
+        raise ValueError(f"npy: {path!r} holds a single value, not rows of events")
+    fit = fitter(example, rows.dtype, rows.shape[1:], f"npy: {path!r}")
+    yield from _paced((fit(row) for row in rows), rate)
+
+
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def _parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise ValueError(f"{text!r} is not a boolean (true/false, 1/0)")
+
+
+def _converter(dtype: np.dtype):
+    kind = dtype.kind
+    if kind == "b":
+        return _parse_bool
+    if kind in "iu":
+        return lambda text: int(text.strip())
+    if kind == "c":
+        return lambda text: complex(text.strip().replace(" ", ""))
+    return lambda text: float(text.strip())
+
+
+@signature(kind="importer")
+def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
+    """Read events from a CSV file whose first row names the columns.
+
+    Each row is one element of an event: a buffer of LENGTH n takes n consecutive rows per
+    event (rows left over at the end that do not fill an event are an error). Each field of a
+    struct buffer is read from the column of the same name (other columns are left out); a
+    plain buffer reads the file's only column. Sub-array fields have no CSV form. Booleans are
+    true/false, yes/no or 1/0; blank lines are skipped. A value that does not parse fails with
+    its line and column. Without `example` (outside flowc), every column is read as float64.
+    `rate`: events per second (0: as fast as possible).
+    """
+    _check_rate("csv", rate)
+    source = _existing("csv", path)
+    if len(delimiter) != 1:
+        raise ValueError(f"csv: delimiter={delimiter!r} must be one character")
+    with open(source, newline="") as stream:
+        rows = csv_format.reader(stream, delimiter=delimiter)
+        header = [name.strip() for name in next(rows, [])]
+        if not header:
+            raise ValueError(f"csv: {path!r} has no header row naming its columns")
+        if example is None:
+            example = np.zeros(1, [(name, "f8") for name in header])
+        columns = _csv_columns(example, header, path)
+        length = example.shape[0]
+        event = np.empty_like(example)
+        filled = 0
+        pacer = Pacer()
+        produced = 0
+        for row in rows:
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            line = rows.line_num
+            for target, index, convert in columns:
+                try:
+                    value = convert(row[index])
+                except (IndexError, ValueError) as exc:
+                    raise ValueError(
+                        f"csv: {path!r} line {line}, column {header[index]!r}: "
+                        + ("missing" if isinstance(exc, IndexError) else str(exc))
+                    ) from None
+                (event if target is None else event[target])[filled] = value
+            filled += 1
+            if filled == length:
+                if rate:
+                    pacer.wait_until(produced / rate)
+                yield event
+                produced += 1
+                event = np.empty_like(example)
+                filled = 0
+        if filled:
+            raise ValueError(
+                f"csv: {path!r} ends with {filled} row(s), fewer than the {length} of an event"
+            )
+
+
+def _csv_columns(example: np.ndarray, header: list[str], path: str):
+    """(field or None, column index, converter) for each value an event takes from a row."""
+    names = example.dtype.names
+    if names is None:
+        if len(header) != 1:
+            raise ValueError(
+                f"csv: {path!r} has {len(header)} columns ({', '.join(header)}), but the buffer "
+                "is a plain array: it reads a file of one column"
+            )
+        return [(None, 0, _converter(example.dtype))]
+    columns = []
+    for name in names:
+        field_dtype = example.dtype[name]
+        if field_dtype.shape:
+            raise ValueError(f"csv: field {name!r} is a sub-array {field_dtype}; CSV has none")
+        if name not in header:
+            raise ValueError(
+                f"csv: {path!r} has no column {name!r} (its columns: {', '.join(header)})"
+            )
+        columns.append((name, header.index(name), _converter(field_dtype)))
+    return columns
+
+
+def _open_hdf5(worker: str, path: str, **options):
+    import h5py
+
+    try:
+        return h5py.File(_existing(worker, path), "r", **options)
+    except OSError as exc:
+        raise OSError(f"{worker}: {path!r} cannot be read as HDF5: {exc}") from None
+
+
+def _hdf5_dataset(worker: str, handle, name: str, path: str):
+    found = handle.get(name)
+    if found is None or not hasattr(found, "shape"):
+        have = []
+        handle.visititems(lambda key, obj: have.append(key) if hasattr(obj, "shape") else None)
+        raise KeyError(
+            f"{worker}: {path!r} has no dataset {name!r} (datasets: {', '.join(have) or 'none'})"
+        )
+    if found.ndim == 0:
+        raise ValueError(f"{worker}: dataset {name!r} of {path!r} is a scalar, not rows of events")
+    return found
+
+
+@signature(kind="importer")
+def hdf5(path: str, dataset: str = "events", *, example=None, rate: float = 0.0):
+    """Read events from a dataset of an HDF5 file, one row per event, as `stdlib.sinks.hdf5`
+    writes them.
+
+    The dataset holds shape (events,) for a buffer of LENGTH 1 and (events, LENGTH) otherwise;
+    compound fields are matched by name and cast like `stdlib.sources.npy`. Rows are read in
+    blocks of 1024, so a file larger than memory streams. `rate`: events per second (0: as fast
+    as possible).
+    """
+    _check_rate("hdf5", rate)
+    with _open_hdf5("hdf5", path) as handle:
+        rows = _hdf5_dataset("hdf5", handle, dataset, path)
+        fit = fitter(example, rows.dtype, rows.shape[1:], f"hdf5: {path!r}:{dataset}")
+
+        def events():
+            for start in range(0, rows.shape[0], _HDF5_BLOCK_ROWS):
+                yield from (fit(row) for row in rows[start : start + _HDF5_BLOCK_ROWS])
+
+        yield from _paced(events(), rate)
+
+
+@signature(kind="importer")
+def replay(path: str, *, example=None, speed: float = 1.0, dataset: str = "events"):
+    """Replay a recording at its recorded timing (`speed=1`), k times faster (`speed=k`), or as
+    fast as possible (`speed=0`).
+
+    A recording is an .npy file with its metadata beside it (`<stem>_meta.npy`, as
+    `stdlib.sinks.npy(metadata=true)` writes it) or an HDF5 file with a `meta` dataset beside
+    `dataset` (as `stdlib.sinks.hdf5` writes it). Event i is due `(timestamp[i] -
+    timestamp[0]) / speed` seconds after the start, on a deadline clock that does not drift;
+    an event recorded out of order is due at once. Fields are matched as `stdlib.sources.npy`
+    matches them.
+    """
+    if speed is None or speed < 0:
+        raise ValueError(f"replay: speed={speed!r} must be 0 (as fast as possible) or more")
+    source = _existing("replay", path)
+    if source.suffix == ".npy":
+        meta_path = source.with_name(f"{source.stem}_meta.npy")
+        if not meta_path.is_file():
+            raise FileNotFoundError(
+                f"replay: {path!r} has no metadata beside it ({meta_path.name}); record it with "
+                "stdlib.sinks.npy(..., metadata=true)"
+            )
+        rows = np.load(source, mmap_mode="r")
+        stamps = np.load(meta_path)["timestamp"]
+        yield from _replayed(rows, stamps, example, speed, f"replay: {path!r}")
+        return
+    with _open_hdf5("replay", path) as handle:
+        rows = _hdf5_dataset("replay", handle, dataset, path)
+        if "meta" not in handle:
+            raise KeyError(
+                f"replay: {path!r} has no `meta` dataset; record it with stdlib.sinks.hdf5"
+            )
+        stamps = handle["meta"]["timestamp"]
+        yield from _replayed(rows, stamps, example, speed, f"replay: {path!r}:{dataset}")
+
+
+def _replayed(rows, stamps: np.ndarray, example, speed: float, origin: str):
+    if len(stamps) != rows.shape[0]:
+        raise ValueError(f"{origin} holds {rows.shape[0]} events but {len(stamps)} metadata rows")
+    fit = fitter(example, rows.dtype, rows.shape[1:], origin)
+    pacer = Pacer()
+    first = float(stamps[0]) if len(stamps) else 0.0
+    for start in range(0, rows.shape[0], _HDF5_BLOCK_ROWS):
+        block = rows[start : start + _HDF5_BLOCK_ROWS]
+        for offset, row in enumerate(block):
+            if speed:
+                pacer.wait_until((float(stamps[start + offset]) - first) / speed)
+            yield fit(row)
+
+
+# --- following an HDF5 file while it is written (SWMR) --------------------------------------------
+
+
+@signature(kind="importer")
+def swmr_follow(
+    path: str,
+    datasets: list,
+    *,
+    example=None,
+    keys: list | None = None,
+    finished: str | None = None,
+    timeout: float = 10.0,
+    poll: float = 0.05,
+):
+    """Follow an HDF5 file while another process writes it in SWMR mode, one event per frame.
+
+    `datasets` are the paths of the data datasets, each growing along its first axis, one row
+    per frame. A plain buffer reads one dataset; a struct buffer fills each field from the
+    dataset whose last path component is the field's name (every field needs one). A frame
+    row must hold as many values as the event's field (or the plain event) holds.
+
+    Which frames are complete follows swmr_tools' KeyFollower: with `keys` (paths of key
+    datasets, written after the data of a frame), frame i is complete when every key is
+    non-zero at i; without keys, when every data dataset has grown past i. The follower stops
+    when the writer sets the scalar dataset `finished` to a non-zero value (it looks once more
+    for frames flushed just before the flag), or when no new frame has come for `timeout`
+    seconds; either ends the stream normally, with a line on stderr saying which. The file may
+    appear after the follower starts: it is waited for, up to `timeout` seconds. It looks for
+    new frames every `poll` seconds while none are waiting.
+    """
+    import h5py
+
+    names = [datasets] if isinstance(datasets, str) else list(datasets)
+    key_names = [keys] if isinstance(keys, str) else list(keys or [])
+    if not names:
+        raise ValueError("swmr_follow: datasets= names no dataset")
+    if not timeout > 0 or not poll > 0:
+        raise ValueError(
+            f"swmr_follow: timeout={timeout!r} and poll={poll!r} must be more than 0 seconds"
+        )
+    targets = _follow_targets(example, names)
+    required = names + key_names + ([finished] if finished else [])
+    with _open_swmr(h5py, path, required, timeout, poll) as handle:
+        follower = _FrameFollower(handle, names, key_names, finished, timeout, poll)
+        for rows in follower.blocks():
+            for index in range(len(rows[0])):
+                yield _frame_event(example, targets, rows, index, path)
+        print(
+            f"swmr_follow: {follower.frames} frame(s) of {path!r}, stopped by {follower.ended_by}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _follow_targets(example, names: list[str]) -> list[str | None]:
+    """For each dataset, the field of the event it fills (None: the whole plain event)."""
+    if example is None or example.dtype.names is None:
+        if len(names) != 1:
+            raise ValueError(
+                f"swmr_follow: a plain buffer reads one dataset, not {len(names)} ({', '.join(names)})"
+            )
+        return [None]
+    fields = example.dtype.names
+    targets = [name.rstrip("/").rsplit("/", 1)[-1] for name in names]
+    unknown = [t for t in targets if t not in fields]
+    if unknown:
+        raise ValueError(
+            f"swmr_follow: the buffer has no field {unknown[0]!r} for a dataset to fill "
+            f"(fields: {', '.join(fields)})"
+        )
+    uncovered = [f for f in fields if f not in targets]
+    if uncovered:
+        raise ValueError(
+            f"swmr_follow: no dataset fills field {uncovered[0]!r}; name one ending in "
+            f"/{uncovered[0]} in datasets="
+        )
+    return targets
+
+
+def _open_swmr(h5py, path: str, required: list[str], timeout: float, poll: float):
+    """Open `path` for SWMR reading once it exists and holds every `required` dataset, waiting
+    up to `timeout` seconds (a writer creates its datasets before it turns SWMR on)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        problem = "no such file"
+        if os.path.isfile(path):
+            try:
+                handle = h5py.File(path, "r", swmr=True)
+            except OSError as exc:
+                problem = str(exc)
+            else:
+                absent = [name for name in required if not hasattr(handle.get(name), "shape")]
+                if not absent:
+                    return handle
+                handle.close()
+                problem = f"it has no dataset {absent[0]!r}"
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"swmr_follow: {path!r} could not be followed within {timeout} s: {problem}"
+            )
+        time.sleep(poll)
+
+
+class _FrameFollower:
+    """Finds the complete frames of a file written in SWMR mode (KeyFollower's semantics)."""
+
+    def __init__(self, handle, names, key_names, finished, timeout, poll):
+        self.timeout = timeout
+        self.poll = poll
+        self.frames = 0
+        self.ended_by = ""
+        self.data = [handle[name] for name in names]
+        self.keys = [handle[name] for name in key_names]
+        self.finished = handle[finished] if finished else None
+
+    def available(self) -> int:
+        """How many frames are complete now."""
+        for dataset in self.data + self.keys:
+            dataset.refresh()
+        count = min(dataset.shape[0] for dataset in self.data)
+        if self.keys:
+            written = np.ones(max(k.shape[0] for k in self.keys), dtype=bool)
+            for key in self.keys:
+                values = key[...].reshape(key.shape[0], -1) if key.shape[0] else np.zeros((0, 1))
+                present = np.zeros(written.size, dtype=bool)
+                present[: values.shape[0]] = (values != 0).all(axis=1)
+                written &= present
+            missing = np.flatnonzero(~written)
+            count = min(count, int(missing[0]) if missing.size else written.size)
+        return count
+
+    def is_finished(self) -> bool:
+        if self.finished is None:
+            return False
+        self.finished.refresh()
+        return bool(np.asarray(self.finished[()]).any())
+
+    def blocks(self):
+        """Yield the rows of each batch of new frames, one array per data dataset."""
+        last_new = time.monotonic()
+        flagged = False
+        while True:
+            count = self.available()
+            if count > self.frames:
+                yield [dataset[self.frames : count] for dataset in self.data]
+                self.frames = count
+                last_new = time.monotonic()
+                continue
+            if flagged:
+                self.ended_by = "the finished flag"
+                return
+            if self.is_finished():
+                flagged = True  # look once more: the last frames may be flushed after the flag
+                continue
+            if time.monotonic() - last_new >= self.timeout:
+                self.ended_by = f"the timeout (no new frame for {self.timeout} s)"
+                return
+            time.sleep(self.poll)
+
+
+def _frame_event(example, targets, rows, index: int, path: str) -> np.ndarray:
+    if example is None:
+        return np.array(rows[0][index], copy=True)
+    event = np.empty_like(example)
+    for target, block in zip(targets, rows, strict=True):
+        into = event if target is None else event[target]
+        value = block[index]
+        if value.size != into.size:
+            raise ValueError(
+                f"swmr_follow: a frame of {path!r} holds {value.size} values, but "
+                f"{'the event' if target is None else f'field {target!r}'} holds {into.size}"
+            )
+        into[...] = value.reshape(into.shape)
+    return event
