@@ -118,7 +118,7 @@ def parse_buffer_spec(text: str) -> tuple[str, np.dtype, int]:
     if peek() == "{":
         take("punct", "{")
         fields = []
-        while peek() != "}":
+        while peek() not in ("}", None):
             field_name = _field_name(tokens[position])
             position += 1
             take("punct", ":")

@@ -1,0 +1,179 @@
+"""flowc.compat.mimocorb2: mimoCoRB2 worker functions run unchanged as flowc workers."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import flowc
+from flowc.compat.mimocorb2 import buffer_spec, parse_buffer_spec
+from flowc.types import ElementType, FieldType
+
+WORKERS = """
+import numpy as np
+from mimocorb2 import Filter, Importer, Processor, Exporter
+
+
+def numbers(buffer_io):
+    importer = Importer(buffer_io)
+
+    def ufunc():
+        for i in range(buffer_io["n"]):
+            event = np.zeros_like(importer.data_example)
+            event["x"] = i
+            yield event
+        yield None
+
+    importer(ufunc)
+    # code after the template call runs at the end of the stream, as under mimoCoRB2
+    (buffer_io.run_dir / "importer_done.txt").write_text("done")
+
+
+def wrong_count(buffer_io):
+    Processor(buffer_io)(lambda data: [data, data])
+
+
+def split(buffer_io):
+    def ufunc(data):
+        return [data["x"][0] % 2 == 0, data["x"][0] % 3 == 0]
+
+    Filter(buffer_io)(ufunc)
+
+
+def needs_gain(buffer_io):
+    gain = buffer_io["gain"]
+    Processor(buffer_io)(lambda data: [data * gain])
+
+
+def collect(buffer_io):
+    seen = [int(data["x"][0]) for data, metadata in Exporter(buffer_io)]
+    np.save(buffer_io.run_dir / f"{buffer_io.name}.npy", np.array(seen))
+"""
+
+EVENT = ElementType.struct([FieldType("x", "f8")])
+
+
+def spec(name: str) -> str:
+    return buffer_spec(name, EVENT, 1)
+
+
+def worker(kind: str, function: str, tmp_path: Path, *, sources=(), sinks=(), **config) -> str:
+    adapter = {
+        "importer": "ImporterWorker",
+        "processor": "ProcessorWorker",
+        "filter": "FilterWorker",
+        "exporter": "ExporterWorker",
+    }[kind]
+    args = [
+        'mimo_file="workers.py"',
+        f'mimo_function="{function}"',
+        f'mimo_name="{function}"',
+        f'mimo_setup_dir="{tmp_path}"',
+        f'mimo_run_dir="{tmp_path / "run"}"',
+    ]
+    if sources:
+        args.append("mimo_sources=[" + ", ".join(f'"{spec(b)}"' for b in sources) + "]")
+    if sinks:
+        args.append("mimo_sinks=[" + ", ".join(f'"{spec(b)}"' for b in sinks) + "]")
+    args += [f"{k}={v}" for k, v in config.items()]
+    wiring = (" " + ", ".join(sources) if sources else "") + (
+        " -> " + ", ".join(sinks) if sinks else ""
+    )
+    return f"{kind} {function} = flowc.compat.mimocorb2.{adapter}({', '.join(args)}){wiring}"
+
+
+def run(tmp_path: Path, buffers: list[str], workers: list[str]):
+    (tmp_path / "workers.py").write_text(textwrap.dedent(WORKERS))
+    text = "\n".join([f"buffer {b} : {{x: f8}} slots=4" for b in buffers] + workers) + "\n"
+    plan = flowc.compile_source(text)
+    return plan.run(quiet=True, timeout=60)
+
+
+def test_buffer_specs_round_trip_field_names_and_sub_arrays():
+    element = ElementType.struct(
+        [FieldType("1st_chA_h", "f4"), FieldType('odd "name"', "i2", (4, 2)), FieldType("ok", "b1")]
+    )
+    name, dtype, length = parse_buffer_spec(buffer_spec("params", element, 3))
+    assert (name, dtype, length) == ("params", element.numpy, 3)
+    assert parse_buffer_spec("wave: f4[1024]")[1:] == (np.dtype("f4"), 1024)
+    for bad in ("raw", "raw: {x: f9}", "raw: {x: f8", "raw: f8[2] extra"):
+        with pytest.raises(ValueError):
+            parse_buffer_spec(bad)
+
+
+@pytest.mark.runtime
+def test_importer_filter_and_exporters_route_events_like_mimocorb2(tmp_path):
+    result = run(
+        tmp_path,
+        ["raw", "even", "third"],
+        [
+            worker("importer", "numbers", tmp_path, sinks=["raw"], n=12),
+            worker("filter", "split", tmp_path, sources=["raw"], sinks=["even", "third"]),
+            worker("exporter", "collect", tmp_path, sources=["even"])
+            .replace("exporter collect", "exporter evens")
+            .replace('mimo_name="collect"', 'mimo_name="evens"'),
+            worker("exporter", "collect", tmp_path, sources=["third"])
+            .replace("exporter collect", "exporter thirds")
+            .replace('mimo_name="collect"', 'mimo_name="thirds"'),
+        ],
+    )
+    assert result.ok
+    run_dir = tmp_path / "run"
+    assert np.load(run_dir / "evens.npy").tolist() == [0, 2, 4, 6, 8, 10]
+    assert np.load(run_dir / "thirds.npy").tolist() == [0, 3, 6, 9]
+    assert (run_dir / "importer_done.txt").read_text() == "done"
+
+
+@pytest.mark.runtime
+def test_a_ufunc_returning_the_wrong_number_of_results_fails_the_run(tmp_path):
+    with pytest.raises(flowc.RunError) as raised:
+        run(
+            tmp_path,
+            ["raw", "out"],
+            [
+                worker("importer", "numbers", tmp_path, sinks=["raw"], n=3),
+                worker("processor", "wrong_count", tmp_path, sources=["raw"], sinks=["out"]),
+                "exporter drop = stdlib.sinks.null() out",
+            ],
+        )
+    failure = raised.value.result.failure
+    assert failure.worker == "wrong_count"
+    assert "same length as the number of sinks (1), not 2" in failure.message
+
+
+@pytest.mark.runtime
+def test_code_written_for_another_template_says_which_kind_to_declare(tmp_path):
+    with pytest.raises(flowc.RunError) as raised:
+        run(
+            tmp_path,
+            ["raw", "out"],
+            [
+                worker("importer", "numbers", tmp_path, sinks=["raw"], n=3),
+                worker("processor", "split", tmp_path, sources=["raw"], sinks=["out"]),
+                "exporter drop = stdlib.sinks.null() out",
+            ],
+        )
+    message = raised.value.result.failure.message
+    assert "runs a mimoCoRB2 Filter, but the .flow declares it a processor" in message
+    assert "declare it `filter`" in message
+
+
+@pytest.mark.runtime
+def test_a_missing_config_key_fails_with_mimocorb2s_message(tmp_path):
+    with pytest.raises(flowc.RunError) as raised:
+        run(
+            tmp_path,
+            ["raw", "out"],
+            [
+                worker("importer", "numbers", tmp_path, sinks=["raw"], n=3),
+                worker("processor", "needs_gain", tmp_path, sources=["raw"], sinks=["out"]),
+                "exporter drop = stdlib.sinks.null() out",
+            ],
+        )
+    failure = raised.value.result.failure
+    assert failure.worker == "needs_gain"
+    assert "Key 'gain' not found in configuration of needs_gain" in failure.message
+    assert "workers.py" in failure.traceback
