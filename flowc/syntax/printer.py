@@ -49,8 +49,9 @@ def format_module(module: ast.Module) -> str:
     """The canonical text of a module, comments included."""
     lines: list[str] = []
     previous_end: int | None = None
+    source_text = _module_text(module)
     for item in _layout(module):
-        if lines and _blank_between(module, previous_end, item.start):
+        if lines and _blank_between(source_text, previous_end, item.start):
             lines.append("")
         text = item.text
         if item.trailing:
@@ -234,17 +235,17 @@ def _same_line(source: SourceFile, a: int, b: int) -> bool:
     return "\n" not in source.text[a:b]
 
 
-def _blank_between(module: ast.Module, previous_end: int | None, start: int | None) -> bool:
-    if previous_end is None or start is None or previous_end > start:
-        return False
-    text = _module_text(module)
-    if text is None:
+def _blank_between(text: str | None, previous_end: int | None, start: int | None) -> bool:
+    if text is None or previous_end is None or start is None or previous_end > start:
         return False
     return _BLANK_LINE.search(text, previous_end, start) is not None
 
 
 def _module_text(module: ast.Module) -> str | None:
-    for node in (module, *module.statements, *module.comments):
+    """The source text the module's spans point into (None for a tree built by hand)."""
+    if module.span is not None:
+        return module.span.file.text
+    for node in (*module.statements, *module.comments):
         if node.span is not None:
             return node.span.file.text
     return None
