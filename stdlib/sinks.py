@@ -1,8 +1,11 @@
-"""Standard exporters: write events to files, or consume and discard them."""
+"""Standard exporters: write events to files (.npy, CSV, HDF5 with provenance), or discard them."""
 
 from __future__ import annotations
 
+import csv as csv_format
 import fcntl
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -154,3 +157,300 @@ class npy:
 @signature(kind="exporter")
 def null(data) -> None:
     """Consume every event and discard it (to terminate a branch, or to measure throughput)."""
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+
+
+def _columns(dtype: np.dtype) -> list[str]:
+    """Column names of one element: its fields, a sub-array field as `name[i]` (flat, C order)."""
+    if dtype.names is None:
+        return ["value"]
+    columns = []
+    for name in dtype.names:
+        shape = dtype[name].shape
+        if shape:
+            columns.extend(f"{name}[{i}]" for i in range(int(np.prod(shape))))
+        else:
+            columns.append(name)
+    return columns
+
+
+def _cells(element) -> list:
+    """The values of one element as Python scalars, sub-arrays flattened."""
+    if not isinstance(element, tuple):
+        return [element]
+    cells = []
+    for value in element:
+        if isinstance(value, np.ndarray):
+            cells.extend(value.ravel().tolist())
+        else:
+            cells.append(value)
+    return cells
+
+
+@signature(kind="exporter")
+class csv:
+    """Write every event to a CSV file, one row per element, with a header naming the columns.
+
+    A buffer of LENGTH n writes n rows per event (`stdlib.sources.csv` with the same LENGTH
+    reads them back as events). Columns are the fields in order; a sub-array field becomes
+    columns `name[0]`, `name[1]`... (flattened); a plain buffer has one column `value`. With
+    `metadata=true` every row starts with the event's counter, timestamp and deadtime.
+    Floats are written in the shortest form that reads back exactly. Rows are flushed at
+    least every second, so the file can be followed while the pipeline runs.
+    Runs with processes=1: a second process writing the same file fails at start.
+    """
+
+    flush_s = 1.0
+
+    def __init__(self, *, path: str, delimiter: str = ",", metadata: bool = False):
+        if len(delimiter) != 1:
+            raise ValueError(f"csv: delimiter={delimiter!r} must be one character")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RuntimeError(
+                f"`{path}` is being written by another process; an exporter writing one file "
+                "must run with processes=1"
+            ) from None
+        os.ftruncate(fd, 0)
+        self.file = os.fdopen(fd, "w", newline="")
+        self.writer = csv_format.writer(self.file, delimiter=delimiter)
+        self.metadata = metadata
+        self.dtype: np.dtype | None = None
+        self.last_flush = time.monotonic()
+
+    def process(self, data, meta=None) -> None:
+        if self.dtype is None:
+            self.dtype = data.dtype
+            prefix = list(META_DTYPE.names) if self.metadata else []
+            self.writer.writerow(prefix + _columns(data.dtype))
+        prefix = []
+        if self.metadata:
+            record = np.zeros((), META_DTYPE) if meta is None else meta
+            prefix = [int(record["counter"]), float(record["timestamp"]), float(record["deadtime"])]
+        self.writer.writerows(prefix + _cells(element) for element in data.tolist())
+        now = time.monotonic()
+        if now - self.last_flush >= self.flush_s:
+            self.file.flush()
+            self.last_flush = now
+
+    def finish(self) -> None:
+        self.file.close()
+
+
+# --- HDF5 -----------------------------------------------------------------------------------------
+
+# the environment variable a run may set to its plan (a path to the plan's JSON, or the JSON)
+PLAN_ENVIRONMENT = "FLOWC_PLAN"
+_CHUNK_BYTES = 1 << 20
+_COMPRESSIONS = ("gzip", "lzf", "none")
+
+
+def plan_hash(plan: dict) -> str:
+    """sha256 of a plan's canonical JSON without where things were written (as `Plan.hash`)."""
+    canonical = dict(plan)
+    canonical.pop("source_path", None)
+    canonical["buffers"] = [_without_origin(b) for b in plan.get("buffers", [])]
+    canonical["workers"] = [_without_origin(w) for w in plan.get("workers", [])]
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _without_origin(item: dict) -> dict:
+    return {key: value for key, value in item.items() if key != "origin"}
+
+
+def provenance(plan_path: str | None = None, flow_path: str | None = None) -> dict[str, str]:
+    """The attributes that say where a file's events came from.
+
+    The plan is the one in the environment variable FLOWC_PLAN when a run sets it (a path to
+    the plan's JSON, or the JSON itself), else the JSON file `plan_path` (`flowc plan FILE`
+    writes one). From the plan: `flowc_plan` (its JSON), `flowc_plan_hash`, `flowc_pipeline`,
+    `flowc_overrides` (JSON) and, when the .flow file it names can be read, `flowc_source`
+    (its text) and `flowc_source_path`. `flow_path` names the .flow file when there is no
+    plan, or overrides the plan's.
+    """
+    attributes: dict[str, str] = {}
+    text = os.environ.get(PLAN_ENVIRONMENT) or None
+    if text is not None and not text.lstrip().startswith("{"):
+        text = Path(text).read_text()
+    elif text is None and plan_path:
+        text = Path(plan_path).read_text()
+    source_path = flow_path
+    if text is not None:
+        try:
+            plan = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the plan given for provenance is not JSON: {exc}") from None
+        attributes["flowc_plan"] = json.dumps(plan, indent=1)
+        attributes["flowc_plan_hash"] = plan_hash(plan)
+        attributes["flowc_pipeline"] = str(plan.get("name", ""))
+        attributes["flowc_overrides"] = json.dumps(plan.get("overrides", {}), sort_keys=True)
+        source_path = flow_path or plan.get("source_path")
+    if source_path and Path(source_path).is_file():
+        attributes["flowc_source"] = Path(source_path).read_text()
+        attributes["flowc_source_path"] = str(Path(source_path).resolve())
+    elif flow_path:
+        raise FileNotFoundError(f"no .flow file {flow_path!r} to record as provenance")
+    return attributes
+
+
+class _BlockWriter:
+    """Rows appended to a growing HDF5 dataset through an in-memory block of `rows` rows."""
+
+    def __init__(self, dataset, rows: int):
+        self.dataset = dataset
+        self.block = np.empty((rows, *dataset.shape[1:]), dataset.dtype)
+        self.pending = 0
+
+    def append(self, row) -> None:
+        self.block[self.pending] = row
+        self.pending += 1
+        if self.pending == self.block.shape[0]:
+            self.write()
+
+    def write(self) -> None:
+        if not self.pending:
+            return
+        size = self.dataset.shape[0]
+        self.dataset.resize(size + self.pending, axis=0)
+        self.dataset[size:] = self.block[: self.pending]
+        self.pending = 0
+
+
+@signature(kind="exporter")
+class hdf5:
+    """Write every event to an HDF5 file: chunked, compressed, flushed, with provenance.
+
+    Events go to the dataset `dataset`, of the buffer's dtype (a compound type for a struct),
+    shape (events,) for a buffer of LENGTH 1 and (events, LENGTH) otherwise; with `metadata`
+    (the default) their metadata records ({counter, timestamp, deadtime}) go to the dataset
+    `meta` beside it, one per event. Datasets are chunked (`chunk` rows per chunk; 0 picks
+    about 1 MiB) and compressed (`compression` "gzip" at `level`, "lzf", or "none"). Rows are
+    written to the file and flushed at least every `flush_every` seconds (at the next event),
+    and at the end.
+
+    With `swmr=true` the file is written in SWMR mode, so readers (`stdlib.sources.swmr_follow`,
+    h5py with swmr=True) can follow it while it grows; a scalar dataset `finished` is 0 while
+    it is written and 1 once complete.
+
+    The root group's attributes record where the events came from: the plan (`flowc_plan`,
+    `flowc_plan_hash`, `flowc_pipeline`, `flowc_overrides`) and the .flow source
+    (`flowc_source`, `flowc_source_path`). The plan comes from the run's environment
+    (FLOWC_PLAN) when it sets one, else from `plan_path`, a JSON file written by `flowc plan
+    FILE --set ...`; `flow_path` names the .flow file when there is no plan. The file also
+    records `flowc_created` (UTC, ISO 8601). With no events at all, `dataset` is an empty
+    float64 array. Runs with processes=1 (HDF5 locks the file against a second writer).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        dataset: str = "events",
+        metadata: bool = True,
+        chunk: int = 0,
+        compression: str = "gzip",
+        level: int = 4,
+        flush_every: float = 1.0,
+        swmr: bool = False,
+        plan_path: str = "",
+        flow_path: str = "",
+    ):
+        import h5py
+
+        if compression not in _COMPRESSIONS:
+            raise ValueError(
+                f"hdf5: compression={compression!r} must be one of {', '.join(_COMPRESSIONS)}"
+            )
+        if compression == "gzip" and not 0 <= level <= 9:
+            raise ValueError(f"hdf5: level={level} must be 0 to 9 for gzip")
+        if chunk < 0 or not flush_every > 0:
+            raise ValueError(
+                f"hdf5: chunk={chunk} must be 0 (automatic) or more, flush_every={flush_every} "
+                "more than 0 seconds"
+            )
+        attributes = provenance(plan_path or None, flow_path or None)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.file = h5py.File(target, "w", libver="latest" if swmr else "earliest")
+        except OSError as exc:
+            raise RuntimeError(
+                f"hdf5: {path!r} cannot be written ({exc}); an exporter writing one file must "
+                "run with processes=1"
+            ) from None
+        for key, value in attributes.items():
+            self.file.attrs[key] = value
+        self.file.attrs["flowc_created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.dataset = dataset
+        self.metadata = metadata
+        self.chunk = chunk
+        self.compression = None if compression == "none" else compression
+        self.level = level if compression == "gzip" else None
+        self.flush_every = float(flush_every)
+        self.swmr = swmr
+        self.events: _BlockWriter | None = None
+        self.meta: _BlockWriter | None = None
+        self.finished = None
+        self.last_flush = time.monotonic()
+
+    def _create(self, dtype: np.dtype, tail: tuple[int, ...]) -> None:
+        row_bytes = max(1, dtype.itemsize * int(np.prod(tail, dtype=np.int64)))
+        rows = self.chunk or max(1, min(4096, _CHUNK_BYTES // row_bytes))
+        options = {"compression": self.compression, "compression_opts": self.level}
+        created = self.file.create_dataset(
+            self.dataset,
+            shape=(0, *tail),
+            maxshape=(None, *tail),
+            chunks=(rows, *tail),
+            dtype=dtype,
+            **options,
+        )
+        self.events = _BlockWriter(created, rows)
+        if self.metadata:
+            meta = self.file.create_dataset(
+                "meta",
+                shape=(0,),
+                maxshape=(None,),
+                chunks=(max(rows, 64),),
+                dtype=META_DTYPE,
+                **options,
+            )
+            self.meta = _BlockWriter(meta, max(rows, 64))
+        if self.swmr:
+            self.finished = self.file.create_dataset("finished", data=np.int8(0))
+            self.file.swmr_mode = True
+
+    def process(self, data, meta=None) -> None:
+        if self.events is None:
+            self._create(data.dtype, () if data.shape[0] == 1 else (data.shape[0],))
+        self.events.append(data[0] if data.shape[0] == 1 else data)
+        if self.meta is not None:
+            self.meta.append(np.zeros((), META_DTYPE) if meta is None else meta)
+        now = time.monotonic()
+        if now - self.last_flush >= self.flush_every:
+            self.flush()
+            self.last_flush = now
+
+    def flush(self) -> None:
+        """Write the rows held in memory and flush the file."""
+        for writer in (self.events, self.meta):
+            if writer is not None:
+                writer.write()
+        self.file.flush()
+
+    def finish(self) -> None:
+        if self.events is None:
+            self._create(np.dtype(np.float64), ())
+        self.flush()
+        if self.finished is not None:
+            self.finished[()] = 1
+            self.finished.flush()
+        self.file.close()

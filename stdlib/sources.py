@@ -484,13 +484,13 @@ def swmr_follow(
         raise ValueError(
             f"swmr_follow: timeout={timeout!r} and poll={poll!r} must be more than 0 seconds"
         )
-    targets = _follow_targets(example, names)
     required = names + key_names + ([finished] if finished else [])
     with _open_swmr(h5py, path, required, timeout, poll) as handle:
         follower = _FrameFollower(handle, names, key_names, finished, timeout, poll)
+        moves = _frame_fillers(example, follower.data, names, path) if example is not None else []
         for rows in follower.blocks():
             for index in range(len(rows[0])):
-                yield _frame_event(example, targets, rows, index, path)
+                yield _frame_event(example, moves, rows, index)
         print(
             f"swmr_follow: {follower.frames} frame(s) of {path!r}, stopped by {follower.ended_by}",
             file=sys.stderr,
@@ -498,29 +498,57 @@ def swmr_follow(
         )
 
 
-def _follow_targets(example, names: list[str]) -> list[str | None]:
-    """For each dataset, the field of the event it fills (None: the whole plain event)."""
-    if example is None or example.dtype.names is None:
-        if len(names) != 1:
+def _frame_fillers(example, datasets: list, names: list[str], path: str) -> list:
+    """(dataset index, source field or None, event field or None) for each value of an event.
+
+    A plain buffer takes one dataset. A struct buffer takes a compound dataset's fields by
+    name, and a plain dataset into the field named as its last path component; every field of
+    the buffer must be filled by some dataset. Frame sizes are checked here, once.
+    """
+    if example.dtype.names is None:
+        if len(datasets) != 1:
             raise ValueError(
                 f"swmr_follow: a plain buffer reads one dataset, not {len(names)} ({', '.join(names)})"
             )
-        return [None]
-    fields = example.dtype.names
-    targets = [name.rstrip("/").rsplit("/", 1)[-1] for name in names]
-    unknown = [t for t in targets if t not in fields]
-    if unknown:
-        raise ValueError(
-            f"swmr_follow: the buffer has no field {unknown[0]!r} for a dataset to fill "
-            f"(fields: {', '.join(fields)})"
-        )
-    uncovered = [f for f in fields if f not in targets]
-    if uncovered:
-        raise ValueError(
-            f"swmr_follow: no dataset fills field {uncovered[0]!r}; name one ending in "
-            f"/{uncovered[0]} in datasets="
-        )
-    return targets
+        moves = [(0, None, None)]
+    else:
+        fields = example.dtype.names
+        moves = []
+        for index, (dataset, name) in enumerate(zip(datasets, names, strict=True)):
+            if dataset.dtype.names is not None:
+                common = [f for f in dataset.dtype.names if f in fields]
+                if not common:
+                    raise ValueError(
+                        f"swmr_follow: dataset {name!r} has none of the buffer's fields "
+                        f"({', '.join(fields)})"
+                    )
+                moves.extend((index, f, f) for f in common)
+                continue
+            field = name.rstrip("/").rsplit("/", 1)[-1]
+            if field not in fields:
+                raise ValueError(
+                    f"swmr_follow: the buffer has no field {field!r} for dataset {name!r} to "
+                    f"fill (fields: {', '.join(fields)})"
+                )
+            moves.append((index, None, field))
+        uncovered = [f for f in fields if f not in {target for _, _, target in moves}]
+        if uncovered:
+            raise ValueError(
+                f"swmr_follow: no dataset fills field {uncovered[0]!r}; add a dataset named "
+                f".../{uncovered[0]} (or a compound one with that field) to datasets="
+            )
+    for index, source, target in moves:
+        dataset = datasets[index]
+        frame = np.empty(dataset.shape[1:], dataset.dtype)
+        value = frame if source is None else frame[source]
+        into = example if target is None else example[target]
+        if value.size != into.size:
+            what = "the event" if target is None else f"field {target!r}"
+            raise ValueError(
+                f"swmr_follow: a frame of {names[index]!r} in {path!r} holds {value.size} "
+                f"values, but {what} holds {into.size}"
+            )
+    return moves
 
 
 def _open_swmr(h5py, path: str, required: list[str], timeout: float, poll: float):
@@ -604,17 +632,14 @@ class _FrameFollower:
             time.sleep(self.poll)
 
 
-def _frame_event(example, targets, rows, index: int, path: str) -> np.ndarray:
+def _frame_event(example, moves, rows, index: int) -> np.ndarray:
     if example is None:
         return np.array(rows[0][index], copy=True)
     event = np.empty_like(example)
-    for target, block in zip(targets, rows, strict=True):
+    for dataset, source, target in moves:
+        value = rows[dataset][index]
+        if source is not None:
+            value = value[source]
         into = event if target is None else event[target]
-        value = block[index]
-        if value.size != into.size:
-            raise ValueError(
-                f"swmr_follow: a frame of {path!r} holds {value.size} values, but "
-                f"{'the event' if target is None else f'field {target!r}'} holds {into.size}"
-            )
-        into[...] = value.reshape(into.shape)
+        into[...] = np.reshape(value, into.shape)
     return event
