@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 
-from lark.exceptions import UnexpectedInput
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from flowc.source import SourceFile
 from flowc.syntax import ast
@@ -49,7 +49,7 @@ def _parse(source: SourceFile, start: str):
     with scanning(source) as scan, _no_cyclic_gc():
         try:
             tree = flow_parser().parse(source.text, start=start)
-        except UnexpectedInput as exc:
+        except (UnexpectedCharacters, UnexpectedToken) as exc:
             raise convert_lark_error(exc, source, scan, start) from None
         return AstBuilder(source, scan.comments).transform(tree)
 

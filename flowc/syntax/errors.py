@@ -257,14 +257,12 @@ _TERMINAL_WORDS = {
 
 
 def convert_lark_error(
-    exc: UnexpectedInput, source: SourceFile, scan: ScanState, start: str
+    exc: UnexpectedCharacters | UnexpectedToken, source: SourceFile, scan: ScanState, start: str
 ) -> FlowError:
-    """The FlowError (one E001) for a Lark parse error in `source`."""
+    """The FlowError (one E001) for a Lark parse error in `source`, parsed from rule `start`."""
     text = source.text
     if isinstance(exc, UnexpectedCharacters):
         return _unexpected_character(source, exc.pos_in_stream)
-    if not isinstance(exc, UnexpectedToken):
-        return syntax_error(source, len(text), len(text), "unexpected end of input")
     token = exc.token
     if (
         scan.open_brackets
@@ -280,7 +278,7 @@ def convert_lark_error(
         return syntax_error(
             source, start_pos, end_pos, f"{row.message}, found {found}", help=row.help
         )
-    expected = describe_expected(exc.accepts or exc.expected)
+    expected = describe_expected(exc.accepts or exc.expected, whole_module=start == "module")
     return syntax_error(source, start_pos, end_pos, f"expected {expected}, found {found}")
 
 
@@ -302,11 +300,17 @@ def describe_found(token: Token, text_length: int) -> str:
     return f"`{shown}`"
 
 
-def describe_expected(terminal_names) -> str:
+def describe_expected(terminal_names, *, whole_module: bool = True) -> str:
+    """The terminals a parser state accepts, in words (`a name, `=` or the end of the line`)."""
     parser = flow_parser()
     names = set(terminal_names)
     if "_NL" in names:
         names.discard("$END")
+        if not whole_module:
+            # a lone value or type: blank lines may surround it, but saying so helps nobody
+            names.discard("_NL")
+            if not names:
+                return "the end of the text"
     words = []
     for name in sorted(names):
         if name in _TERMINAL_WORDS:

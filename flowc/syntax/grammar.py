@@ -197,7 +197,7 @@ def starts_line(text: str, pos: int) -> bool:
 
 def unclosed_error(source: SourceFile, bracket: Token, at: int) -> FlowError:
     line = source.position(bracket.start_pos)[0]
-    found = "end of input" if at >= len(source.text) else "the next statement"
+    found = "the end of the input" if at >= len(source.text) else "the next statement"
     return syntax_error(
         source,
         at,

@@ -155,11 +155,12 @@ def test_binary_garbage():
 
 
 def test_parse_value_and_parse_type_errors():
-    assert e001("1 2", parse_value).message == "expected the end of the line, found number `2`"
+    assert e001("1 2", parse_value).message == "expected the end of the text, found number `2`"
     assert e001("", parse_value).span.start == 0
     d = e001("{height f8}", parse_type)
     assert d.message == "expected `:`, found name `f8`"
     e001("filter", parse_type)
+    assert e001("[f4]", parse_type).message == "expected `{` or a name, found `[`"
 
 
 def test_a_10_mb_file_is_handled_quickly():
