@@ -39,6 +39,8 @@ _PR_SET_PDEATHSIG = 1
 # an observer with nothing new to look at sleeps this long (seconds)
 OBSERVER_IDLE_S = 0.001
 _SEQLOCK_ATTEMPTS = 16
+# results read as one item per output
+_SEQUENCES = (list, tuple)
 # a worker waiting for events looks at its inputs at least this often, rung or not (seconds)
 _IDLE_LOOK_S = 0.5
 
@@ -237,13 +239,12 @@ class WorkerProcess:
         floats, counters = self.floats, self.counters
         hist_base = self.hist_base
         histogram_bin = S.histogram_bin
-        longest = [0.0]
+        call_s, call_max_s = S.CALL_S, S.CALL_MAX_S
 
         def record(seconds: float) -> None:
-            floats[S.CALL_S] += seconds
-            if seconds > longest[0]:
-                longest[0] = seconds
-                floats[S.CALL_MAX_S] = seconds
+            floats[call_s] += seconds
+            if seconds > floats[call_max_s]:
+                floats[call_max_s] = seconds
             counters[hist_base + histogram_bin(seconds)] += 1
 
         return record
@@ -297,7 +298,8 @@ class WorkerProcess:
         """Yield (input index, slot) of each event for this worker until its inputs end.
 
         The `ready` semaphore is a doorbell: after taking a ring (waiting or in passing) the
-        process always looks at its inputs again before it sleeps, so no event is missed."""
+        process always looks at its inputs again before it sleeps, so no event is missed. The
+        end comes when every input is closed and, looked at after that, empty."""
         ready = self.ready
         inputs = self.inputs
         count = len(inputs)
@@ -307,19 +309,22 @@ class WorkerProcess:
         pops = [port.pop for port in inputs]
         closed_words = [port.words for port in inputs]
         turn = 0
+        closed = False
         while True:
-            all_closed = all(words[CLOSED] for words in closed_words)
             for k in range(count):
-                i = (turn + k) % count
+                i = (turn + k) % count if count > 1 else 0
                 slot = pops[i]()
                 if slot >= 0:
-                    turn = (i + 1) % count
+                    turn = i + 1
                     ready.acquire(False)
                     yield i, slot
                     break
             else:
-                if all_closed:
+                if closed:
                     return
+                closed = all(words[CLOSED] for words in closed_words)
+                if closed:
+                    continue  # look once more: events may have come before the close
                 before_blocking()
                 started = perf()
                 ready.acquire(True, _IDLE_LOOK_S)
@@ -408,7 +413,7 @@ class WorkerProcess:
         def emit(i: int, slot: int, view, result) -> None:
             if result is None:
                 return
-            if not isinstance(result, list | tuple):
+            if not isinstance(result, _SEQUENCES):
                 if count != 1:
                     raise TypeError(
                         f"processor `{name}` has {count} outputs and returned a "
@@ -450,7 +455,7 @@ class WorkerProcess:
         def handle(i: int, slot: int) -> None:
             data, meta = in_views[i]
             decision = step(data[slot], meta[slot], names[i])
-            if isinstance(decision, list | tuple) or (
+            if isinstance(decision, _SEQUENCES) or (
                 isinstance(decision, np.ndarray) and decision.ndim == 1 and decision.size > 1
             ):
                 if len(decision) != count:
