@@ -42,3 +42,41 @@ def select(data, *, field: str, min: float | None = None, max: float | None = No
     if max is not None:
         inside &= values <= max
     return bool(inside.all())
+
+
+@signature(kind="filter")
+class prescale:
+    """Keep every `n`th event: the first, the (n+1)th, ... of those this process sees.
+
+    `n=1` keeps everything. With processes=N each process keeps every nth of its own share,
+    so the kept fraction is still 1/n but which events are kept depends on the sharing.
+    """
+
+    def __init__(self, *, n: int):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"prescale: n={n!r} must be a whole number of at least 1")
+        self.n = n
+        self.seen = 0
+
+    def process(self, data) -> bool:
+        keep = self.seen % self.n == 0
+        self.seen += 1
+        return keep
+
+
+@signature(kind="filter")
+class sample:
+    """Keep each event at random with probability `fraction` (0 to 1), independently.
+
+    `seed` makes the choice reproducible (None: fresh entropy). With processes=N each process
+    draws its own numbers; with a seed they all draw the same sequence for their shares.
+    """
+
+    def __init__(self, *, fraction: float, seed: int | None = None):
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"sample: fraction={fraction!r} must lie between 0 and 1")
+        self.fraction = float(fraction)
+        self.random = np.random.default_rng(seed)
+
+    def process(self, data) -> bool:
+        return bool(self.random.random() < self.fraction)

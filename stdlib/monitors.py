@@ -1,9 +1,11 @@
-"""Standard observers: live views of what flows through buffers (histograms, event rates)."""
+"""Standard observers: live views of what flows through buffers (histograms, rates, scopes)."""
 
 from __future__ import annotations
 
+import collections
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +34,8 @@ class histogram:
     At the end it prints a compact summary to stderr (entries, mean, std, a small bar chart),
     and with `path=` it writes counts and edges to a `.npz` (arrays `counts`, `edges`,
     `underflow`, `overflow`, `nan`, `entries`, `mean`, `std`) or a `.json` with the same keys.
+    With `png=` it draws the histogram (matplotlib) into that picture every `every` seconds
+    (at the next event) and at the end; the file is replaced whole, never seen half-written.
     An observer sees recent events and may skip some when the writers are faster than it.
     """
 
@@ -44,6 +48,8 @@ class histogram:
         bins: int = 50,
         range: list | None = None,
         path: str | None = None,
+        png: str = "",
+        every: float = 5.0,
     ):
         if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
             raise ValueError(f"histogram: bins={bins!r} must be a whole number of at least 1")
@@ -54,9 +60,16 @@ class histogram:
                 raise ValueError(f"histogram: range={range!r} needs lo < hi")
         if path is not None and Path(path).suffix not in (".npz", ".json"):
             raise ValueError(f"histogram: path {path!r} must end in .npz or .json")
+        if png and Path(png).suffix != ".png":
+            raise ValueError(f"histogram: png {png!r} must end in .png")
+        if not every > 0:
+            raise ValueError(f"histogram: every={every!r} must be more than 0 seconds")
         self.field = field
         self.bins = bins
         self.path = Path(path) if path is not None else None
+        self.png = Path(png) if png else None
+        self.every = float(every)
+        self.last_picture = time.monotonic()
         self.counts = np.zeros(bins, dtype=np.int64)
         self.edges: np.ndarray | None = None
         self.pending: list[np.ndarray] = []
@@ -84,8 +97,11 @@ class histogram:
             self.pending_values += finite.size
             if self.pending_values >= self.warmup_values:
                 self._fix_range()
-            return
-        self._count(finite)
+        else:
+            self._count(finite)
+        if self.png is not None and time.monotonic() - self.last_picture >= self.every:
+            self.draw(self.result())
+            self.last_picture = time.monotonic()
 
     def _values(self, data) -> np.ndarray:
         names = data.dtype.names
@@ -155,6 +171,8 @@ class histogram:
     def finish(self) -> None:
         result = self.result()
         print(self.summary(result), file=sys.stderr, flush=True)
+        if self.png is not None:
+            self.draw(result)
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +180,18 @@ class histogram:
             self.path.write_text(json.dumps(_json_safe(result), indent=1) + "\n")
         else:
             np.savez(self.path, **{key: np.asarray(value) for key, value in result.items()})
+
+    def draw(self, result: dict) -> None:
+        """Draw the histogram of `result` into the PNG file."""
+        figure, axes = _figure()
+        edges = np.asarray(result["edges"])
+        axes.stairs(result["counts"], edges, fill=True, alpha=0.6)
+        axes.set_xlabel(self.field or "value")
+        axes.set_ylabel("entries per bin")
+        notes = f"{result['entries']} entries, mean {result['mean']:.4g}, std {result['std']:.4g}"
+        extras = [f"{n} {result[n]}" for n in ("underflow", "overflow", "nan") if result[n]]
+        axes.set_title(notes + (" (" + ", ".join(extras) + ")" if extras else ""), fontsize=9)
+        _save(figure, self.png)
 
     def summary(self, result: dict) -> str:
         """A few lines of text: entries, mean, std, out-of-range counts and a bar chart."""
@@ -249,3 +279,114 @@ class rate:
             for buffer, count in self.seen.items()
         ] or ["no events"]
         print(f"{self.label}: {'; '.join(parts)} in {elapsed:.2f} s", file=sys.stderr, flush=True)
+
+
+def _figure():
+    """A matplotlib figure and axes drawn off-screen (no display, no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4), dpi=100, layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def _save(figure, path: Path) -> None:
+    """Write a figure as PNG, replacing `path` whole (readers never see a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    figure.savefig(partial, format="png")
+    os.replace(partial, path)
+
+
+@signature(field_args=("channels",), kind="observer")
+class oscilloscope:
+    """Snapshots of waveforms, as an oscilloscope shows them, drawn into a PNG picture.
+
+    Every channel of the latest observed event is drawn over the others (channels as
+    `stdlib.processors.waveforms` finds them: each numeric field, or those named in
+    `channels`; a plain array is one channel), the `traces` events before it fainter behind,
+    against time in units of `sample_time`. The picture is redrawn every `every` seconds (at
+    the next event) and at the end, replacing the file whole. With `path=` the waveforms of
+    the last event are also saved to that `.npz` at the end (one array per channel,
+    `ch<number>`). An observer sees the most recent events; which ones it draws depends on
+    when it looks.
+    """
+
+    def __init__(
+        self,
+        *,
+        png: str,
+        every: float = 1.0,
+        channels: list | None = None,
+        traces: int = 4,
+        sample_time: float = 1.0,
+        title: str = "",
+        path: str = "",
+    ):
+        if Path(png).suffix != ".png":
+            raise ValueError(f"oscilloscope: png {png!r} must end in .png")
+        if path and Path(path).suffix != ".npz":
+            raise ValueError(f"oscilloscope: path {path!r} must end in .npz")
+        if not every > 0 or traces < 1 or not sample_time > 0:
+            raise ValueError(
+                "oscilloscope: every and sample_time must be more than 0, traces 1 or more"
+            )
+        self.png = Path(png)
+        self.path = Path(path) if path else None
+        self.every = float(every)
+        self.channels = channels
+        self.sample_time = float(sample_time)
+        self.title = title
+        self.recent: collections.deque = collections.deque(maxlen=traces)
+        self.events = 0
+        self.last_picture = time.monotonic()
+
+    def process(self, data, meta=None, source=None) -> None:
+        from flowc.stdlib.processors import waveforms
+
+        shown = waveforms(data, self.channels)
+        if not shown:
+            raise ValueError(f"oscilloscope: the events ({data.dtype}) have no numeric channel")
+        counter = int(meta["counter"]) if meta is not None else self.events
+        self.recent.append((counter, source or "", [(c, w.copy()) for c, w in shown]))
+        self.events += 1
+        if time.monotonic() - self.last_picture >= self.every:
+            self.draw()
+            self.last_picture = time.monotonic()
+
+    def draw(self) -> None:
+        """Draw the recent events into the PNG file."""
+        figure, axes = _figure()
+        colours = [f"C{i}" for i in range(10)]
+        latest = len(self.recent) - 1
+        for age, (_, _, shown) in enumerate(self.recent):
+            newest = age == latest
+            for channel, wave in shown:
+                axes.plot(
+                    np.arange(wave.size) * self.sample_time,
+                    wave,
+                    color=colours[channel % 10],
+                    alpha=1.0 if newest else 0.25,
+                    linewidth=1.0 if newest else 0.7,
+                    label=f"channel {channel}" if newest else None,
+                )
+        if self.recent:
+            counter, source, _ = self.recent[-1]
+            where = f" of {source}" if source else ""
+            axes.set_title(
+                f"{self.title + ': ' if self.title else ''}event {counter}{where} "
+                f"({self.events} seen)",
+                fontsize=9,
+            )
+            axes.legend(loc="upper right", fontsize=8)
+        else:
+            axes.set_title(f"{self.title + ': ' if self.title else ''}no events seen", fontsize=9)
+        axes.set_xlabel("time" if self.sample_time != 1.0 else "sample")
+        axes.set_ylabel("amplitude")
+        _save(figure, self.png)
+
+    def finish(self) -> None:
+        self.draw()
+        if self.path is not None and self.recent:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _, _, shown = self.recent[-1]
+            np.savez(self.path, **{f"ch{channel}": wave for channel, wave in shown})
