@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -26,6 +27,9 @@ SMALL = {
     "broadcast.flow": ["N=300"],
     "parallel.flow": ["N=150"],
     "fanin.flow": ["N=200"],
+    "oscilloscope.flow": ["N=300", "RATE=0"],
+    "swmr.flow": ["FRAMES=200", "RATE=1000"],
+    "eventbuild.flow": ["N=600", "RATE=0"],
 }
 PULSE = np.dtype([("height", "f8"), ("time", "f8"), ("channel", "i2"), ("shape", "f4", (16,))])
 
@@ -65,7 +69,7 @@ def leaked_segments(before: set[str]) -> set[str]:
     return leaked
 
 
-def test_the_five_examples_are_there_with_a_header_comment():
+def test_every_example_is_there_with_a_header_comment():
     assert set(SMALL) <= set(example_files())
     for name in example_files():
         first = (EXAMPLES / name).read_text().splitlines()[0]
@@ -141,30 +145,35 @@ def check_pulses(folder: Path, stats: dict, stderr: str) -> None:
 
 
 def check_waveforms(folder: Path, stats: dict, stderr: str) -> None:
-    waves = np.load(folder / "out" / "waveforms.npy")
+    out = folder / "out" / "waveforms"
+    waves = np.load(out / "waveforms.npy")
     assert waves.shape == (300, 1024) and waves.dtype == np.float32
-    pulses = np.load(folder / "out" / "waveform_pulses.npy")
+    pulses = np.load(out / "pulses.npy")
     assert pulses.dtype == PULSE and (pulses["channel"] == 0).all()
-    samples = json.loads((folder / "out" / "samples.json").read_text())
+    samples = json.loads((out / "samples.json").read_text())
     assert sum(samples["counts"]) + samples["underflow"] + samples["overflow"] == samples["entries"]
     assert samples["entries"] % 1024 == 0 and samples["entries"] > 0
 
 
 def check_broadcast(folder: Path, stats: dict, stderr: str) -> None:
-    raw = np.load(folder / "out" / "broadcast_raw.npy")
-    meta = np.load(folder / "out" / "broadcast_raw_meta.npy")
+    out = folder / "out" / "broadcast"
+    raw = np.load(out / "raw.npy")
+    meta = np.load(out / "raw_meta.npy")
     assert raw.shape == (300, 1024) and raw.dtype.names == ("ch0", "ch1")
     assert list(meta["counter"]) == list(range(300))
     assert (np.diff(meta["timestamp"]) >= 0).all()
-    assert stats["buffers"]["raw"]["consumed"] == {"archive": 300, "discard": 300}
+    with h5py.File(out / "raw.h5") as copy:
+        assert np.array_equal(copy["events"][...], raw), "both sinks saw every event"
+        assert np.array_equal(copy["meta"][...], meta)
+    assert stats["buffers"]["raw"]["consumed"] == {"archive": 300, "copy": 300}
     assert "rate: raw" in stderr
 
 
 def check_parallel(folder: Path, stats: dict, stderr: str) -> None:
-    hits = np.load(folder / "out" / "hits.npy")
+    hits = np.load(folder / "out" / "parallel" / "hits.npy")
     assert hits.dtype.names == ("amplitude", "time", "channel") and len(hits) > 0
     assert (hits["amplitude"] >= 0.3).all()
-    amplitudes = np.load(folder / "out" / "amplitudes.npz")
+    amplitudes = np.load(folder / "out" / "parallel" / "amplitudes.npz")
     assert amplitudes["counts"].shape == (40,) and amplitudes["entries"] > 0
     assert stats["buffers"]["raw"]["consumed"] == {"matched": 150}
 
@@ -172,10 +181,56 @@ def check_parallel(folder: Path, stats: dict, stderr: str) -> None:
 def check_fanin(folder: Path, stats: dict, stderr: str) -> None:
     assert stats["buffers"]["raw"]["written"] == 400
     assert stats["workers"]["left"]["events_out"] == stats["workers"]["right"]["events_out"] == 200
-    pulses = np.load(folder / "out" / "fanin_pulses.npy")
-    meta = np.load(folder / "out" / "fanin_pulses_meta.npy")
+    pulses = np.load(folder / "out" / "fanin" / "pulses.npy")
+    meta = np.load(folder / "out" / "fanin" / "pulses_meta.npy")
     assert len(pulses) == len(meta) > 0
     assert set(np.unique(pulses["channel"])) <= {0, 1}
+
+
+def is_png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def check_oscilloscope(folder: Path, stats: dict, stderr: str) -> None:
+    out = folder / "out" / "oscilloscope"
+    with h5py.File(out / "pulses.h5") as archive:
+        pulses = archive["events"][...]
+        meta = archive["meta"][...]
+        assert archive["events"].compression == "gzip" and archive["events"].chunks
+    assert len(pulses) == len(meta) == stats["buffers"]["pulses"]["written"] > 0
+    assert pulses.dtype.names == ("channel", "time", "height", "integral", "baseline")
+    assert (pulses["height"] >= 0.1).all() and set(np.unique(pulses["channel"])) == {0, 1}
+    assert set(meta["counter"]) <= set(range(300))
+    assert is_png(out / "scope.png") and is_png(out / "heights.png")
+    assert "histogram of height" in stderr
+
+
+def check_swmr(folder: Path, stats: dict, stderr: str) -> None:
+    out = folder / "out" / "swmr"
+    with h5py.File(out / "frames.h5") as frames:
+        assert frames["entry/data"].shape == (200, 1024) and frames["entry/finished"][()] == 1
+    assert stats["buffers"]["frames"]["written"] == 200
+    with h5py.File(out / "pulses.h5", "r", swmr=True) as pulses:
+        assert len(pulses["events"]) == stats["buffers"]["pulses"]["written"] > 0
+        assert pulses["finished"][()] == 1
+    assert "200 frame(s)" in stderr and "stopped by the finished flag" in stderr
+
+
+def check_eventbuild(folder: Path, stats: dict, stderr: str) -> None:
+    out = folder / "out" / "eventbuild"
+    left = stats["workers"]["left_cut"]["events_out"]
+    right = stats["workers"]["right_cut"]["events_out"]
+    with h5py.File(out / "coincidences.h5") as archive:
+        built = archive["events"][...]
+        meta = archive["meta"][...]
+    assert 0 < len(built) <= min(left, right)
+    assert len(set(meta["counter"])) == len(built), "each trigger is built once"
+    assert (built["left_energy"] >= 0.05).all() and (built["right_energy"] >= 0.05).all()
+    table = np.genfromtxt(out / "coincidences.csv", delimiter=",", names=True)
+    assert np.array_equal(table["counter"], meta["counter"])
+    assert np.allclose(table["right_energy"], built["right_energy"], rtol=0, atol=0)
+    assert is_png(out / "left_energy.png")
+    assert f"built {len(built)} events by counter" in stderr
 
 
 CHECK_OUTPUTS = {
@@ -184,6 +239,9 @@ CHECK_OUTPUTS = {
     "broadcast.flow": check_broadcast,
     "parallel.flow": check_parallel,
     "fanin.flow": check_fanin,
+    "oscilloscope.flow": check_oscilloscope,
+    "swmr.flow": check_swmr,
+    "eventbuild.flow": check_eventbuild,
 }
 
 
@@ -218,7 +276,8 @@ def test_file_workers_importing_each_other_run_under_every_start_method(start_me
     assert completed.returncode == 0, completed.stderr
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["buffers"]["raw"]["consumed"] == {"matched": 60}
-    assert len(np.load(tmp_path / "out" / "hits.npy")) == stats["buffers"]["hits"]["written"]
+    hits = np.load(tmp_path / "out" / "parallel" / "hits.npy")
+    assert len(hits) == stats["buffers"]["hits"]["written"]
     assert not leaked_segments(before)
 
 

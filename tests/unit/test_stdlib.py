@@ -362,12 +362,25 @@ def test_workers_ask_flowc_for_what_they_need():
 def test_catalog_lists_every_standard_worker_with_its_kind():
     kinds = {e.name: e.kind for e in catalog.entries()}
     assert kinds == {
+        "filters.prescale": "filter",
+        "filters.sample": "filter",
         "filters.select": "filter",
         "monitors.histogram": "observer",
+        "monitors.oscilloscope": "observer",
         "monitors.rate": "observer",
+        "processors.event_builder": "processor",
+        "processors.find_pulses": "processor",
+        "processors.project": "processor",
+        "sinks.csv": "exporter",
+        "sinks.hdf5": "exporter",
         "sinks.npy": "exporter",
         "sinks.null": "exporter",
+        "sources.csv": "importer",
+        "sources.hdf5": "importer",
+        "sources.npy": "importer",
         "sources.pulses": "importer",
+        "sources.replay": "importer",
+        "sources.swmr_follow": "importer",
     }
     assert [e.name for e in catalog.entries()] == sorted(kinds)
 
@@ -392,6 +405,8 @@ def test_catalog_entry_describes_arguments_signature_and_doc():
 
 def test_catalog_entry_of_an_unknown_name_is_a_key_error():
     with pytest.raises(KeyError):
-        catalog.entry("sinks.csv")
+        catalog.entry("sinks.parquet")
     with pytest.raises(KeyError):
         catalog.entry("catalog.entries")
+    with pytest.raises(KeyError):
+        catalog.entry("_records.fitter")
