@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from dataclasses import replace
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from flowc.source import SourceFile
 from flowc.syntax import ast
-from flowc.syntax.build import AstBuilder
+from flowc.syntax.build import comments_of
 from flowc.syntax.errors import convert_lark_error
 from flowc.syntax.grammar import MAX_SOURCE_CHARS, flow_parser, scanning, syntax_error
 from flowc.syntax.printer import format_module, format_source
@@ -48,10 +49,12 @@ def _parse(source: SourceFile, start: str):
         )
     with scanning(source) as scan, _no_cyclic_gc():
         try:
-            tree = flow_parser().parse(source.text, start=start)
+            node = flow_parser().parse(source.text, start=start)
         except (UnexpectedCharacters, UnexpectedToken) as exc:
             raise convert_lark_error(exc, source, scan, start) from None
-        return AstBuilder(source, scan.comments).transform(tree)
+    if isinstance(node, ast.Module):
+        return replace(node, comments=comments_of(scan.comments, source))
+    return node
 
 
 @contextmanager

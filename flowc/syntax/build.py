@@ -1,213 +1,282 @@
-"""Turns Lark's parse tree of a .flow text into the `flowc.syntax.ast` tree, with spans.
+"""Builds the `flowc.syntax.ast` tree, with spans, while Lark parses: no parse tree in between.
 
-Purely structural: it records what was written. Number spellings and string escapes were
-already checked by the postlexer, so nothing here can fail on user input.
+`AstBuilder` is given to Lark as an inline transformer: each rule of flow.lark has a method of
+its name that receives the rule's children (every token is kept, so spans run from the first
+child to the last). Purely structural: it records what was written. Number spellings and
+string escapes are checked by the postlexer (with `number_value` and `string_value` here), so
+nothing here can fail on user input.
 """
 
 from __future__ import annotations
 
-from lark import Token, Tree
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from lark import Token
 
 from flowc.source import SourceFile, Span
 from flowc.syntax import ast
-from flowc.syntax.grammar import number_value, string_value
+
+_STRING_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+_current_source: ContextVar[SourceFile] = ContextVar("flowc_building_source")
+
+
+@contextmanager
+def building(source: SourceFile) -> Iterator[None]:
+    """Make `source` the file the spans of nodes built in this block point into."""
+    reset = _current_source.set(source)
+    try:
+        yield
+    finally:
+        _current_source.reset(reset)
+
+
+def number_value(raw: str) -> int | float | None:
+    """The value of a number spelled in Python syntax with an optional sign, or None."""
+    digits = raw.lstrip("+-")
+    sign = -1 if raw.startswith("-") else 1
+    try:
+        return sign * int(digits, 0)
+    except ValueError:
+        pass
+    if digits[:2].lower() in ("0x", "0o", "0b") or not any(c in digits for c in ".eE"):
+        return None
+    try:
+        return sign * float(digits)
+    except ValueError:
+        return None
+
+
+def string_value(raw: str) -> str | int:
+    """The text of a string literal (quotes included in `raw`), or the offset of a bad escape."""
+    body = raw[1:-1]
+    if "\\" not in body:
+        return body
+    out = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            escaped = _STRING_ESCAPES.get(body[i + 1])
+            if escaped is None:
+                return i + 1
+            out.append(escaped)
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def comments_of(tokens: list[Token], source: SourceFile) -> tuple[ast.Comment, ...]:
+    """Comment nodes for the COMMENT tokens the postlexer collected (without a CRLF's `\\r`)."""
+    comments = []
+    for token in tokens:
+        text = token.value.rstrip("\r")
+        span = Span(source, token.start_pos, token.start_pos + len(text))
+        comments.append(ast.Comment(text, span=span))
+    return tuple(comments)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A piece of a statement that is not a node of its own (`-> a, b`, `(x=1)`, `[16]`)."""
+
+    items: tuple
+    span: Span
+
+
+def _start(child) -> int:
+    return child.start_pos if isinstance(child, Token) else child.span.start
+
+
+def _end(child) -> int:
+    return child.end_pos if isinstance(child, Token) else child.span.end
+
+
+def _span(children: list) -> Span:
+    return Span(_current_source.get(), _start(children[0]), _end(children[-1]))
+
+
+def _token_span(token: Token) -> Span:
+    return Span(_current_source.get(), token.start_pos, token.end_pos)
+
+
+def _nodes(children: list) -> tuple:
+    """The children that are not punctuation or keyword tokens."""
+    return tuple(child for child in children if not isinstance(child, Token))
+
+
+def _names(children: list) -> list[Token]:
+    return [child for child in children if isinstance(child, Token) and child.type == "NAME"]
 
 
 class AstBuilder:
-    """Builds ast nodes bottom-up from the parse tree of one SourceFile.
-
-    Each rule of flow.lark has a method of its name taking (meta, children). It is a plain
-    walk rather than a lark Transformer, whose per-node method wrapping dominated the time
-    of parsing large files.
-    """
-
-    def __init__(self, source: SourceFile, comments: list[Token] = ()):
-        self.source = source
-        self.comments = comments
-
-    def transform(self, tree: Tree):
-        """The ast node (or intermediate value) for `tree`; nesting is bounded by the postlexer."""
-        children = [
-            self.transform(child) if isinstance(child, Tree) else child for child in tree.children
-        ]
-        return getattr(self, tree.data)(tree.meta, children)
-
-    def _span(self, meta) -> Span:
-        return Span(self.source, meta.start_pos, meta.end_pos)
-
-    def _token_span(self, token: Token) -> Span:
-        return Span(self.source, token.start_pos, token.end_pos)
+    """Lark inline-transformer callbacks, one per rule of flow.lark."""
 
     # --- values ------------------------------------------------------------------------------
 
-    def number(self, meta, children):
+    def number(self, children):
         (token,) = children
-        return ast.Number(number_value(token.value), raw=token.value, span=self._span(meta))
+        return ast.Number(number_value(token.value), raw=token.value, span=_token_span(token))
 
-    def string(self, meta, children):
+    def string(self, children):
         (token,) = children
-        return ast.String(string_value(token.value), span=self._span(meta))
+        return ast.String(string_value(token.value), span=_token_span(token))
 
-    def true(self, meta, children):
-        return ast.Bool(True, span=self._span(meta))
+    def true(self, children):
+        return ast.Bool(True, span=_span(children))
 
-    def false(self, meta, children):
-        return ast.Bool(False, span=self._span(meta))
+    def false(self, children):
+        return ast.Bool(False, span=_span(children))
 
-    def name_ref(self, meta, children):
+    def name_ref(self, children):
         (token,) = children
-        return ast.NameRef(token.value, span=self._span(meta))
+        return ast.NameRef(token.value, span=_token_span(token))
 
-    def list(self, meta, children):
-        return ast.ListValue(tuple(children), span=self._span(meta))
+    def list(self, children):
+        return ast.ListValue(_nodes(children), span=_span(children))
 
     # --- types -------------------------------------------------------------------------------
 
-    def type_name(self, meta, children):
+    def type_name(self, children):
         (token,) = children
-        return ast.TypeName(token.value, span=self._span(meta))
+        return ast.TypeName(token.value, span=_token_span(token))
 
-    def struct(self, meta, children):
-        return ast.StructType(tuple(children), span=self._span(meta))
+    def struct(self, children):
+        return ast.StructType(_nodes(children), span=_span(children))
 
-    def field(self, meta, children):
-        name, code, *shape = children
+    def field(self, children):
+        name, _colon, code, *shape = children
         text = string_value(name.value) if name.type == "STRING" else name.value
         return ast.FieldDecl(
             text,
             code.value,
-            shape[0] if shape else (),
-            span=self._span(meta),
-            name_span=self._token_span(name),
-            code_span=self._token_span(code),
+            shape[0].items if shape else (),
+            span=_span(children),
+            name_span=_token_span(name),
+            code_span=_token_span(code),
         )
 
-    def shape(self, meta, children):
-        return tuple(children)
+    def shape(self, children):
+        return _Part(_nodes(children), _span(children))
 
-    def length(self, meta, children):
-        (value,) = children
-        return value
+    def length(self, children):
+        return _Part(_nodes(children), _span(children))
 
     # --- statements --------------------------------------------------------------------------
 
-    def pipeline(self, meta, children):
-        (name,) = children
-        return ast.PipelineDecl(name.value, span=self._span(meta), name_span=self._token_span(name))
+    def pipeline(self, children):
+        _keyword, name = children
+        return ast.PipelineDecl(name.value, span=_span(children), name_span=_token_span(name))
 
-    def const(self, meta, children):
-        name, value = children
-        return ast.ConstDecl(
-            name.value, value, span=self._span(meta), name_span=self._token_span(name)
-        )
+    def const(self, children):
+        _keyword, name, _equals, value = children
+        return ast.ConstDecl(name.value, value, span=_span(children), name_span=_token_span(name))
 
-    def type_decl(self, meta, children):
-        name, struct = children
-        return ast.TypeDecl(
-            name.value, struct, span=self._span(meta), name_span=self._token_span(name)
-        )
+    def type_decl(self, children):
+        _keyword, name, _equals, struct = children
+        return ast.TypeDecl(name.value, struct, span=_span(children), name_span=_token_span(name))
 
-    def buffer(self, meta, children):
-        name, type_expr, *rest = children
+    def buffer(self, children):
+        _keyword, name, _colon, type_expr, *rest = children
         length = None
-        if rest and not isinstance(rest[0], ast.Option):
-            length = rest.pop(0)
+        if rest and isinstance(rest[0], _Part):
+            (length,) = rest.pop(0).items
         return ast.BufferDecl(
             name.value,
             type_expr,
             length,
             tuple(rest),
-            span=self._span(meta),
-            name_span=self._token_span(name),
+            span=_span(children),
+            name_span=_token_span(name),
         )
 
-    def option(self, meta, children):
-        key, value = children
-        return ast.Option(key.value, value, span=self._span(meta), key_span=self._token_span(key))
+    def option(self, children):
+        key, _equals, value = children
+        return ast.Option(key.value, value, span=_span(children), key_span=_token_span(key))
 
-    def arg(self, meta, children):
-        key, value = children
-        return ast.Arg(key.value, value, span=self._span(meta), key_span=self._token_span(key))
+    def arg(self, children):
+        key, _equals, value = children
+        return ast.Arg(key.value, value, span=_span(children), key_span=_token_span(key))
 
-    def arguments(self, meta, children):
-        return tuple(children)
+    def arguments(self, children):
+        return _Part(_nodes(children), _span(children))
 
-    def buffer_ref(self, meta, children):
+    def buffer_ref(self, children):
         (token,) = children
-        return ast.BufferRef(token.value, span=self._span(meta))
+        return ast.BufferRef(token.value, span=_token_span(token))
 
-    def inputs(self, meta, children):
-        return ("inputs", tuple(children))
+    def inputs(self, children):
+        return _Part(("inputs", _nodes(children)), _span(children))
 
-    def outputs(self, meta, children):
-        return ("outputs", tuple(children))
+    def outputs(self, children):
+        return _Part(("outputs", _nodes(children)), _span(children))
 
-    def observes(self, meta, children):
-        return ("observes", tuple(children))
+    def observes(self, children):
+        return _Part(("observes", _nodes(children)), _span(children))
 
-    def worker_kind(self, meta, children):
+    def worker_kind(self, children):
         (token,) = children
-        return token.value
+        return token
 
-    def worker(self, meta, children):
-        kind, name, callable_ref, args, *rest = children
+    def worker(self, children):
+        kind, name, _equals, callable_ref, arguments, *rest = children
         wiring = {"inputs": (), "outputs": (), "observes": ()}
         options = []
         for item in rest:
             if isinstance(item, ast.Option):
                 options.append(item)
             else:
-                wiring[item[0]] = item[1]
+                role, refs = item.items
+                wiring[role] = refs
         return ast.Worker(
-            kind,
+            kind.value,
             name.value,
             callable_ref,
-            args,
+            arguments.items,
             wiring["inputs"],
             wiring["outputs"],
             wiring["observes"],
             tuple(options),
-            span=self._span(meta),
-            name_span=self._token_span(name),
+            span=_span(children),
+            name_span=_token_span(name),
         )
 
-    def dotted_name(self, meta, children):
-        return ".".join(token.value for token in children)
+    def dotted_name(self, children):
+        text = ".".join(token.value for token in _names(children))
+        return _Part((text,), _span(children))
 
-    def callable_colon(self, meta, children):
-        target, function = children
-        return ast.CallableRef("colon", target, function, span=self._span(meta))
+    def callable_colon(self, children):
+        target, _colon, function = children
+        return ast.CallableRef("colon", target.items[0], function.items[0], span=_span(children))
 
-    def callable_dotted(self, meta, children):
+    def callable_dotted(self, children):
         (dotted,) = children
-        target, dot, function = dotted.rpartition(".")
+        target, dot, function = dotted.items[0].rpartition(".")
         if not dot:
-            return ast.CallableRef("bare", None, function, span=self._span(meta))
-        return ast.CallableRef("dotted", target, function, span=self._span(meta))
+            return ast.CallableRef("bare", None, function, span=dotted.span)
+        return ast.CallableRef("dotted", target, function, span=dotted.span)
 
-    def callable_file(self, meta, children):
-        path, function = children
-        return ast.CallableRef("file", string_value(path.value), function, span=self._span(meta))
+    def callable_file(self, children):
+        path, _colon, function = children
+        return ast.CallableRef(
+            "file", string_value(path.value), function.items[0], span=_span(children)
+        )
 
     # --- start rules -------------------------------------------------------------------------
 
-    def module(self, meta, children):
-        comments = tuple(
-            ast.Comment(token.value.rstrip("\r"), span=self._comment_span(token))
-            for token in self.comments
-        )
-        return ast.Module(
-            tuple(children), comments, span=Span(self.source, 0, len(self.source.text))
-        )
+    def module(self, children):
+        source = _current_source.get()
+        return ast.Module(_nodes(children), span=Span(source, 0, len(source.text)))
 
-    def _comment_span(self, token: Token) -> Span:
-        end = token.start_pos + len(token.value.rstrip("\r"))
-        return Span(self.source, token.start_pos, end)
-
-    def value_only(self, meta, children):
-        (value,) = children
+    def value_only(self, children):
+        (value,) = _nodes(children)
         return value
 
-    def type_only(self, meta, children):
-        (type_expr,) = children
+    def type_only(self, children):
+        (type_expr,) = _nodes(children)
         return type_expr

@@ -19,6 +19,7 @@ from lark import Lark, Token
 
 from flowc.diagnostics import FlowError, Note, error
 from flowc.source import SourceFile, Span
+from flowc.syntax.build import AstBuilder, building, number_value, string_value
 from flowc.types import KEYWORDS
 
 START_RULES = ("module", "value_only", "type_only")
@@ -43,7 +44,6 @@ STATEMENT_KEYWORDS = frozenset(
         "observer",
     }
 )
-_STRING_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
 @dataclass
@@ -60,11 +60,13 @@ _current_scan: ContextVar[ScanState] = ContextVar("flowc_scan_state")
 
 @contextmanager
 def scanning(source: SourceFile) -> Iterator[ScanState]:
-    """Make a fresh ScanState the postlexer's state while the block parses `source`."""
+    """Make a fresh ScanState the postlexer's state, and `source` the file of the nodes
+    built, while the block parses `source`."""
     state = ScanState(source)
     reset = _current_scan.set(state)
     try:
-        yield state
+        with building(source):
+            yield state
     finally:
         _current_scan.reset(reset)
 
@@ -79,43 +81,6 @@ def bracket_note(source: SourceFile, bracket: Token) -> Note:
     line = source.position(bracket.start_pos)[0]
     span = Span(source, bracket.start_pos, bracket.end_pos)
     return Note(f"`{bracket.value}` opened here, at line {line}", span)
-
-
-def number_value(raw: str) -> int | float | None:
-    """The value of a number spelled in Python syntax with an optional sign, or None."""
-    digits = raw.lstrip("+-")
-    sign = -1 if raw.startswith("-") else 1
-    try:
-        return sign * int(digits, 0)
-    except ValueError:
-        pass
-    if digits[:2].lower() in ("0x", "0o", "0b") or not any(c in digits for c in ".eE"):
-        return None
-    try:
-        return sign * float(digits)
-    except ValueError:
-        return None
-
-
-def string_value(raw: str) -> str | int:
-    """The text of a string literal (quotes included in `raw`), or the offset of a bad escape."""
-    body = raw[1:-1]
-    if "\\" not in body:
-        return body
-    out = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\":
-            escaped = _STRING_ESCAPES.get(body[i + 1])
-            if escaped is None:
-                return i + 1
-            out.append(escaped)
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
 
 
 class FlowPostLexer:
@@ -245,16 +210,26 @@ def _keyword_error(source: SourceFile, token: Token, brackets: list[Token]) -> F
     )
 
 
+def grammar_text() -> str:
+    return (importlib.resources.files("flowc.grammar") / "flow.lark").read_text("utf-8")
+
+
 @cache
 def flow_parser() -> Lark:
-    """The Lark LALR parser of flow.lark (built once per process)."""
-    grammar = (importlib.resources.files("flowc.grammar") / "flow.lark").read_text("utf-8")
+    """The Lark LALR parser of flow.lark (built once per process); it returns ast nodes.
+
+    The AST is built inline (`transformer=`), keeping every token so that spans can be taken
+    from them; that is about a third faster than building Lark's tree with positions and
+    transforming it. `strict=True` needs the `interegular` package, which is not installed;
+    tests/unit/test_grammar.py checks instead that the LALR table has no conflicts.
+    """
     return Lark(
-        grammar,
+        grammar_text(),
         parser="lalr",
         lexer="contextual",
         start=list(START_RULES),
         postlex=FlowPostLexer(),
-        propagate_positions=True,
+        transformer=AstBuilder(),
+        keep_all_tokens=True,
         maybe_placeholders=False,
     )

@@ -361,7 +361,7 @@ def test_one_statement_per_line():
 
 
 def test_grammar_has_no_lalr_conflicts(caplog):
-    text = (grammar.importlib.resources.files("flowc.grammar") / "flow.lark").read_text()
+    text = grammar.grammar_text()
     with caplog.at_level(logging.DEBUG, logger="lark"):
         Lark(
             text,
