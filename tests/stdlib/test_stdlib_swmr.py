@@ -1,0 +1,121 @@
+"""swmr_follow against a writer in another process: it picks up frames written after it
+started, takes only frames whose keys are written, and stops at the finished flag or the
+timeout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import h5py
+import numpy as np
+import pytest
+from flowc.stdlib import sources
+
+# a writer process: waits `delay` s, creates the file, writes `frames` frames of 8 samples
+# (frame i holds i) at `rate` per second with their write times, writes `keys` keys (frames
+# without a key stay incomplete), sets the finished flag if asked, then stays `linger` s
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    import h5py, numpy as np
+    path, delay, frames, keys, rate, finish, linger = sys.argv[1:]
+    frames, keys, rate = int(frames), int(keys), float(rate)
+    time.sleep(float(delay))
+    with h5py.File(path, "w", libver="latest") as f:
+        data = f.create_dataset("data", (0, 8), maxshape=(None, 8), chunks=(4, 8), dtype="f8")
+        stamps = f.create_dataset("written_at", (0,), maxshape=(None,), chunks=(64,), dtype="f8")
+        key = f.create_dataset("key", (0,), maxshape=(None,), chunks=(64,), dtype="i4")
+        done = f.create_dataset("finished", data=np.int8(0))
+        f.swmr_mode = True
+        for i in range(frames):
+            time.sleep(1 / rate)
+            data.resize(i + 1, axis=0); data[i] = i; data.flush()
+            stamps.resize(i + 1, axis=0); stamps[i] = time.time(); stamps.flush()
+            if i < keys:
+                key.resize(i + 1, axis=0); key[i] = i + 1; key.flush()
+        if finish == "yes":
+            done[()] = 1; done.flush()
+        time.sleep(float(linger))
+    """
+)
+
+
+@pytest.fixture
+def writer(tmp_path):
+    started = []
+
+    def start(delay=0.3, frames=20, keys=None, rate=100.0, finish=True, linger=0.0):
+        path = tmp_path / "live.h5"
+        args = [delay, frames, frames if keys is None else keys, rate, "yes" if finish else "no"]
+        process = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), *map(str, args), str(linger)]
+        )
+        started.append(process)
+        return str(path)
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def test_follower_picks_up_frames_written_after_it_started(writer, tmp_path):
+    path = writer(delay=0.5, frames=40, rate=50)
+    started = time.time()
+    arrivals, frames = [], []
+    for event in sources.swmr_follow(
+        path, ["data"], example=np.zeros(8, "f8"), keys=["key"], finished="finished", timeout=5
+    ):
+        arrivals.append(time.time())
+        frames.append(event.copy())
+    with h5py.File(path, "r") as handle:
+        written_at = handle["written_at"][...]
+    assert [int(f[0]) for f in frames] == list(range(40))
+    assert written_at[0] > started + 0.3, "the file did not exist when the follower started"
+    assert arrivals[0] < written_at[-1], "the first frame arrived while the file was written"
+    lag = np.asarray(arrivals) - written_at
+    assert np.median(lag) < 0.3
+
+
+def test_follower_takes_only_frames_whose_key_is_written(writer, capsys):
+    path = writer(delay=0.0, frames=10, keys=6)
+    events = list(sources.swmr_follow(path, ["data"], keys=["key"], finished="finished", timeout=5))
+    assert [int(e[0]) for e in events] == list(range(6))
+    assert "stopped by the finished flag" in capsys.readouterr().err
+
+
+def test_follower_without_keys_follows_the_data_length(writer):
+    path = writer(delay=0.0, frames=12)
+    example = np.zeros(1, [("data", "f8", (8,))])
+    events = list(sources.swmr_follow(path, ["data"], example=example, finished="finished"))
+    assert [int(e["data"][0, 0]) for e in events] == list(range(12))
+
+
+def test_follower_stops_at_the_timeout_when_the_writer_goes_quiet(writer, capsys):
+    path = writer(delay=0.0, frames=5, finish=False, linger=5)
+    started = time.monotonic()
+    events = list(sources.swmr_follow(path, ["data"], keys=["key"], timeout=0.6, poll=0.02))
+    elapsed = time.monotonic() - started
+    assert len(events) == 5
+    assert 0.6 <= elapsed < 3.0
+    assert "stopped by the timeout" in capsys.readouterr().err
+
+
+def test_follower_gives_up_on_a_file_that_never_appears(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="could not be followed within 0.3 s: no such file"):
+        next(sources.swmr_follow(str(tmp_path / "never.h5"), ["data"], timeout=0.3))
+    assert time.monotonic() - started < 2
+
+
+def test_follower_fills_struct_fields_and_refuses_a_misfit(writer):
+    path = writer(delay=0.0, frames=3)
+    with pytest.raises(ValueError, match="no dataset fills field 'energy'"):
+        example = np.zeros(1, [("data", "f8", (8,)), ("energy", "f8")])
+        next(sources.swmr_follow(path, ["data"], example=example, timeout=5))
+    with pytest.raises(ValueError, match="holds 8 values, but the event holds 4"):
+        next(sources.swmr_follow(path, ["data"], example=np.zeros(4, "f8"), timeout=5))
