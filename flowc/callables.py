@@ -183,7 +183,13 @@ def signature_of(obj) -> WorkerSignature | None:
 #   source  -- the name of the buffer the event came from (workers that receive events)
 #   example -- a zeroed array of the output slot's dtype and shape (LENGTH,) (importers), so a
 #              generic source can fill whatever fields and length its buffer declares
-RESERVED_PARAMETERS = ("meta", "source", "example")
+_RESERVED_FOR_IMPORTERS = ("example",)
+_RESERVED_FOR_RECEIVERS = ("meta", "source")
+
+
+def reserved_parameters(kind: str) -> tuple[str, ...]:
+    """The parameter names flowc fills itself for a worker of `kind`."""
+    return _RESERVED_FOR_IMPORTERS if kind == "importer" else _RESERVED_FOR_RECEIVERS
 
 
 @dataclass(frozen=True)
@@ -191,7 +197,8 @@ class CallShape:
     """How flowc calls a worker's code.
 
     `parameters` are the keyword arguments the code accepts from the `.flow` file (the data
-    parameter, `meta` and `source` excluded), with `required` those without a default.
+    parameter and the `reserved_parameters` of its kind excluded), with `required` those
+    without a default.
     """
 
     is_class: bool
@@ -221,10 +228,11 @@ def call_shape(obj, kind: str) -> CallShape:
         )
     step_names = {p.name for p in step_params}
     init_names = {p.name for p in init_params}
+    reserved = reserved_parameters(kind)
     args = [
         p
         for p in init_params
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in RESERVED_PARAMETERS
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in reserved
     ]
     return CallShape(
         is_class=is_class,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from flowc.callables import RESERVED_PARAMETERS, call_shape, signature_of
+from flowc.callables import call_shape, reserved_parameters, signature_of
 from flowc.diagnostics import Diagnostic, FlowError, Label, Note, error, warning
 from flowc.sema.model import BufferInfo, Model, WorkerInfo, did_you_mean, name_span
 from flowc.sema.values import is_int, show_short, type_word
@@ -183,12 +183,14 @@ def check_arguments(model: Model) -> Iterator[Diagnostic]:
                 )
                 continue
             given[arg.key] = arg
-            if arg.key in RESERVED_PARAMETERS:
+            reserved = reserved_parameters(worker.decl.kind)
+            if arg.key in reserved:
+                filled = " and ".join(f"`{name}`" for name in reserved)
                 yield error(
                     "E204",
                     f"`{arg.key}` cannot be given in the flow file: flowc passes it to `{described}` itself",
                     arg.span,
-                    help=f"remove `{arg.key}=`; `meta`, `source` and `example` are filled in by flowc",
+                    help=f"remove `{arg.key}=`; flowc fills in {filled} for a {worker.decl.kind}",
                 )
                 continue
             if arg.key not in shape.parameters and not shape.accepts_any:

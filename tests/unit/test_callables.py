@@ -148,3 +148,26 @@ def test_call_shape_of_an_importer_class_reads_iter():
     shape = call_shape(Source, "importer")
     assert shape.is_class and shape.is_generator
     assert shape.required == ("n",)
+
+
+def test_an_importer_may_take_an_argument_named_source_and_meta():
+    from flowc.callables import call_shape
+
+    def read_file(source, meta="x", *, example):
+        yield example
+
+    shape = call_shape(read_file, "importer")
+    assert shape.parameters == ("source", "meta")
+    assert shape.required == ("source",)
+    assert shape.wants_example and not shape.wants_source and not shape.wants_meta
+
+
+def test_a_processor_gets_meta_and_source_from_flowc_not_from_the_flow_file():
+    from flowc.callables import call_shape
+
+    def step(data, meta, source, *, gain=1.0):
+        return data
+
+    shape = call_shape(step, "processor")
+    assert shape.parameters == ("gain",)
+    assert shape.wants_meta and shape.wants_source and not shape.wants_example
