@@ -240,8 +240,8 @@ def call_shape(obj, kind: str) -> CallShape:
         parameters=tuple(p.name for p in args),
         required=tuple(p.name for p in args if p.default is p.empty),
         accepts_any=any(p.kind == p.VAR_KEYWORD for p in init_params),
-        wants_meta="meta" in step_names,
-        wants_source="source" in step_names,
+        wants_meta=kind != "importer" and "meta" in step_names,
+        wants_source=kind != "importer" and "source" in step_names,
         wants_example=kind == "importer" and "example" in init_names,
     )
 
