@@ -485,12 +485,17 @@ class _Bridge:
         self.reading = False  # the function waits for an event
         self.thread = threading.Thread(target=self._run, name=f"mimocorb2:{worker}", daemon=True)
 
-    def start(self, io: BufferIO) -> tuple:
-        """Start the function; its first message (what it does before any event)."""
+    def start(self, io: BufferIO, *, wait: bool = True) -> tuple | None:
+        """Start the function; with `wait`, its first message (what it does before any event)."""
         self.io = io
         io._flowc_bridge = self
         self.thread.start()
-        return self.to_flowc.get()
+        if not wait:
+            return None
+        first = self.to_flowc.get()
+        if first[0] == "read":
+            self.reading = True
+        return first
 
     def _run(self) -> None:
         try:
@@ -680,6 +685,10 @@ class _Adapter:
         self.returned = False
         self.ufunc = None
         self.early_writes: list[tuple[int, np.ndarray]] = []
+        self.begin(io)
+
+    def begin(self, io: BufferIO) -> None:
+        """Run the function up to its template call, first read or first write."""
         first = self.bridge.start(io)
         if first[0] == "ufunc":
             if first[1] != self.template:
@@ -804,6 +813,27 @@ class ObserverWorker(_Adapter):
 
     template = "Observer"
 
+    def begin(self, io: BufferIO) -> None:
+        """Start the function without waiting: it may never read (an `IsAlive` loop)."""
+        self.bridge.start(io, wait=False)
+
     def process(self, data, meta) -> None:
-        if self._driven(data, meta):
-            raise RuntimeError(f"{self.described}: an observer cannot write events")
+        """Hand a copy of the event to the function if it waits for one; else skip it."""
+        bridge = self.bridge
+        while not bridge.to_flowc.empty():
+            message = bridge.to_flowc.get()
+            if message[0] == "read":
+                bridge.reading = True
+            elif message[0] == "done":
+                self.returned = True
+                if message[1] is not None:
+                    raise message[1]
+            else:
+                raise RuntimeError(f"{self.described}: an observer cannot write events")
+        if bridge.reading:
+            bridge.reading = False
+            bridge.to_function.put((_metadata_array(meta), data.copy()))
+
+    def finish(self) -> None:
+        if not self.returned:
+            self.bridge.end()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,10 @@ from flowc.compat.mimocorb2 import buffer_spec, parse_buffer_spec
 from flowc.types import ElementType, FieldType
 
 WORKERS = """
+import time
+
 import numpy as np
-from mimocorb2 import Filter, Importer, Processor, Exporter
+from mimocorb2 import Filter, Importer, IsAlive, Processor, Exporter
 
 
 def numbers(buffer_io):
@@ -48,6 +51,25 @@ def needs_gain(buffer_io):
     Processor(buffer_io)(lambda data: [data * gain])
 
 
+def copy_raw(buffer_io):
+    reader = buffer_io.read[0]
+    while True:
+        with reader as (metadata, data):
+            if data is None:
+                break
+            with buffer_io.write[0] as (_, copy):
+                copy[:] = data
+
+
+def alive(buffer_io):
+    is_alive = IsAlive(buffer_io)
+    polls = 0
+    while is_alive():
+        polls += 1
+        time.sleep(0.005)
+    (buffer_io.run_dir / "alive.txt").write_text(str(polls))
+
+
 def collect(buffer_io):
     seen = [int(data["x"][0]) for data, metadata in Exporter(buffer_io)]
     np.save(buffer_io.run_dir / f"{buffer_io.name}.npy", np.array(seen))
@@ -60,12 +82,15 @@ def spec(name: str) -> str:
     return buffer_spec(name, EVENT, 1)
 
 
-def worker(kind: str, function: str, tmp_path: Path, *, sources=(), sinks=(), **config) -> str:
+def worker(
+    kind: str, function: str, tmp_path: Path, *, sources=(), sinks=(), observes=(), **config
+) -> str:
     adapter = {
         "importer": "ImporterWorker",
         "processor": "ProcessorWorker",
         "filter": "FilterWorker",
         "exporter": "ExporterWorker",
+        "observer": "ObserverWorker",
     }[kind]
     args = [
         'mimo_file="workers.py"',
@@ -78,10 +103,14 @@ def worker(kind: str, function: str, tmp_path: Path, *, sources=(), sinks=(), **
         args.append("mimo_sources=[" + ", ".join(f'"{spec(b)}"' for b in sources) + "]")
     if sinks:
         args.append("mimo_sinks=[" + ", ".join(f'"{spec(b)}"' for b in sinks) + "]")
+    if observes:
+        args.append("mimo_observes=[" + ", ".join(f'"{spec(b)}"' for b in observes) + "]")
     args += [f"{k}={v}" for k, v in config.items()]
     wiring = (" " + ", ".join(sources) if sources else "") + (
         " -> " + ", ".join(sinks) if sinks else ""
     )
+    if observes:
+        wiring += " observes " + ", ".join(observes)
     return f"{kind} {function} = flowc.compat.mimocorb2.{adapter}({', '.join(args)}){wiring}"
 
 
@@ -177,3 +206,37 @@ def test_a_missing_config_key_fails_with_mimocorb2s_message(tmp_path):
     assert failure.worker == "needs_gain"
     assert "Key 'gain' not found in configuration of needs_gain" in failure.message
     assert "workers.py" in failure.traceback
+
+
+@pytest.mark.runtime
+def test_an_empty_stream_ends_a_reading_worker_and_an_isalive_observer(tmp_path):
+    started = time.perf_counter()
+    result = run(
+        tmp_path,
+        ["raw", "out"],
+        [
+            worker("importer", "numbers", tmp_path, sinks=["raw"], n=0),
+            worker("processor", "copy_raw", tmp_path, sources=["raw"], sinks=["out"]),
+            worker("observer", "alive", tmp_path, observes=["raw"]),
+            "exporter drop = stdlib.sinks.null() out",
+        ],
+    )
+    assert result.ok
+    assert result.stats["buffers"]["out"]["written"] == 0
+    assert (tmp_path / "run" / "alive.txt").exists()
+    assert time.perf_counter() - started < 15
+
+
+@pytest.mark.runtime
+def test_a_worker_reading_and_writing_itself_passes_every_event_on(tmp_path):
+    result = run(
+        tmp_path,
+        ["raw", "out"],
+        [
+            worker("importer", "numbers", tmp_path, sinks=["raw"], n=25),
+            worker("processor", "copy_raw", tmp_path, sources=["raw"], sinks=["out"]),
+            worker("exporter", "collect", tmp_path, sources=["out"]),
+        ],
+    )
+    assert result.ok
+    assert np.load(tmp_path / "run" / "collect.npy").tolist() == list(range(25))
