@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from flowc.plan import Plan, WorkerPlan
 from flowc.runtime import stats as S
+from flowc.runtime.janitor import process_start_time
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
 from flowc.runtime.ring import PUBLISHED, Ring, RingLayout
 from flowc.runtime.shm import (
@@ -231,6 +232,18 @@ class Supervisor:
             close_fds=True,
         )
 
+    def _tell_janitor(self, pid: int) -> None:
+        """The janitor kills the workers too if the supervisor dies (a forkserver's workers do
+        not die with it by themselves)."""
+        started = process_start_time(pid)
+        if self.janitor is None or self.janitor.stdin is None or started is None:
+            return
+        try:
+            self.janitor.stdin.write(f"{pid} {started}\n".encode())
+            self.janitor.stdin.flush()
+        except OSError:
+            pass
+
     def _stop_janitor(self) -> None:
         janitor = self.janitor
         if janitor is None:
@@ -372,6 +385,7 @@ class Supervisor:
                 self.children.append(child)
                 process.start()
                 send.close()
+                self._tell_janitor(process.pid)
                 if self.start_method == "fork":
                     inherited += (receive.fileno(),)
 

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,19 @@ def _die_with_supervisor(supervisor_pid: int) -> None:
         os._exit(1)
 
 
+def _leave_forkserver() -> None:
+    """A forkserver hands each child a copy of the pipe whose closing tells it its clients are
+    gone; a worker holding it would keep the forkserver alive after the supervisor died, and
+    the forkserver's death is what kills the worker (PR_SET_PDEATHSIG). Close it."""
+    server = forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        try:
+            os.close(server._forkserver_alive_fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+
+
 def worker_main(spec: ProcessSpec, conn) -> None:
     """Entry point of a worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -101,6 +115,7 @@ def worker_main(spec: ProcessSpec, conn) -> None:
             os.close(fd)
         except OSError:
             pass
+    _leave_forkserver()
     _die_with_supervisor(spec.supervisor_pid)
     started_wall = time.perf_counter()
     process = None
