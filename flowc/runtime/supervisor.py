@@ -51,7 +51,7 @@ START_METHODS = ("fork", "forkserver", "spawn")
 # after SIGTERM, a worker process gets this long before SIGKILL (seconds)
 TERMINATE_GRACE_S = 1.0
 # after a timeout asked the graph to drain, it gets this long before it is killed (seconds)
-DRAIN_GRACE_S = 10.0
+DRAIN_GRACE_S = 60.0
 _WAIT_TICK_S = 0.5
 # a killed process is waited for at most this long (one stuck in the kernel is left to it)
 _JOIN_LIMIT_S = 5.0
