@@ -270,7 +270,7 @@ def convert_lark_error(
         and token.value in STATEMENT_KEYWORDS
         and starts_line(text, token.start_pos)
     ):
-        return unclosed_error(source, scan.open_brackets[-1], token.start_pos)
+        return unclosed_error(source, scan.open_brackets[-1], token)
     found = describe_found(token, len(text))
     start_pos, end_pos = _token_range(token, len(text))
     row = _match_table(exc) if start == "module" else None

@@ -76,7 +76,11 @@ def _assert_parses_or_reports_inside(text: str) -> None:
         assert len(exc.diagnostics) == 1
         diagnostic = exc.diagnostics[0]
         assert diagnostic.code == "E001"
-        spans = [diagnostic.span, *(note.span for note in diagnostic.notes if note.span)]
+        spans = [
+            diagnostic.span,
+            *(note.span for note in diagnostic.notes if note.span),
+            *(label.span for label in diagnostic.labels),
+        ]
         for span in spans:
             assert 0 <= span.start <= span.end <= len(text)
         diagnostic.render()

@@ -96,7 +96,7 @@ def test_unclosed_bracket_at_end_of_input_notes_where_it_opened():
 def test_unclosed_bracket_before_the_next_statement():
     d = e001("type T = {a: f4,\n  b: f8\nbuffer b : T slots=2\n")
     assert d.message.startswith("unclosed `{` opened at line 1")
-    assert (d.span.line, d.span.text) == (3, "b")
+    assert (d.span.line, d.span.text) == (3, "buffer")
     assert d.notes[0].span.text == "{"
 
 
