@@ -44,7 +44,6 @@ HEADER_WORDS = 8
 HEAD, TAIL, RELEASED = range(3)
 CONSUMER_WORDS = 3
 META_BYTES = META_DTYPE.itemsize
-META_WORDS = META_BYTES // 8
 _PAGE = 4096
 # what `OutputPort.claim` returns instead of a slot
 DROPPED = -1  # the buffer was full and drops (counted as written and dropped)

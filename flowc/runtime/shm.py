@@ -14,8 +14,6 @@ import re
 import secrets
 
 SHM_DIR = "/dev/shm"
-# named POSIX semaphores live in /dev/shm as "sem.<name without the slash>"
-SEM_FILE_PREFIX = "sem."
 _SEMAPHORE_KIND = 1  # _multiprocessing's SEMAPHORE (the other kind is a recursive mutex)
 _SEM_VALUE_MAX = 2**31 - 1
 _OWNED_NAME = re.compile(r"(?:sem\.)?flowc_(\d+)_[0-9A-Za-z_]+")
@@ -119,24 +117,6 @@ def unlink_semaphore(name: str) -> None:
         _multiprocessing.sem_unlink(name)
     except FileNotFoundError:
         pass
-
-
-def remove_owned_by(pid: int, directory: str = SHM_DIR) -> list[str]:
-    """Remove every flowc segment and semaphore of supervisor `pid`; returns the removed paths."""
-    removed = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        match = _OWNED_NAME.fullmatch(name)
-        if match and int(match.group(1)) == pid:
-            try:
-                os.unlink(os.path.join(directory, name))
-                removed.append(name)
-            except OSError:
-                pass
-    return removed
 
 
 def remove_stale(directory: str = SHM_DIR) -> list[str]:

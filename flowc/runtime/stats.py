@@ -1,4 +1,4 @@
-"""Run statistics: one row of counters per worker process in shared memory, and the document.
+"""Run statistics: one row of counters per worker process in shared memory, and call times.
 
 Each process writes only its own row (no locks on the hot path); the supervisor reads every row
 at the end and sums them into the `--stats` document of SPEC section 5.
@@ -28,11 +28,9 @@ GLOBAL_WORDS = 8
     CALL_S,
     CALL_MAX_S,
     PEAK_RSS,
-    CALLS,
-) = range(14)
+) = range(13)
 ROW_HEADER = 16
 STATE_STARTING, STATE_RUNNING, STATE_FINISHED = 0, 1, 2
-FLOAT_WORDS = (WALL_S, CPU_S, BLOCKED_IN_S, BLOCKED_OUT_S, CALL_S, CALL_MAX_S)
 
 # time spent in the user's code per event, in bins of a quarter octave from 2**-30 s (~1 ns)
 HIST_BINS = 4 * 42

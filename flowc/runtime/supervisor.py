@@ -340,6 +340,9 @@ class Supervisor:
 
     def _start_processes(self, *supervisor_fds: int) -> None:
         plan = self.plan
+        # a forked child flushes the buffers it inherits: empty them first, or text repeats
+        sys.stdout.flush()
+        sys.stderr.flush()
         inherited = tuple(supervisor_fds)
         if self.janitor is not None and self.janitor.stdin is not None:
             inherited += (self.janitor.stdin.fileno(),)

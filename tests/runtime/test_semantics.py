@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -433,3 +435,20 @@ def test_a_slow_processor_hands_on_each_event_without_waiting_for_a_batch(tmp_pa
     arrived = collected(out)["arrived"]
     assert len(arrived) == 12
     assert np.diff(arrived).max() < 0.2  # a batch of 8 would hold events back for 0.35 s
+
+
+def test_text_printed_before_a_run_is_not_repeated_by_forked_workers():
+    script = (
+        f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+        "from conftest import buffer, make_plan, worker\n"
+        "from flowc.runtime import run\n"
+        "print('before the run')\n"
+        "plan = make_plan([buffer('a')], [worker('src', 'importer', 'workers:count',"
+        " outputs=['a'], args={'n': 3}), worker('s', 'exporter', 'workers:identity', ['a'])])\n"
+        "run(plan, start_method='fork')\n"
+        "print('after')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.splitlines() == ["before the run", "after"], done.stderr
