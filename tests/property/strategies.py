@@ -15,9 +15,8 @@ from flowc.types import DTYPE_CODES, KEYWORDS
 # a plain name: a letter or underscore, then letters, digits, underscores; never a keyword
 _IDENTIFIER = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,11}", fullmatch=True)
 
-# what a string literal may hold: anything but a carriage return (which flow text cannot
-# spell inside a string) and lone surrogates (which no file can hold)
-_STRING_CHARACTERS = st.characters(blacklist_characters="\r", blacklist_categories=("Cs",))
+# what a string literal may hold: any character but lone surrogates (which no file can hold)
+_STRING_CHARACTERS = st.characters(blacklist_categories=("Cs",))
 
 
 def names() -> st.SearchStrategy[str]:

@@ -188,10 +188,11 @@ def test_string_escapes():
     assert value == ast.String('a"b\\c\nd\te')
 
 
-def test_strings_hold_any_other_character():
-    assert parse_value(SourceFile("v", '"é 😀 # not a comment"')) == ast.String(
-        "é 😀 # not a comment"
-    )
+def test_strings_hold_any_other_character_but_a_line_break():
+    text = '"é 😀 # not a comment \r \x00"'
+    assert parse_value(SourceFile("v", text)) == ast.String("é 😀 # not a comment \r \x00")
+    with pytest.raises(FlowError):
+        parse_value(SourceFile("v", '"two\nlines"'))
 
 
 def test_bools_lists_and_names():
