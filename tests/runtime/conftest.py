@@ -68,6 +68,8 @@ def collected(path) -> dict[str, np.ndarray]:
             "counter": np.zeros(0, dtype=np.int64),
             "source": np.zeros(0, dtype="U1"),
             "arrived": np.zeros(0),
+            "timestamp": np.zeros(0),
+            "deadtime": np.zeros(0),
         }
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0].files}
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -362,9 +363,14 @@ def test_deadtime_and_timestamps_are_set_by_the_importer(tmp_path):
             ),
         ],
     )
+    started = time.time()
     result = run(plan)
-    assert result.stats["workers"]["src"]["blocked_out_s"] > 0.02
-    assert collected(out)["x"].tolist() == list(range(30))
+    blocked = result.stats["workers"]["src"]["blocked_out_s"]
+    got = collected(out)
+    assert got["x"].tolist() == list(range(30))
+    assert blocked > 0.02
+    assert got["deadtime"].sum() == pytest.approx(blocked, rel=1e-6)
+    assert started < got["timestamp"][0] and (np.diff(got["timestamp"]) > 0).all()
 
 
 def test_plain_dtype_buffers_and_function_workers(tmp_path):

@@ -151,6 +151,8 @@ class Collect:
         self.counters: list[int] = []
         self.sources: list[str] = []
         self.arrived: list[float] = []
+        self.timestamps: list[float] = []
+        self.deadtimes: list[float] = []
 
     def process(self, data, meta, source):
         if data.flags.writeable:
@@ -160,6 +162,8 @@ class Collect:
         self.counters.append(int(meta["counter"]))
         self.sources.append(source)
         self.arrived.append(time.monotonic())
+        self.timestamps.append(float(meta["timestamp"]))
+        self.deadtimes.append(float(meta["deadtime"]))
         if self.delay:
             time.sleep(self.delay)
 
@@ -171,6 +175,8 @@ class Collect:
             counter=np.array(self.counters, dtype=np.int64),
             source=np.array(self.sources, dtype="U32"),
             arrived=np.array(self.arrived, dtype=np.float64),
+            timestamp=np.array(self.timestamps, dtype=np.float64),
+            deadtime=np.array(self.deadtimes, dtype=np.float64),
         )
 
 
