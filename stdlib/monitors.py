@@ -14,6 +14,8 @@ import numpy as np
 
 from flowc.callables import signature
 
+from .processors import waveforms
+
 _BAR_BLOCKS = " ▏▎▍▌▋▊▉█"
 _BAR_WIDTH = 40
 _SUMMARY_ROWS = 10
@@ -304,7 +306,7 @@ class oscilloscope:
     Every channel of the latest observed event is drawn over the others (channels as
     `stdlib.processors.waveforms` finds them: each numeric field, or those named in
     `channels`; a plain array is one channel), the `traces` events before it fainter behind,
-    against time in units of `sample_time`. The picture is redrawn every `every` seconds (at
+    against time in units of `sample_time` (named `unit` on the axis). The picture is redrawn every `every` seconds (at
     the next event) and at the end, replacing the file whole. With `path=` the waveforms of
     the last event are also saved to that `.npz` at the end (one array per channel,
     `ch<number>`). An observer sees the most recent events; which ones it draws depends on
@@ -319,6 +321,7 @@ class oscilloscope:
         channels: list | None = None,
         traces: int = 4,
         sample_time: float = 1.0,
+        unit: str = "",
         title: str = "",
         path: str = "",
     ):
@@ -335,14 +338,13 @@ class oscilloscope:
         self.every = float(every)
         self.channels = channels
         self.sample_time = float(sample_time)
+        self.unit = unit
         self.title = title
         self.recent: collections.deque = collections.deque(maxlen=traces)
         self.events = 0
         self.last_picture = time.monotonic()
 
     def process(self, data, meta=None, source=None) -> None:
-        from flowc.stdlib.processors import waveforms
-
         shown = waveforms(data, self.channels)
         if not shown:
             raise ValueError(f"oscilloscope: the events ({data.dtype}) have no numeric channel")
@@ -380,7 +382,10 @@ class oscilloscope:
             axes.legend(loc="upper right", fontsize=8)
         else:
             axes.set_title(f"{self.title + ': ' if self.title else ''}no events seen", fontsize=9)
-        axes.set_xlabel("time" if self.sample_time != 1.0 else "sample")
+        if self.unit:
+            axes.set_xlabel(f"time ({self.unit})")
+        else:
+            axes.set_xlabel("time" if self.sample_time != 1.0 else "sample")
         axes.set_ylabel("amplitude")
         _save(figure, self.png)
 

@@ -279,9 +279,9 @@ def provenance(plan_path: str | None = None, flow_path: str | None = None) -> di
     attributes: dict[str, str] = {}
     text = os.environ.get(PLAN_ENVIRONMENT) or None
     if text is not None and not text.lstrip().startswith("{"):
-        text = Path(text).read_text()
+        text = _read_plan(text, f"{PLAN_ENVIRONMENT}={text}")
     elif text is None and plan_path:
-        text = Path(plan_path).read_text()
+        text = _read_plan(plan_path, f"plan_path={plan_path!r}")
     source_path = flow_path
     if text is not None:
         try:
@@ -299,6 +299,15 @@ def provenance(plan_path: str | None = None, flow_path: str | None = None) -> di
     elif flow_path:
         raise FileNotFoundError(f"no .flow file {flow_path!r} to record as provenance")
     return attributes
+
+
+def _read_plan(path: str, given: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise FileNotFoundError(
+            f"{given} names no readable plan ({exc.strerror}); write one with `flowc plan FILE`"
+        ) from None
 
 
 class _BlockWriter:

@@ -374,10 +374,9 @@ def _hdf5_dataset(worker: str, handle, name: str, path: str):
 
 @signature(kind="importer")
 def hdf5(path: str, dataset: str = "events", *, example=None, rate: float = 0.0):
-    """Read events from a dataset of an HDF5 file, one row per event, as `stdlib.sinks.hdf5`
-    writes them.
+    """Read events from a dataset of an HDF5 file, one row per event.
 
-    The dataset holds shape (events,) for a buffer of LENGTH 1 and (events, LENGTH) otherwise;
+    Files written by `stdlib.sinks.hdf5` read back as they were written. The dataset holds shape (events,) for a buffer of LENGTH 1 and (events, LENGTH) otherwise;
     compound fields are matched by name and cast like `stdlib.sources.npy`. Rows are read in
     blocks of 1024, so a file larger than memory streams. `rate`: events per second (0: as fast
     as possible).
@@ -396,10 +395,10 @@ def hdf5(path: str, dataset: str = "events", *, example=None, rate: float = 0.0)
 
 @signature(kind="importer")
 def replay(path: str, *, example=None, speed: float = 1.0, dataset: str = "events"):
-    """Replay a recording at its recorded timing (`speed=1`), k times faster (`speed=k`), or as
-    fast as possible (`speed=0`).
+    """Replay a recorded file at its recorded timing, faster or slower, or as fast as possible.
 
-    A recording is an .npy file with its metadata beside it (`<stem>_meta.npy`, as
+    `speed=1` keeps the recorded timing, `speed=k` runs k times faster, `speed=0` as fast as
+    possible. A recording is an .npy file with its metadata beside it (`<stem>_meta.npy`, as
     `stdlib.sinks.npy(metadata=true)` writes it) or an HDF5 file with a `meta` dataset beside
     `dataset` (as `stdlib.sinks.hdf5` writes it). Event i is due `(timestamp[i] -
     timestamp[0]) / speed` seconds after the start, on a deadline clock that does not drift;
@@ -467,7 +466,8 @@ def swmr_follow(
 
     Which frames are complete follows swmr_tools' KeyFollower: with `keys` (paths of key
     datasets, written after the data of a frame), frame i is complete when every key is
-    non-zero at i; without keys, when every data dataset has grown past i. The follower stops
+    non-zero at i (keys grow along their first axis like the data); without keys, when every
+    data dataset has grown past i. The follower stops
     when the writer sets the scalar dataset `finished` to a non-zero value (it looks once more
     for frames flushed just before the flag), or when no new frame has come for `timeout`
     seconds; either ends the stream normally, with a line on stderr saying which. The file may
@@ -588,19 +588,16 @@ class _FrameFollower:
         self.finished = handle[finished] if finished else None
 
     def available(self) -> int:
-        """How many frames are complete now."""
+        """How many frames are complete now (those before `self.frames` stay complete)."""
         for dataset in self.data + self.keys:
             dataset.refresh()
         count = min(dataset.shape[0] for dataset in self.data)
-        if self.keys:
-            written = np.ones(max(k.shape[0] for k in self.keys), dtype=bool)
-            for key in self.keys:
-                values = key[...].reshape(key.shape[0], -1) if key.shape[0] else np.zeros((0, 1))
-                present = np.zeros(written.size, dtype=bool)
-                present[: values.shape[0]] = (values != 0).all(axis=1)
-                written &= present
+        for key in self.keys:
+            fresh = key[self.frames : max(self.frames, key.shape[0])]
+            per_frame = int(np.prod(fresh.shape[1:], dtype=np.int64))
+            written = (fresh.reshape(fresh.shape[0], per_frame) != 0).all(axis=1)
             missing = np.flatnonzero(~written)
-            count = min(count, int(missing[0]) if missing.size else written.size)
+            count = min(count, self.frames + (int(missing[0]) if missing.size else written.size))
         return count
 
     def is_finished(self) -> bool:

@@ -161,7 +161,6 @@ def test_swmr_follow_processes_a_file_another_process_writes(tmp_path):
         textwrap.dedent(
             """
             buffer frames : f8[8] slots=8
-            buffer pulses : {channel: i2, time: f8, height: f8, integral: f8, baseline: f8} slots=8
             importer  follow = stdlib.sources.swmr_follow(
                 path="live.h5", datasets=["data"], keys=["key"], finished="finished", timeout=10,
             ) -> frames

@@ -35,6 +35,20 @@ def writer(tmp_path):
         process.wait()
 
 
+def wait_for_keys(path: str, count: int, limit: float = 20.0) -> None:
+    """Wait until the writer has written `count` keys (its start-up time is not the test's)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with h5py.File(path, "r", swmr=True) as handle:
+                if "key" in handle and handle["key"].shape[0] >= count:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the writer wrote fewer than {count} keys in {limit} s")
+
+
 def test_follower_picks_up_frames_written_after_it_started(writer, tmp_path):
     path = writer(delay=0.5, frames=40, rate=50)
     started = time.time()
@@ -68,7 +82,8 @@ def test_follower_without_keys_follows_the_data_length(writer):
 
 
 def test_follower_stops_at_the_timeout_when_the_writer_goes_quiet(writer, capsys):
-    path = writer(delay=0.0, frames=5, finish=False, linger=5)
+    path = writer(delay=0.0, frames=5, finish=False, linger=10)
+    wait_for_keys(path, 5)
     started = time.monotonic()
     events = list(sources.swmr_follow(path, ["data"], keys=["key"], timeout=0.6, poll=0.02))
     elapsed = time.monotonic() - started
