@@ -276,6 +276,11 @@ def _flow_string(text: str) -> str:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+def _expressible(text: str) -> bool:
+    """Whether a flow string can hold `text` (it has no escape for a carriage return)."""
+    return "\r" not in text
+
+
 def _flow_value(value) -> str | None:
     """A config value as a flow literal, or None when flow cannot express it."""
     if isinstance(value, bool):
@@ -294,6 +299,18 @@ def _flow_value(value) -> str | None:
             return None
         return "[" + ", ".join(items) + "]"
     return None
+
+
+def _histogram_bins(value) -> bool:
+    """Whether a histogram config entry is [low, high, count] of finite numbers."""
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+        and all(math.isfinite(x) for x in value)
+        and value[0] < value[1]
+        and value[2] >= 1
+    )
 
 
 def _describe(value) -> str:
@@ -583,6 +600,16 @@ class _Converter:
             return None
         fields = []
         for field_node, dtype_node in _pairs(node):
+            if not _expressible(str(field_node.value)):
+                self.report(
+                    error(
+                        "M102",
+                        f"field {str(field_node.value)!r} of buffer `{name}`: a field name with "
+                        "a carriage return cannot be expressed in flow; the field is left out",
+                        self.doc.span(field_node),
+                    )
+                )
+                continue
             spec = _construct(dtype_node)
             code, shape, why = _field_code(spec)
             if code is None:
@@ -871,7 +898,7 @@ class _Converter:
         arguments = [
             f"mimo_file={_flow_string(file)}",
             f"mimo_function={_flow_string(function)}",
-            f"mimo_name={_flow_string(name)}",
+            f"mimo_name={_flow_string(name if _expressible(name) else flow_name)}",
             "mimo_setup_dir=SETUP_DIR",
             "mimo_run_dir=RUN_DIR",
             *specs,
@@ -952,7 +979,8 @@ class _Converter:
             if (
                 isinstance(bins, dict)
                 and bins
-                and all(isinstance(v, list) and len(v) == 3 for v in bins.values())
+                and all(_expressible(str(channel)) for channel in bins)
+                and all(_histogram_bins(v) for v in bins.values())
             ):
                 source = buffers[sources[0]].flow_name if sources[0] in buffers else sources[0]
                 lines = [
