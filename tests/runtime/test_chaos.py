@@ -153,6 +153,7 @@ def test_first_signal_drains_without_losing_accepted_events(tmp_path, signum):
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
+    assert _segments_of(proc.pid) == []
     stats = json.loads(out)
     assert stats["stopped"] == "interrupted"
     x = collected(tmp_path / "out")["x"].tolist()  # saved by Collect.finish(): finish() ran
@@ -184,6 +185,7 @@ def test_second_signal_stops_at_once(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert time.monotonic() - started < 3
     assert proc.returncode == 130, err
+    assert _segments_of(proc.pid) == []
     assert json.loads(out)["stopped"] == "interrupted"
 
 
