@@ -17,8 +17,9 @@ class Entry:
 
     name:       as a .flow file calls it without the `stdlib.` prefix ("sources.pulses")
     kind:       the worker kind it is written for ("importer", "filter"...)
-    parameters: (name, repr of the default or None when required, required) for each argument
-                a .flow file may give, in declaration order
+    parameters: (name, the default as flow text or None when required, required) for each
+                argument a .flow file may give, in declaration order; a default of None (an
+                optional argument that means "not given") reads "not given"
     signature:  what it declares to the checker (needs, produces, field_args, kind)
     doc:        its docstring, dedented
     """
@@ -88,8 +89,23 @@ def _parameters(obj, kind: str) -> tuple[tuple[str, str | None, bool], ...]:
     return tuple(
         (
             name,
-            None if name in shape.required else repr(declared[name].default),
+            None if name in shape.required else flow_literal(declared[name].default),
             name in shape.required,
         )
         for name in shape.parameters
     )
+
+
+def flow_literal(value) -> str:
+    """A default value as a .flow file writes it: `"text"`, `true`, `[1, 2]`, `0.5`."""
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = escaped.replace("\n", "\\n").replace("\t", "\\t")
+        return f'"{escaped}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(flow_literal(item) for item in value) + "]"
+    return repr(value)

@@ -389,8 +389,8 @@ def test_catalog_entry_describes_arguments_signature_and_doc():
     select = catalog.entry("filters.select")
     assert select.parameters == (
         ("field", None, True),
-        ("min", "None", False),
-        ("max", "None", False),
+        ("min", "not given", False),
+        ("max", "not given", False),
     )
     assert select.signature.field_args == ("field",)
     assert select.doc.startswith("Keep the events whose `field`")
@@ -401,6 +401,22 @@ def test_catalog_entry_describes_arguments_signature_and_doc():
     assert catalog.entry("sinks.npy").parameters[0] == ("path", None, True)
     with pytest.raises(dataclasses.FrozenInstanceError):
         select.kind = "processor"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("counter", '"counter"'),
+        ('say "hi"\n', '"say \\"hi\\"\\n"'),
+        (True, "true"),
+        ((), "[]"),
+        ([1, "a", False], '[1, "a", false]'),
+        (0.001, "0.001"),
+        (None, "not given"),
+    ],
+)
+def test_catalog_shows_defaults_as_flow_text(value, text):
+    assert catalog.flow_literal(value) == text
 
 
 def test_catalog_entry_of_an_unknown_name_is_a_key_error():
