@@ -7,13 +7,19 @@ Other test suites build on these (e.g. `names()`, `values()`, `struct_types()`, 
 
 from __future__ import annotations
 
+import operator
+import string
+
 from hypothesis import strategies as st
 
 from flowc.syntax import ast
 from flowc.types import DTYPE_CODES, KEYWORDS
 
 # a plain name: a letter or underscore, then letters, digits, underscores; never a keyword
-_IDENTIFIER = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,11}", fullmatch=True)
+_LETTERS = string.ascii_letters + "_"
+_IDENTIFIER = st.builds(
+    operator.add, st.sampled_from(_LETTERS), st.text(_LETTERS + string.digits, max_size=11)
+)
 
 # what a string literal may hold: any character but lone surrogates (which no file can hold)
 _STRING_CHARACTERS = st.characters(blacklist_categories=("Cs",))
