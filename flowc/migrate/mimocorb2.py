@@ -101,6 +101,14 @@ IMPORT_CODES: dict[str, ImportCode] = {
             "written with a suffix or with its other characters replaced by `_`.",
         ),
         ImportCode(
+            "M004",
+            "error",
+            "a folder cannot be expressed in flow",
+            "`target_directory` must be a path, and flow strings cannot hold a carriage return, "
+            "so a setup folder or target directory whose name has one cannot be written. The "
+            "converter uses `target` beside the setup instead.",
+        ),
+        ImportCode(
             "M101",
             "error",
             "a buffer is incomplete or malformed",
@@ -301,6 +309,12 @@ def _flow_value(value) -> str | None:
     return None
 
 
+def _path_text(path: Path) -> str:
+    """A path as a flow string can hold it (reported as M004 when it cannot)."""
+    text = str(path)
+    return text if _expressible(text) else path.name.replace("\r", "_")
+
+
 def _histogram_bins(value) -> bool:
     """Whether a histogram config entry is [low, high, count] of finite numbers."""
     return (
@@ -418,6 +432,8 @@ class _Converter:
         self.diagnostics: list[Diagnostic] = []
         self.taken: set[str] = {"SETUP_DIR", "RUN_DIR"}
         self.path_consts: list[str] = []
+        self.doc: _Yaml | None = None
+        self.type_names: dict[ElementType, str] = {}
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
@@ -468,10 +484,7 @@ class _Converter:
                 )
         buffers = self.buffers(_child(doc.root, "Buffers"))
         base_config, base_spans = self.config(_child(doc.root, "base_config"), "base_config")
-        target = doc.value.get("target_directory") or "target"
-        run_dir = Path(os.path.expanduser(str(target)))
-        if not run_dir.is_absolute():
-            run_dir = self.setup_dir / run_dir
+        run_dir = self.run_dir(_child(doc.root, "target_directory"))
         header = [
             f"# Converted from the mimoCoRB2 setup {Path(self.source.name).name} by "
             "`flowc import mimocorb2`.",
@@ -479,12 +492,12 @@ class _Converter:
             f"pipeline {self.name_for(Path(self.source.name).stem, None, 'pipeline', taken=set())}",
             "",
             "# where the workers' files and config files are (the setup's folder)",
-            f"const SETUP_DIR = {_flow_string(str(self.setup_dir))}",
+            f"const SETUP_DIR = {_flow_string(_path_text(self.setup_dir))}",
             "# where workers write (BufferIO.run_dir; mimoCoRB2's target_directory)",
-            f"const RUN_DIR = {_flow_string(str(run_dir))}",
+            f"const RUN_DIR = {_flow_string(_path_text(run_dir))}",
         ]
         types = self.type_lines(buffers)
-        buffer_lines = [self.buffer_line(b, types) for b in buffers.values() if b.element]
+        buffer_lines = [self.buffer_line(b) for b in buffers.values() if b.element]
         worker_lines: list[str] = []
         workers = _child(doc.root, "Workers")
         for key_node, value_node in _pairs(workers):
@@ -503,6 +516,30 @@ class _Converter:
         except Exception as exc:  # the generated text must parse; say so if it does not
             raise RuntimeError(f"flowc import generated text that does not parse: {exc}") from exc
         return Conversion(text, sort_diagnostics(self.diagnostics))
+
+    def run_dir(self, node: yaml.Node | None) -> Path:
+        """mimoCoRB2's target_directory (relative to the setup's folder), default `target`."""
+        target = _construct(node) if node is not None else None
+        if target is not None and (not isinstance(target, str) or not _expressible(target)):
+            self.report(
+                error(
+                    "M004",
+                    "`target_directory` must be a path that flow can write; `target` is used",
+                    self.doc.span(node),
+                )
+            )
+            target = None
+        if not _expressible(str(self.setup_dir)):
+            self.report(
+                error(
+                    "M004",
+                    f"the setup's folder {str(self.setup_dir)!r} cannot be written in flow",
+                    self.doc.span(self.doc.root),
+                    help="move the setup to a folder whose name has no carriage return",
+                )
+            )
+        run_dir = Path(os.path.expanduser(target or "target"))
+        return run_dir if run_dir.is_absolute() else self.setup_dir / run_dir
 
     # --- names
 
@@ -647,7 +684,7 @@ class _Converter:
         self.type_names = {element: line.split()[1] for element, (_, line) in types.items()}
         return types
 
-    def buffer_line(self, b: _Buffer, types) -> str:
+    def buffer_line(self, b: _Buffer) -> str:
         type_text = self.type_names.get(b.element, b.element.to_flow())
         length = f"[{b.length}]" if b.length != 1 else ""
         return f"buffer {b.flow_name} : {type_text}{length} slots={b.slots}"
