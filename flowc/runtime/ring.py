@@ -148,6 +148,12 @@ class Ring:
         self.data_bytes = buf[
             layout.data_offset : layout.data_offset + layout.slots * layout.data_bytes
         ]
+        size = layout.data_bytes
+        # per-slot byte views, made once: copying whole events needs no slicing per event
+        self.data_slots = [self.data_bytes[i * size : i * size + size] for i in range(layout.slots)]
+        self.meta_slots = [
+            meta_bytes[i * META_BYTES : i * META_BYTES + META_BYTES] for i in range(layout.slots)
+        ]
         self.meta = np.frombuffer(meta_bytes, dtype=META_DTYPE)
         self.data = np.frombuffer(self.data_bytes, dtype=layout.dtype).reshape(
             layout.slots, layout.length
@@ -179,6 +185,8 @@ class Ring:
         keep it mapped until they are collected)."""
         self.meta = self.data = None
         for view in (
+            *self.data_slots,
+            *self.meta_slots,
             self.words,
             self.meta_words,
             self.meta_floats,
@@ -276,8 +284,8 @@ class OutputPort:
         self.clock = clock
         self.blocked_s = 0.0  # how long the last claim waited for a free slot
         self.data_bytes = layout.data_bytes
-        self.data = ring.data_bytes
-        self.meta = ring.meta_bytes
+        self.data_slots = ring.data_slots
+        self.meta_slots = ring.meta_slots
         self.batch = max(1, layout.slots // 4) if batched else 1
         self.unannounced = 0
         clock.outputs.append(self)
@@ -290,9 +298,8 @@ class OutputPort:
         the slot's own type and shape is copied as bytes: numpy's assignment of structured
         arrays is many times slower than a memory copy."""
         if type(item) is np.ndarray and item.dtype == self.dtype and item.shape == self.shape:
-            size = self.data_bytes
             try:
-                self.data[slot * size : slot * size + size] = memoryview(item).cast("B")
+                self.data_slots[slot][:] = memoryview(item).cast("B")
                 return
             except TypeError:  # not contiguous
                 pass
@@ -494,8 +501,8 @@ class InputPort:
         self.refcount_base = layout.refcount_base
         self.counters = counters
         self.consumed_at = consumed_at
-        self.data = ring.data_bytes
-        self.meta = ring.meta_bytes
+        self.data_slots = ring.data_slots
+        self.meta_slots = ring.meta_slots
         self.batch = 1 if layout.overflow == "drop" else max(1, layout.slots // 4)
         self.unannounced = 0
         clock.inputs.append(self)

@@ -373,9 +373,10 @@ class WorkerProcess:
 
     def _copier(self):
         """copy(i, slot, j): copy input i's event in `slot` unchanged to output j."""
-        inputs = [(port.data, port.meta) for port in self.inputs]
-        outputs = [(port.claim, port.publish, port.data, port.meta) for port in self.outputs]
-        size = self.outputs[0].data_bytes if self.outputs else 0
+        inputs = [(port.data_slots, port.meta_slots) for port in self.inputs]
+        outputs = [
+            (port.claim, port.publish, port.data_slots, port.meta_slots) for port in self.outputs
+        ]
 
         def copy(i: int, slot: int, j: int) -> None:
             claim, publish, data, meta = outputs[j]
@@ -383,8 +384,8 @@ class WorkerProcess:
             if into < 0:
                 return
             in_data, in_meta = inputs[i]
-            data[into * size : into * size + size] = in_data[slot * size : slot * size + size]
-            meta[into * 24 : into * 24 + 24] = in_meta[slot * 24 : slot * 24 + 24]
+            data[into][:] = in_data[slot]
+            meta[into][:] = in_meta[slot]
             publish(into)
 
         return copy
@@ -393,7 +394,7 @@ class WorkerProcess:
         step = self.step
         in_views = self.in_views
         names = [port.name for port in self.inputs]
-        in_meta = [port.meta for port in self.inputs]
+        in_meta = [port.meta_slots for port in self.inputs]
         outputs = self.outputs
         count = len(outputs)
         copy = self._copier()
@@ -422,7 +423,7 @@ class WorkerProcess:
             except BaseException:
                 out.abort(into)
                 raise
-            out.meta[into * 24 : into * 24 + 24] = in_meta[i][slot * 24 : slot * 24 + 24]
+            out.meta_slots[into][:] = in_meta[i][slot]
             out.publish(into)
 
         def emit(i: int, slot: int, view, result) -> None:
@@ -550,15 +551,14 @@ def _copy_latest(ring: Ring, data_copy: memoryview, meta_copy: memoryview) -> bo
     """Copy the most recently published slot, consistently (seqlock); False if it kept moving."""
     words = ring.words
     layout = ring.layout
-    size = layout.data_bytes
     for _ in range(_SEQLOCK_ATTEMPTS):
         slot = words[LAST_SLOT]
         at = layout.sequence_base + slot
         before = words[at]
         if before & 1:
             continue
-        data_copy[:] = ring.data_bytes[slot * size : slot * size + size]
-        meta_copy[:] = ring.meta_bytes[slot * 24 : slot * 24 + 24]
+        data_copy[:] = ring.data_slots[slot]
+        meta_copy[:] = ring.meta_slots[slot]
         if words[at] == before:
             return True
     return False
