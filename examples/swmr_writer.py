@@ -18,9 +18,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from flowc.stdlib.sources import pulses, swmr_follow
 
 import flowc
-from flowc.stdlib.sources import pulses, swmr_follow
 
 DATA = "entry/data"
 KEYS = "entry/keys"

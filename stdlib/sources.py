@@ -146,16 +146,12 @@ class _WaveformSimulator:
         signal = np.empty((channels, samples))
         template = self._template(samples)
         counts = np.minimum(self.rng.poisson(self.mean_pulses, channels), self.max_pulses)
-        earliest_start = int(samples * 0.1)
-        latest_start = max(earliest_start + 1, int(samples * 0.8))
         for channel, count in enumerate(counts):
             wave = signal[channel]
             offset = int(self.rng.integers(0, self.noise_bank.size - samples + 1))
             np.multiply(self.noise_bank[offset : offset + samples], self.noise, out=wave)
             wave += self.baseline
-            for _ in range(count):
-                start = int(self.rng.integers(earliest_start, latest_start))
-                amplitude = self.rng.exponential(self.height)
+            for start, amplitude in self._placements(count, samples):
                 wave[start:] += amplitude * template[: samples - start]
         signal = signal.T.reshape(target.shape)
         if target.dtype.kind == "c":
@@ -165,6 +161,14 @@ class _WaveformSimulator:
             target.imag = noise.reshape(target.shape)
         else:
             _store(target, signal)
+
+    def _placements(self, count: int, samples: int):
+        """(start sample, amplitude) of the `count` random pulses of one channel."""
+        earliest_start = int(samples * 0.1)
+        latest_start = max(earliest_start + 1, int(samples * 0.8))
+        for _ in range(count):
+            start = int(self.rng.integers(earliest_start, latest_start))
+            yield start, self.rng.exponential(self.height)
 
     def _template(self, samples: int) -> np.ndarray:
         """A unit-height pulse (rise time `rise`, decay time `tau`) cut to `samples` samples.
@@ -182,6 +186,95 @@ class _WaveformSimulator:
                 template = template[:samples] / template.max()
             self.templates[samples] = template
         return template
+
+
+class _TriggeredSimulator(_WaveformSimulator):
+    """One triggered pulse per event, seen by every channel at once, over random background."""
+
+    def __init__(self, example, *, trigger, jitter, gains, resolution, **options):
+        super().__init__(example, **options)
+        self.trigger = trigger
+        self.jitter = jitter
+        self.gains = [float(g) for g in gains] or [1.0]
+        self.resolution = resolution
+        self.amplitude = 0.0
+        self.next_channel = 0
+
+    def event(self) -> np.ndarray:
+        self.amplitude = self.rng.exponential(self.height)
+        self.next_channel = 0
+        return super().event()
+
+    def _placements(self, count: int, samples: int):
+        gain = self.gains[self.next_channel % len(self.gains)]
+        self.next_channel += 1
+        start = round(self.trigger * (samples - 1) + self.rng.normal(0.0, self.jitter))
+        spread = max(0.0, 1.0 + self.rng.normal(0.0, self.resolution))
+        yield min(max(start, 0), samples - 1), self.amplitude * gain * spread
+        yield from super()._placements(count, samples)
+
+
+@signature(kind="importer")
+def waveforms(
+    n: int,
+    rate: float = 0.0,
+    *,
+    example=None,
+    seed: int | None = None,
+    noise: float = 0.01,
+    baseline: float = 0.0,
+    height: float = 0.5,
+    tau: float = 40.0,
+    rise: float = 4.0,
+    trigger: float = 0.25,
+    jitter: float = 1.0,
+    gains: list = (),
+    resolution: float = 0.05,
+    background: float = 0.1,
+    max_pulses: int = 4,
+):
+    """Simulated triggered multi-channel waveforms: one pulse per event seen by every channel.
+
+    Like `stdlib.sources.pulses` (same channels, noise, pulse shape, ADC scaling, pace and
+    `seed`), but each event is a trigger: a pulse of exponentially distributed amplitude (mean
+    `height`) appears on every channel at `trigger` (a fraction of the waveform) give or take
+    `jitter` samples (Gaussian), scaled on channel k by `gains[k]` (default 1 each; the list
+    repeats when there are more channels) and smeared by a relative `resolution`. Each channel
+    also carries random background pulses, uncorrelated (Poisson, mean `background`, at most
+    `max_pulses`), as `pulses` places them.
+    """
+    if n < 0:
+        raise ValueError(f"waveforms: n={n} must be 0 or more")
+    _check_rate("waveforms", rate)
+    if not 0.0 <= trigger <= 1.0 or jitter < 0 or resolution < 0 or background < 0:
+        raise ValueError(
+            "waveforms: trigger must lie between 0 and 1; jitter, resolution and background "
+            "must be 0 or more"
+        )
+    if noise < 0 or max_pulses < 0 or tau <= 0 or rise < 0:
+        raise ValueError(
+            "waveforms: noise and max_pulses must be 0 or more, tau more than 0, rise 0 or more"
+        )
+    if any(not isinstance(g, int | float) or isinstance(g, bool) or g < 0 for g in gains):
+        raise ValueError(f"waveforms: gains={list(gains)!r} must be numbers of 0 or more")
+    if example is None:
+        example = np.zeros(_DEFAULT_EXAMPLE_LENGTH, np.float32)
+    simulator = _TriggeredSimulator(
+        example,
+        trigger=trigger,
+        jitter=jitter,
+        gains=gains,
+        resolution=resolution,
+        rng=np.random.default_rng(seed),
+        noise=noise,
+        baseline=baseline,
+        mean_pulses=background,
+        max_pulses=max_pulses,
+        height=height,
+        tau=tau,
+        rise=rise,
+    )
+    yield from _paced((simulator.event() for _ in range(n)), rate)
 
 
 def _is_numeric(dtype: np.dtype) -> bool:

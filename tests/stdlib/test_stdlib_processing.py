@@ -26,6 +26,42 @@ def is_png(path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+# --- waveforms -----------------------------------------------------------------------------------
+
+
+def test_waveforms_put_one_trigger_on_every_channel_scaled_by_its_gain():
+    example = np.zeros(1000, [("a", "f4"), ("b", "f4"), ("adc", "u2")])
+    events = list(
+        sources.waveforms(n=100, example=example, seed=1, gains=[1, 0.5], background=0, jitter=1)
+    )
+    assert len(events) == 100 and all(e.dtype == example.dtype for e in events)
+    big = [e for e in events if e["a"].max() > 0.3]
+    for event in big:
+        starts = [
+            int(np.argmax(wave > (wave.max() + np.median(wave)) / 2))
+            for wave in (event["a"], event["b"], event["adc"].astype("f8"))
+        ]
+        assert max(starts) - min(starts) <= 6, "the channels see the trigger together"
+        assert 245 <= starts[0] <= 260, "the pulse starts at a quarter of the waveform"
+    ratio = np.median([e["b"].max() / e["a"].max() for e in big])
+    assert ratio == pytest.approx(0.5, abs=0.05)
+    baseline = np.median(np.concatenate([e["adc"][:200] for e in events]))
+    assert baseline == pytest.approx(0.1 * 65535, rel=0.01)
+    adc_height = np.median(
+        [(e["adc"].max() - baseline) / (0.4 * 65535) / e["a"].max() for e in big]
+    )
+    assert adc_height == pytest.approx(1.0, abs=0.05), "the gains repeat: channel 2 has gain 1"
+
+
+def test_waveforms_are_reproducible_and_check_their_arguments():
+    first = list(sources.waveforms(n=2, example=np.zeros(64, "f4"), seed=3))
+    again = list(sources.waveforms(n=2, example=np.zeros(64, "f4"), seed=3))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    for arguments in ({"trigger": 1.5}, {"gains": [-1]}, {"rate": -1}, {"n": -1}):
+        with pytest.raises(ValueError, match="waveforms"):
+            next(sources.waveforms(**{"n": 1, **arguments}))
+
+
 # --- find_pulses -----------------------------------------------------------------------------------
 
 

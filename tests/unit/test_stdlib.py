@@ -381,6 +381,7 @@ def test_catalog_lists_every_standard_worker_with_its_kind():
         "sources.pulses": "importer",
         "sources.replay": "importer",
         "sources.swmr_follow": "importer",
+        "sources.waveforms": "importer",
     }
     assert [e.name for e in catalog.entries()] == sorted(kinds)
 
