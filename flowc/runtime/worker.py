@@ -88,6 +88,17 @@ def _die_with_supervisor(supervisor_pid: int) -> None:
         os._exit(1)
 
 
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback of an exception without the runtime's own frames: the user's code is
+    what the reader has to look at (a failure inside the runtime keeps every frame)."""
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    report = traceback.TracebackException.from_exception(exc)
+    theirs = [frame for frame in report.stack if not frame.filename.startswith(here)]
+    if theirs:
+        report.stack = traceback.StackSummary.from_list(theirs)
+    return "".join(report.format())
+
+
 def _leave_forkserver() -> None:
     """A forkserver hands each child a copy of the pipe whose closing tells it its clients are
     gone; a worker holding it would keep the forkserver alive after the supervisor died, and
@@ -129,9 +140,7 @@ def worker_main(spec: ProcessSpec, conn) -> None:
             process.record_times(started_wall)
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         try:
-            conn.send(
-                ("failed", message.splitlines()[0] if message else "", traceback.format_exc())
-            )
+            conn.send(("failed", message.splitlines()[0] if message else "", _user_traceback(exc)))
         except OSError:
             pass
         conn.close()
