@@ -107,21 +107,47 @@ def test_what_the_sinks_write_the_readers_read_back(tmp_path, monkeypatch):
     for name, events in read_back.items():
         assert np.array_equal(np.concatenate(events), kept), name
 
-    run_flow(
+    stats = run_flow(
         tmp_path,
         """
         type Short = {h: f4, t: f4}
-        buffer again : Short slots=8
-        buffer waves : {ch0: f4, ch1: f4}[512] slots=8
+        buffer again  : Short slots=8
+        buffer npys   : Short slots=8
+        buffer h5s    : Short slots=8
+        buffer some   : Short slots=8
+        buffer waves  : {ch0: f4, ch1: f4}[512] slots=8
         importer  csv    = stdlib.sources.csv(path="out/kept.csv")          -> again
+        importer  npy    = stdlib.sources.npy(path="out/kept.npy")          -> npys
+        importer  h5     = stdlib.sources.hdf5(path="out/kept.h5")          -> h5s
         importer  replay = stdlib.sources.replay(path="out/raw.h5", speed=0) -> waves
         exporter  save   = stdlib.sinks.npy(path="out/again.npy")           again
+        filter    half   = stdlib.filters.sample(fraction=0.5, seed=1)      npys -> some
+        exporter  drop   = stdlib.sinks.null()                              some
+        exporter  h5copy = stdlib.sinks.npy(path="out/h5.npy")              h5s
         exporter  copy   = stdlib.sinks.npy(path="out/waves.npy")           waves
         """,
     )
     assert np.array_equal(np.load("out/again.npy"), kept)
+    assert np.array_equal(np.load("out/h5.npy"), kept)
     with h5py.File("out/raw.h5") as handle:
         assert np.array_equal(np.load("out/waves.npy"), handle["events"][...])
+    assert stats["buffers"]["npys"]["written"] == len(kept)
+    assert 0 < stats["buffers"]["some"]["consumed"]["drop"] < len(kept)
+
+
+def test_a_reader_without_its_file_fails_the_run_naming_worker_and_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "missing.flow").write_text(
+        "buffer b : f8 slots=4\n"
+        'importer load = stdlib.sources.npy(path="nowhere.npy") -> b\n'
+        "exporter s = stdlib.sinks.null() b\n"
+    )
+    before = segments()
+    with pytest.raises(flowc.RunError) as raised:
+        flowc.compile_file(tmp_path / "missing.flow").run(timeout=60)
+    failure = raised.value.result.failure
+    assert failure.worker == "load" and "no file 'nowhere.npy'" in failure.message
+    assert not leaked(before)
 
 
 def test_event_builder_in_a_pipeline_pairs_exactly_the_matching_triggers(tmp_path, monkeypatch):
