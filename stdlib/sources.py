@@ -370,8 +370,9 @@ def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
 
     Each row is one element of an event: a buffer of LENGTH n takes n consecutive rows per
     event (rows left over at the end that do not fill an event are an error). Each field of a
-    struct buffer is read from the column of the same name (other columns are left out); a
-    plain buffer reads the file's only column. Sub-array fields have no CSV form. Booleans are
+    struct buffer is read from the column of the same name (other columns are left out), a
+    sub-array field from the columns `name[0]`, `name[1]`... (flattened, as `stdlib.sinks.csv`
+    writes them); a plain buffer reads the file's only column. Booleans are
     true/false, yes/no or 1/0; blank lines are skipped. A value that does not parse fails with
     its line and column. Without `example` (outside flowc), every column is read as float64.
     `rate`: events per second (0: as fast as possible).
@@ -397,7 +398,7 @@ def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
             if not row or all(not cell.strip() for cell in row):
                 continue
             line = rows.line_num
-            for target, index, convert in columns:
+            for target, index, convert, position in columns:
                 try:
                     value = convert(row[index])
                 except (IndexError, ValueError) as exc:
@@ -405,7 +406,10 @@ def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
                         f"csv: {path!r} line {line}, column {header[index]!r}: "
                         + ("missing" if isinstance(exc, IndexError) else str(exc))
                     ) from None
-                (event if target is None else event[target])[filled] = value
+                if position is None:
+                    (event if target is None else event[target])[filled] = value
+                else:
+                    event[target][filled].flat[position] = value
             filled += 1
             if filled == length:
                 if rate:
@@ -421,7 +425,8 @@ def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
 
 
 def _csv_columns(example: np.ndarray, header: list[str], path: str):
-    """(field or None, column index, converter) for each value an event takes from a row."""
+    """(field or None, column index, converter, flat position in a sub-array or None) for each
+    value an element takes from a row."""
     names = example.dtype.names
     if names is None:
         if len(header) != 1:
@@ -429,17 +434,22 @@ def _csv_columns(example: np.ndarray, header: list[str], path: str):
                 f"csv: {path!r} has {len(header)} columns ({', '.join(header)}), but the buffer "
                 "is a plain array: it reads a file of one column"
             )
-        return [(None, 0, _converter(example.dtype))]
+        return [(None, 0, _converter(example.dtype), None)]
     columns = []
     for name in names:
         field_dtype = example.dtype[name]
-        if field_dtype.shape:
-            raise ValueError(f"csv: field {name!r} is a sub-array {field_dtype}; CSV has none")
-        if name not in header:
-            raise ValueError(
-                f"csv: {path!r} has no column {name!r} (its columns: {', '.join(header)})"
-            )
-        columns.append((name, header.index(name), _converter(field_dtype)))
+        convert = _converter(field_dtype.base)
+        wanted = (
+            [(f"{name}[{i}]", i) for i in range(int(np.prod(field_dtype.shape)))]
+            if field_dtype.shape
+            else [(name, None)]
+        )
+        for column, position in wanted:
+            if column not in header:
+                raise ValueError(
+                    f"csv: {path!r} has no column {column!r} (its columns: {', '.join(header)})"
+                )
+            columns.append((name, header.index(column), convert, position))
     return columns
 
 

@@ -105,6 +105,8 @@ def test_csv_sink_writes_metadata_and_flattens_sub_arrays(tmp_path):
         == "counter,timestamp,deadtime,height,time,channel,shape[0],shape[1],shape[2],shape[3]"
     )
     assert row == "7,12.5,0.0,0.1,2.0,1,1.0,2.0,3.0,4.0"
+    (back,) = sources.csv(str(tmp_path / "m.csv"), example=np.zeros(1, PULSE))
+    assert np.array_equal(back, pulses_of(2)[1:]), "sub-array columns read back"
 
 
 def test_csv_reader_points_at_a_bad_value_and_a_missing_column(tmp_path):
