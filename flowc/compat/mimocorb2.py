@@ -70,6 +70,8 @@ MIMOCORB2_MODULES = (
 
 # seconds to wait, at the end of the stream, for a worker function to return
 FINISH_TIMEOUT_S = 30.0
+# events a worker function may write ahead of flowc before it waits (its back-pressure)
+WRITES_AHEAD = 16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -480,6 +482,7 @@ class _Bridge:
         self.io: BufferIO | None = None
         self.to_flowc: queue.SimpleQueue = queue.SimpleQueue()
         self.to_function: queue.SimpleQueue = queue.SimpleQueue()
+        self.write_room = threading.Semaphore(WRITES_AHEAD)
         self.released = threading.Event()
         self.ended = False
         self.reading = False  # the function waits for an event
@@ -492,7 +495,7 @@ class _Bridge:
         self.thread.start()
         if not wait:
             return None
-        first = self.to_flowc.get()
+        first = self.take()
         if first[0] == "read":
             self.reading = True
         return first
@@ -522,9 +525,19 @@ class _Bridge:
     def write(self, index: int, data: np.ndarray) -> None:
         if self.ended:
             raise _StreamEnded
+        self.write_room.acquire()
+        if self.ended:
+            raise _StreamEnded
         self.to_flowc.put(("write", index, data))
 
     # --- called by flowc's worker loop
+
+    def take(self, timeout: float | None = None) -> tuple:
+        """The function's next message (queue.Empty after `timeout` seconds)."""
+        message = self.to_flowc.get(timeout=timeout)
+        if message[0] == "write":
+            self.write_room.release()
+        return message
 
     def serve(self, event) -> tuple[list[tuple[int, np.ndarray]], bool]:
         """Answer the function's pending read with `event`.
@@ -539,7 +552,7 @@ class _Bridge:
         """The function's writes up to its next read (False) or its return (True)."""
         writes = []
         while True:
-            message = self.to_flowc.get()
+            message = self.take()
             if message[0] == "write":
                 writes.append((message[1], message[2]))
             elif message[0] == "read":
@@ -565,7 +578,7 @@ class _Bridge:
         writes = []
         while True:
             try:
-                message = self.to_flowc.get(timeout=FINISH_TIMEOUT_S)
+                message = self.take(FINISH_TIMEOUT_S)
             except queue.Empty:
                 raise RuntimeError(
                     f"the worker function did not return within {FINISH_TIMEOUT_S:.0f} s "
@@ -690,6 +703,15 @@ class _Adapter:
     def begin(self, io: BufferIO) -> None:
         """Run the function up to its template call, first read or first write."""
         first = self.bridge.start(io)
+        if first[0] == "write":
+            self.early_writes.append((first[1], first[2]))
+            writes, self.returned = self.bridge.collect()
+            self.early_writes += writes
+        else:
+            self.adopt(first)
+
+    def adopt(self, first: tuple) -> None:
+        """Take the function's first message: its template's ufunc, a read, or its return."""
         if first[0] == "ufunc":
             if first[1] != self.template:
                 raise TypeError(
@@ -702,10 +724,6 @@ class _Adapter:
             if first[1] is not None:
                 raise first[1]
             self.returned = True
-        elif first[0] == "write":
-            self.early_writes.append((first[1], first[2]))
-            writes, self.returned = self.bridge.collect()
-            self.early_writes += writes
 
     def finish(self) -> None:
         if self.returned and self.ufunc is None:
@@ -739,13 +757,31 @@ class ImporterWorker(_Adapter):
                     return
                 yield event
             return
-        for _, data in self.early_writes:
-            yield data
-        self.early_writes = []
+        while self.early_writes:
+            yield self.early_writes.pop(0)[1]
         while not self.returned:
-            writes, self.returned = self.bridge.collect()
-            for _, data in writes:
-                yield data
+            message = self.bridge.take()
+            if message[0] == "write":
+                yield message[2]
+            elif message[0] == "done":
+                self.returned = True
+                if message[1] is not None:
+                    raise message[1]
+            else:
+                raise RuntimeError(f"{self.described}: an importer has no sources to read")
+
+    def begin(self, io: BufferIO) -> None:
+        """Run the function up to its template call or its first write."""
+        first = self.bridge.start(io)
+        if first[0] == "write":
+            self.early_writes.append((first[1], first[2]))
+        else:
+            self.adopt(first)
+
+    def finish(self) -> None:
+        """Let the function end; what it wrote after the run was stopped is not kept."""
+        if not self.returned or self.ufunc is not None:
+            self.bridge.end()
 
 
 class ProcessorWorker(_Adapter):
@@ -821,7 +857,7 @@ class ObserverWorker(_Adapter):
         """Hand a copy of the event to the function if it waits for one; else skip it."""
         bridge = self.bridge
         while not bridge.to_flowc.empty():
-            message = bridge.to_flowc.get()
+            message = bridge.take()
             if message[0] == "read":
                 bridge.reading = True
             elif message[0] == "done":

@@ -61,6 +61,14 @@ def copy_raw(buffer_io):
                 copy[:] = data
 
 
+def endless(buffer_io):
+    i = 0
+    while True:
+        with buffer_io.write[0] as (_, data):
+            data["x"] = i
+        i += 1
+
+
 def alive(buffer_io):
     is_alive = IsAlive(buffer_io)
     polls = 0
@@ -114,11 +122,11 @@ def worker(
     return f"{kind} {function} = flowc.compat.mimocorb2.{adapter}({', '.join(args)}){wiring}"
 
 
-def run(tmp_path: Path, buffers: list[str], workers: list[str]):
+def run(tmp_path: Path, buffers: list[str], workers: list[str], timeout: float = 60):
     (tmp_path / "workers.py").write_text(textwrap.dedent(WORKERS))
     text = "\n".join([f"buffer {b} : {{x: f8}} slots=4" for b in buffers] + workers) + "\n"
     plan = flowc.compile_source(text)
-    return plan.run(quiet=True, timeout=60)
+    return plan.run(quiet=True, timeout=timeout)
 
 
 def test_buffer_specs_round_trip_field_names_and_sub_arrays():
@@ -240,3 +248,21 @@ def test_a_worker_reading_and_writing_itself_passes_every_event_on(tmp_path):
     )
     assert result.ok
     assert np.load(tmp_path / "run" / "collect.npy").tolist() == list(range(25))
+
+
+@pytest.mark.runtime
+def test_an_endless_writer_is_held_back_and_stopped_by_the_timeout(tmp_path):
+    result = run(
+        tmp_path,
+        ["raw"],
+        [
+            worker("importer", "endless", tmp_path, sinks=["raw"]),
+            worker("exporter", "collect", tmp_path, sources=["raw"]),
+        ],
+        timeout=1,
+    )
+    assert result.ok and result.stats["stopped"] == "timeout"
+    seen = np.load(tmp_path / "run" / "collect.npy")
+    assert len(seen) > 0
+    assert seen.tolist() == list(range(len(seen)))  # in order, none lost on the way
+    assert result.stats["buffers"]["raw"]["written"] == len(seen)
