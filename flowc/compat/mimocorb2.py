@@ -57,8 +57,9 @@ __all__ = [
     "parse_buffer_spec",
 ]
 
-DATA = 1
-METADATA = 0
+# as mimoCoRB2 0.0.4 defines them (its context managers give (metadata, data) all the same)
+DATA = 0
+METADATA = 1
 
 # the module names a mimoCoRB2 worker file may import its API from
 MIMOCORB2_MODULES = (
@@ -288,6 +289,7 @@ class BufferIO:
         setup_dir: Path,
         run_dir: Path,
     ):
+        self._flowc_bridge: _Bridge | None = None
         self.name = name
         self.read = list(sources)
         self.write = list(sinks)
