@@ -80,8 +80,9 @@ def run_flow(block: Block, folder: Path) -> None:
     result = check_source(source, base_dir=str(folder))
     expected = [c for c in block.options.get("expect", "").split(",") if c]
     found = [d.code for d in result.diagnostics]
-    assert found == expected, f"{block}: expected {expected or 'no diagnostics'}, got:\n" + "\n".join(
-        d.render() for d in result.diagnostics
+    assert found == expected, (
+        f"{block}: expected {expected or 'no diagnostics'}, got:\n"
+        + "\n".join(d.render() for d in result.diagnostics)
     )
 
 
