@@ -160,7 +160,7 @@ class project:
         return result
 
 
-@signature(kind="processor")
+@signature(field_args=("field",), kind="processor")
 class event_builder:
     """Merge events of several inputs that belong together into one event.
 
@@ -170,7 +170,9 @@ class event_builder:
     the other inputs whose metadata timestamps lie within `window` seconds of its own (the
     nearest of each); an event still unmatched `hold` seconds (by timestamp) after a newer one
     arrived is given up. With counters, at most `max_pending` unmatched events are held per
-    input, the oldest given up first.
+    input, the oldest given up first. With `field`, the counter or timestamp is read from that
+    field of each input's events (its first element) instead of the metadata: a trigger number
+    or a time the data itself carries.
 
     The merged event is one record: for each input in order, each of its fields as
     `<input>_<field>` (a plain array input as one field `<input>`), with the input's LENGTH
@@ -190,6 +192,7 @@ class event_builder:
         window: float = 0.001,
         hold: float = 1.0,
         max_pending: int = 10000,
+        field: str = "",
     ):
         if len(inputs) < 2 or len(set(inputs)) != len(inputs):
             raise ValueError(f"event_builder: inputs={inputs!r} must name 2 or more buffers once")
@@ -205,6 +208,7 @@ class event_builder:
         self.window = float(window)
         self.hold = float(hold)
         self.max_pending = max_pending
+        self.field = field
         self.pending: dict[str, OrderedDict] = {name: OrderedDict() for name in inputs}
         self.unmatched = dict.fromkeys(inputs, 0)
         self.built = 0
@@ -219,9 +223,17 @@ class event_builder:
                 f"inputs={self.inputs!r}; list every input buffer there"
             )
         event = np.array(data, copy=True)
+        if self.field:
+            if data.dtype.names is None or self.field not in data.dtype.names:
+                raise KeyError(
+                    f"event_builder: the events of `{source}` have no field {self.field!r}"
+                )
+            key = data[self.field].flat[0]
+        else:
+            key = meta[self.by]
         if self.by == "counter":
-            return self._by_counter(source, int(meta["counter"]), event)
-        return self._by_timestamp(source, float(meta["timestamp"]), event)
+            return self._by_counter(source, int(key), event)
+        return self._by_timestamp(source, float(key), event)
 
     def _by_counter(self, source: str, counter: int, event: np.ndarray):
         others = [name for name in self.inputs if name != source]

@@ -266,6 +266,12 @@ def test_hdf5_sink_records_the_plan_of_the_run_given_in_the_environment(tmp_path
         ('processor f = stdlib.processors.project(names=["x"]) raw -> out', "E204", "`fields`"),
         ('filter f = stdlib.filters.prescale(n="2") raw -> copy', "E204", "takes an int"),
         (
+            'processor f = stdlib.processors.event_builder(inputs=["raw", "raw2"], field="id") '
+            "raw, raw2 -> out",
+            "E203",
+            "no field `id`",
+        ),
+        (
             'importer f = stdlib.sources.swmr_follow(path="x.h5", datasets="d") -> raw2',
             "E204",
             "takes a list",

@@ -209,6 +209,24 @@ def test_event_builder_by_timestamp_pairs_the_nearest_within_the_window():
     assert builder.unmatched == {"a": 1, "b": 1}, "events older than `hold` are given up"
 
 
+def test_event_builder_takes_the_key_from_a_field_when_asked():
+    trigger = np.dtype([("trigger", "i8"), ("energy", "f8")])
+
+    def tagged(number: int, energy: float) -> np.ndarray:
+        event = np.zeros(1, trigger)
+        event["trigger"], event["energy"] = number, energy
+        return event
+
+    builder = processors.event_builder(inputs=["a", "b"], field="trigger")
+    assert builder.process(tagged(7, 1.0), meta_of(0), "a") is None
+    assert builder.process(tagged(8, 2.0), meta_of(7), "b") is None, "the metadata does not count"
+    merged = builder.process(tagged(7, 3.0), meta_of(1), "b")
+    assert merged.dtype.names == ("a_trigger", "a_energy", "b_trigger", "b_energy")
+    assert (merged["a_energy"][0], merged["b_energy"][0]) == (1.0, 3.0)
+    with pytest.raises(KeyError, match="no field 'trigger'"):
+        builder.process(hit(1), meta_of(0), "a")
+
+
 def test_event_builder_merges_three_inputs_and_waveforms():
     builder = processors.event_builder(inputs=["x", "y", "z"])
     assert builder.process(hit(1), meta_of(4), "x") is None
