@@ -264,10 +264,12 @@ def _pairs(node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
 
 
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The value of `key` in a mapping node; the last one wins, as over a `<<:` merge."""
+    found = None
     for key_node, value_node in _pairs(node):
         if key_node.value == key:
-            return value_node
-    return None
+            found = value_node
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

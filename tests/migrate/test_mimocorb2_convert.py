@@ -178,3 +178,18 @@ def test_every_import_code_is_documented_with_a_title_and_explanation():
         assert re.fullmatch(r"M\d{3}", code)
         assert info.severity in ("error", "warning")
         assert info.title and len(info.explanation) > 40
+
+
+def test_merge_keys_share_settings_and_explicit_keys_override_them():
+    conversion = convert_mimocorb2(SETUPS / "broken" / "merge_keys.yaml")
+    assert conversion.diagnostics == []
+    text = conversion.flow_text
+    assert "buffer raw : raw_event slots=4" in text
+    assert "buffer kept : raw_event slots=8" in text
+    result = check(text)
+    assert result.diagnostics == []
+    assert {w.name: dict(w.args)["n"] for w in result.plan.workers} == {
+        "source": 5,
+        "positive": 5,
+        "drain": 5,
+    }
