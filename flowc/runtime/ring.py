@@ -7,6 +7,8 @@ Segment layout (int64 words, then the metadata records, then the slot data):
                              first, while it is still in the cache)
     refcount      slots      consuming workers that still have to read each slot
     sequence      slots      per-slot seqlock for observers: odd while the slot is written
+                             (PUBLISHED, LAST_SLOT and the seqlock are kept only for buffers
+                             that are observed or that nobody consumes)
     per consumer  3 + slots  HEAD, TAIL, RELEASED and a FIFO of slot indices ready for it
     meta          slots * 24 bytes, META_DTYPE records
     data          slots * LENGTH elements, page aligned
@@ -52,6 +54,8 @@ STOPPED = -2  # the run is stopping and the writer was blocked: the event was no
 STOP_POLL_S = 0.05
 # a writer whose events take longer than this announces each one at once (seconds)
 SLOW_EVENT_S = 20e-6
+# events up to this size are stored through `ndarray.tobytes` (bytes)
+_SMALL_EVENT_BYTES = 4096
 # a contended buffer lock is tried this often before the process sleeps on it
 _LOCK_SPINS = 200
 
@@ -79,6 +83,7 @@ class RingLayout:
     writer_processes: int
     lock_name: str
     free_names: tuple[str, ...]  # ordered: one per consumer; shared: one; not consumed: none
+    observed: bool = True  # observers watch it: writers keep the seqlock, PUBLISHED, LAST_SLOT
 
     @property
     def data_bytes(self) -> int:
@@ -270,6 +275,7 @@ class OutputPort:
         self.drops = layout.overflow == "drop"
         self.overwrites = layout.overwrites
         self.ordered = layout.ordered
+        self.observed = layout.observed
         self.fifo_bases = [layout.fifo_base(c) for c in range(len(layout.consumers))]
         self.consumer_count = len(layout.consumers)
         self.ready = list(ready_semaphores)  # one per consuming worker
@@ -291,6 +297,8 @@ class OutputPort:
         clock.outputs.append(self)
         self.dtype = layout.dtype
         self.shape = (layout.length,)
+        # a small event is copied fastest through a bytes object, a large one without it
+        self.small = layout.data_bytes <= _SMALL_EVENT_BYTES
         self.views = ring.slot_views(writeable=True)[0]
 
     def fill(self, slot: int, item) -> None:
@@ -298,6 +306,9 @@ class OutputPort:
         the slot's own type and shape is copied as bytes: numpy's assignment of structured
         arrays is many times slower than a memory copy."""
         if type(item) is np.ndarray and item.dtype == self.dtype and item.shape == self.shape:
+            if self.small:
+                self.data_slots[slot][:] = item.tobytes()
+                return
             try:
                 self.data_slots[slot][:] = memoryview(item).cast("B")
                 return
@@ -382,8 +393,6 @@ class OrderedOutput(OutputPort):
         return min(words[at] for at in self.released_at) + self.slots
 
     def claim(self, stoppable: bool = False) -> int:
-        if self.overwrites:
-            return self._claim_oldest()
         self.blocked_s = 0.0
         written = self.written
         self.doorbell.acquire(False)
@@ -396,18 +405,20 @@ class OrderedOutput(OutputPort):
                     return STOPPED
                 self.limit = self._limit()
         slot = written % self.slots
-        self.words[self.sequence_base + slot] += 1
+        if self.observed:
+            self.words[self.sequence_base + slot] += 1
         return slot
 
     def publish(self, slot: int) -> None:
         words = self.words
-        words[self.sequence_base + slot] += 1
         written = self.written + 1
         self.written = written
+        if self.observed:
+            words[self.sequence_base + slot] += 1
+            words[LAST_SLOT] = slot
+            words[PUBLISHED] = written
         for at in self.tails:
             words[at] = written
-        words[LAST_SLOT] = slot
-        words[PUBLISHED] = written
         self.counters[self.written_at] += 1
         self.unannounced += 1
         if self.unannounced >= self.batch or self.clock.slow:
@@ -415,7 +426,8 @@ class OrderedOutput(OutputPort):
 
     def abort(self, slot: int) -> None:
         """Give back a claimed slot that will not be published (it is the next one again)."""
-        self.words[self.sequence_base + slot] += 1
+        if self.observed:
+            self.words[self.sequence_base + slot] += 1
 
 
 class SharedOutput(OutputPort):

@@ -273,6 +273,7 @@ class Supervisor:
                 writer_processes=sum(w.processes for w in plan.writers_of(buffer.name)),
                 lock_name=f"/{prefix}_l{k}",
                 free_names=(),
+                observed=bool(plan.observers_of(buffer.name)),
             )
             if consumers:
                 count = len(consumers) if layout.ordered else 1
