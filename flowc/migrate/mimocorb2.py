@@ -884,7 +884,7 @@ class _Converter:
                 sinks,
                 observes,
                 merged,
-                merged_where,
+                where,
                 wiring,
                 options,
                 run_dir,
@@ -981,21 +981,38 @@ class _Converter:
         sinks,
         observes,
         config,
-        where,
+        own,
         wiring,
         options,
         run_dir,
         buffers,
     ) -> list[str]:
+        """A library worker as the standard worker that does its job (`own`: the worker's
+        own config keys, reported when the replacement has no use for them)."""
         kind = LIBRARY.get(function)
         span = self.doc.span(function_node)
+
+        def unused(replacement: str, used: tuple[str, ...] = ()) -> None:
+            for key, (key_node, _, doc) in own.items():
+                if key not in used:
+                    self.report(
+                        warning(
+                            "M204",
+                            f"worker `{name}`: config `{key}` has no counterpart in "
+                            f"{replacement}; it is ignored",
+                            doc.span(key_node),
+                        )
+                    )
+
         if function == "exporters.drain":
+            unused("stdlib.sinks.null")
             return [
                 f"# {name}: mimoCoRB2 {function}",
                 f"exporter {flow_name} = stdlib.sinks.null(){wiring}{options}",
                 "",
             ]
         if function == "data.export":
+            unused("stdlib.sinks.npy")
             path = os.path.join(run_dir, f"{name}.npy")
             self.report(
                 warning(
@@ -1021,6 +1038,7 @@ class _Converter:
                 and all(_expressible(str(channel)) for channel in bins)
                 and all(_histogram_bins(v) for v in bins.values())
             ):
+                unused("stdlib.monitors.histogram", ("bins",))
                 source = buffers[sources[0]].flow_name if sources[0] in buffers else sources[0]
                 lines = [
                     f"# {name}: mimoCoRB2 {function}: the buffer is consumed, a histogram "

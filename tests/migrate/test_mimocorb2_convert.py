@@ -70,8 +70,9 @@ def test_library_workers_map_to_stdlib_and_unmapped_ones_are_reported():
         ("M202", 20),  # a raw importer: kind from its buffers
         ("M202", 25),
         ("M204", 29),  # exporters.histogram -> a monitor per channel
-        ("M204", 35),  # data.export -> stdlib.sinks.npy
-        ("M203", 38),  # observers.oscilloscope: no equivalent, an observer, so a warning
+        ("M204", 32),  # its update_interval has no counterpart
+        ("M204", 36),  # data.export -> stdlib.sinks.npy
+        ("M203", 39),  # observers.oscilloscope: no equivalent, an observer, so a warning
     ]
     assert conversion.ok
     assert "exporter histogram = stdlib.sinks.null() peaks" in text
