@@ -310,6 +310,17 @@ def _read_plan(path: str, given: str) -> str:
         ) from None
 
 
+def _lock_for_writing(fd: int, path: str) -> None:
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise RuntimeError(
+            f"`{path}` is being written by another process; an exporter writing one file "
+            "must run with processes=1"
+        ) from None
+
+
 class _BlockWriter:
     """Rows appended to a growing HDF5 dataset through an in-memory block of `rows` rows."""
 
@@ -388,13 +399,21 @@ class hdf5:
         attributes = provenance(plan_path or None, flow_path or None)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        # a POSIX lock, taken before HDF5 truncates the file, so a second writer is refused
+        # without destroying the first one's file (HDF5's own lock comes after truncating)
+        self.lock = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+        _lock_for_writing(self.lock, path)
         try:
             self.file = h5py.File(target, "w", libver="latest" if swmr else "earliest")
         except OSError as exc:
-            raise RuntimeError(
-                f"hdf5: {path!r} cannot be written ({exc}); an exporter writing one file must "
-                "run with processes=1"
-            ) from None
+            os.close(self.lock)
+            raise RuntimeError(f"hdf5: {path!r} cannot be written: {exc}") from None
+        # HDF5 closes descriptors of the file while creating it, which drops POSIX locks
+        try:
+            _lock_for_writing(self.lock, path)
+        except RuntimeError:
+            self.file.close()
+            raise
         for key, value in attributes.items():
             self.file.attrs[key] = value
         self.file.attrs["flowc_created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -463,3 +482,4 @@ class hdf5:
             self.finished[()] = 1
             self.finished.flush()
         self.file.close()
+        os.close(self.lock)

@@ -4,6 +4,8 @@ read back, HDF5 files carry every event and their provenance, replay keeps the r
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import h5py
@@ -205,6 +207,27 @@ def test_hdf5_sink_of_no_events_and_bad_arguments(tmp_path):
         sinks.hdf5(path=str(tmp_path / "x.h5"), level=11)
     with pytest.raises(FileNotFoundError, match="no .flow file"):
         sinks.hdf5(path=str(tmp_path / "x.h5"), flow_path=str(tmp_path / "none.flow"))
+
+
+def test_hdf5_sink_refuses_a_second_writer_without_harming_the_first(tmp_path):
+    first = sinks.hdf5(path=str(tmp_path / "one.h5"))
+    first.process(pulses_of(1), meta_of(0))
+    first.flush()
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from flowc.stdlib import sinks; sinks.hdf5(path={str(tmp_path / 'one.h5')!r})",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert second.returncode != 0 and "processes=1" in second.stderr
+    first.process(pulses_of(2)[1:], meta_of(1))
+    first.finish()
+    with h5py.File(tmp_path / "one.h5") as handle:
+        assert np.array_equal(handle["events"][...], pulses_of(2))
 
 
 def test_hdf5_reader_names_the_datasets_it_has(tmp_path):
