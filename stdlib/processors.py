@@ -20,10 +20,10 @@ def waveforms(data: np.ndarray, channels=None) -> list[tuple[int, np.ndarray]]:
     """(channel number, float64 waveform) for every channel of an event.
 
     A plain array event is channel 0, along its LENGTH. In a struct event each numeric field
-    is a channel, numbered by its position among the fields (`channels` picks some by name);
-    the waveform runs along the LENGTH, or along the field's sub-array when LENGTH is 1. A
-    sub-array field of a longer event, or a 2-D sub-array of a length-1 event, holds several
-    channels, numbered on from the field's own number.
+    is a channel, numbered in field order counting only numeric fields (`channels` picks some
+    by name, keeping their numbers); the waveform runs along the LENGTH, or along the field's
+    sub-array when LENGTH is 1. A sub-array field of a longer event, or a 2-D sub-array of a
+    length-1 event, holds several channels, numbered on from the field's own number.
     """
     names = data.dtype.names
     if names is None:
