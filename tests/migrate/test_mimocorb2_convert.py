@@ -194,3 +194,25 @@ def test_merge_keys_share_settings_and_explicit_keys_override_them():
         "positive": 5,
         "drain": 5,
     }
+
+
+def test_a_target_directory_that_is_no_path_is_M004_and_target_is_used(tmp_path):
+    (tmp_path / "setup.yaml").write_text(
+        "Buffers: {}\nWorkers: {}\ntarget_directory: [runs, today]\n"
+    )
+    conversion = convert_mimocorb2(tmp_path / "setup.yaml")
+    assert codes_at(conversion) == [("M004", 3)]
+    assert f'const RUN_DIR = "{tmp_path / "target"}"' in conversion.flow_text
+
+
+def test_every_import_code_is_produced_by_some_setup(tmp_path):
+    (tmp_path / "not_yaml.yaml").write_text("Buffers: [\n")
+    (tmp_path / "target.yaml").write_text("Buffers: {}\nWorkers: {}\ntarget_directory: 3\n")
+    setups = [*SETUPS.rglob("*.yaml"), tmp_path / "not_yaml.yaml", tmp_path / "target.yaml"]
+    produced = {
+        d.code
+        for setup in setups
+        if setup.parent.name != "configs"
+        for d in convert_mimocorb2(setup).diagnostics
+    }
+    assert produced == set(IMPORT_CODES)
