@@ -485,7 +485,7 @@ class WorkerProcess:
             result = plain(view) if plain is not None else step(view, meta[slot], names[i])
             if result is None:
                 return
-            if result.__class__ in _SEQUENCES:
+            if isinstance(result, _SEQUENCES):
                 emit(i, slot, view, result)
                 return
             into = claim()
