@@ -328,3 +328,12 @@ def test_on_error_skip_in_an_importer_skips_events_it_cannot_store(tmp_path):
     result = run(plan)
     assert result.stats["workers"]["src"]["errors"] == 5
     assert result.stats["buffers"]["a"]["written"] == 5
+
+
+def test_a_worker_that_exits_quietly_mid_stream_is_a_failure_not_a_hang(tmp_path):
+    result = run(
+        _chain(tmp_path, "workers:exit_quietly_at", n=10**6, args={"at": 50}),
+        raise_on_failure=False,
+    )
+    assert result.exit == 1 and result.failure.worker == "mid"
+    assert "before the end of its stream" in result.failure.message

@@ -213,3 +213,10 @@ def ragged(n: int):
     """Importer for a length-4 plain buffer: every odd event has the wrong length."""
     for i in range(n):
         yield np.full(4 if i % 2 == 0 else 3, float(i))
+
+
+def exit_quietly_at(data, at: float):
+    """Leaves the process with exit code 0 in the middle of the stream."""
+    if data["x"][0] == at:
+        os._exit(0)
+    return data
