@@ -211,13 +211,23 @@ def test_the_janitor_cleans_up_when_the_supervisor_dies_during_start_up(tmp_path
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not _segments_of(proc.pid):
         time.sleep(0.01)
-    assert _segments_of(proc.pid), "the run never created its segments"
+    segments = _segments_of(proc.pid)
+    assert segments, "the run never created its segments"
+    modes = {_mode(name) for name in segments} - {None}
+    assert modes == {0o600}, "segments must be readable and writable by the owner only"
     proc.kill()
     proc.communicate(timeout=10)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and _segments_of(proc.pid):
         time.sleep(0.05)
     assert _segments_of(proc.pid) == []
+
+
+def _mode(name: str) -> int | None:
+    try:
+        return os.stat(f"/dev/shm/{name}").st_mode & 0o777
+    except FileNotFoundError:
+        return None
 
 
 def _segments_of(pid: int) -> list[str]:
