@@ -37,6 +37,10 @@ def format_summary(stats: dict) -> str:
                 )
             for text in extra:
                 lines.append(f"{'':<16} {text}")
+        lines.append(
+            "busy/ev, median, max: time spent on each event (waiting for events and for room "
+            "excluded); blk in/out: seconds spent waiting for events / for room in outputs"
+        )
     buffers = stats.get("buffers") or {}
     if buffers:
         header = f"{'buffer':<16} {'written':>9} {'dropped':>9}  consumed / left per reader"
