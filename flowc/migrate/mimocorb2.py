@@ -103,10 +103,9 @@ IMPORT_CODES: dict[str, ImportCode] = {
         ImportCode(
             "M004",
             "error",
-            "a folder cannot be expressed in flow",
-            "`target_directory` must be a path, and flow strings cannot hold a carriage return, "
-            "so a setup folder or target directory whose name has one cannot be written. The "
-            "converter uses `target` beside the setup instead.",
+            "the target directory is not a path",
+            "`target_directory` must be a path (absolute, relative to the setup's folder, or "
+            "starting with `~`). The converter uses `target` beside the setup instead.",
         ),
         ImportCode(
             "M101",
@@ -286,11 +285,6 @@ def _flow_string(text: str) -> str:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def _expressible(text: str) -> bool:
-    """Whether a flow string can hold `text` (it has no escape for a carriage return)."""
-    return "\r" not in text
-
-
 def _flow_value(value) -> str | None:
     """A config value as a flow literal, or None when flow cannot express it."""
     if isinstance(value, bool):
@@ -300,8 +294,6 @@ def _flow_value(value) -> str | None:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else None
     if isinstance(value, str):
-        if any(ord(c) < 32 and c not in "\n\t" for c in value):
-            return None
         return _flow_string(value)
     if isinstance(value, list | tuple):
         items = [_flow_value(v) for v in value]
@@ -309,12 +301,6 @@ def _flow_value(value) -> str | None:
             return None
         return "[" + ", ".join(items) + "]"
     return None
-
-
-def _path_text(path: Path) -> str:
-    """A path as a flow string can hold it (reported as M004 when it cannot)."""
-    text = str(path)
-    return text if _expressible(text) else path.name.replace("\r", "_")
 
 
 def _histogram_bins(value) -> bool:
@@ -337,9 +323,7 @@ def _describe(value) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, list | tuple):
-        return "a list holding a null or a mapping"
-    if isinstance(value, str):
-        return "a string with control characters"
+        return "a list holding a null, a mapping or an infinite or NaN float"
     return type(value).__name__
 
 
@@ -494,9 +478,9 @@ class _Converter:
             f"pipeline {self.name_for(Path(self.source.name).stem, None, 'pipeline', taken=set())}",
             "",
             "# where the workers' files and config files are (the setup's folder)",
-            f"const SETUP_DIR = {_flow_string(_path_text(self.setup_dir))}",
+            f"const SETUP_DIR = {_flow_string(str(self.setup_dir))}",
             "# where workers write (BufferIO.run_dir; mimoCoRB2's target_directory)",
-            f"const RUN_DIR = {_flow_string(_path_text(run_dir))}",
+            f"const RUN_DIR = {_flow_string(str(run_dir))}",
         ]
         types = self.type_lines(buffers)
         buffer_lines = [self.buffer_line(b) for b in buffers.values() if b.element]
@@ -522,24 +506,15 @@ class _Converter:
     def run_dir(self, node: yaml.Node | None) -> Path:
         """mimoCoRB2's target_directory (relative to the setup's folder), default `target`."""
         target = _construct(node) if node is not None else None
-        if target is not None and (not isinstance(target, str) or not _expressible(target)):
+        if target is not None and not isinstance(target, str):
             self.report(
                 error(
                     "M004",
-                    "`target_directory` must be a path that flow can write; `target` is used",
+                    f"`target_directory` must be a path, not {target!r}; `target` is used",
                     self.doc.span(node),
                 )
             )
             target = None
-        if not _expressible(str(self.setup_dir)):
-            self.report(
-                error(
-                    "M004",
-                    f"the setup's folder {str(self.setup_dir)!r} cannot be written in flow",
-                    self.doc.span(self.doc.root),
-                    help="move the setup to a folder whose name has no carriage return",
-                )
-            )
         run_dir = Path(os.path.expanduser(target or "target"))
         return run_dir if run_dir.is_absolute() else self.setup_dir / run_dir
 
@@ -639,16 +614,6 @@ class _Converter:
             return None
         fields = []
         for field_node, dtype_node in _pairs(node):
-            if not _expressible(str(field_node.value)):
-                self.report(
-                    error(
-                        "M102",
-                        f"field {str(field_node.value)!r} of buffer `{name}`: a field name with "
-                        "a carriage return cannot be expressed in flow; the field is left out",
-                        self.doc.span(field_node),
-                    )
-                )
-                continue
             spec = _construct(dtype_node)
             code, shape, why = _field_code(spec)
             if code is None:
@@ -937,7 +902,7 @@ class _Converter:
         arguments = [
             f"mimo_file={_flow_string(file)}",
             f"mimo_function={_flow_string(function)}",
-            f"mimo_name={_flow_string(name if _expressible(name) else flow_name)}",
+            f"mimo_name={_flow_string(name)}",
             "mimo_setup_dir=SETUP_DIR",
             "mimo_run_dir=RUN_DIR",
             *specs,
@@ -1032,12 +997,7 @@ class _Converter:
             ]
         if function == "exporters.histogram" and len(sources) == 1:
             bins = config.get("bins")
-            if (
-                isinstance(bins, dict)
-                and bins
-                and all(_expressible(str(channel)) for channel in bins)
-                and all(_histogram_bins(v) for v in bins.values())
-            ):
+            if isinstance(bins, dict) and bins and all(_histogram_bins(v) for v in bins.values()):
                 unused("stdlib.monitors.histogram", ("bins",))
                 source = buffers[sources[0]].flow_name if sources[0] in buffers else sources[0]
                 lines = [
