@@ -32,6 +32,7 @@ doorbell for all its inputs and processes. How slots go round depends on who use
 
 from __future__ import annotations
 
+import platform
 import time
 from dataclasses import dataclass
 
@@ -47,6 +48,10 @@ HEAD, TAIL, RELEASED = range(3)
 CONSUMER_WORDS = 3
 META_BYTES = META_DTYPE.itemsize
 _PAGE = 4096
+# Ordered rings hand events over through plain stores to shared words (data, then TAIL), which
+# needs a CPU that makes stores visible in program order (x86's TSO). Elsewhere every buffer is
+# shared: its lock's acquire and release order the memory.
+STORES_IN_ORDER = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 # what `OutputPort.claim` returns instead of a slot
 DROPPED = -1  # the buffer was full and drops (counted as written and dropped)
 STOPPED = -2  # the run is stopping and the writer was blocked: the event was not written
@@ -82,8 +87,9 @@ class RingLayout:
     consumer_processes: tuple[int, ...]  # processes of each consuming worker
     writer_processes: int
     lock_name: str
-    free_names: tuple[str, ...]  # ordered: one per consumer; shared: one; not consumed: none
+    free_names: tuple[str, ...]  # the `free` semaphore, when somebody consumes the buffer
     observed: bool = True  # observers watch it: writers keep the seqlock, PUBLISHED, LAST_SLOT
+    ordered: bool = False  # slots go round in order without a lock (see `can_be_ordered`)
 
     @property
     def data_bytes(self) -> int:
@@ -122,10 +128,12 @@ class RingLayout:
         return self.data_offset + self.slots * self.data_bytes
 
     @property
-    def ordered(self) -> bool:
-        """One writer process and one process per consumer: slots go round in order, no lock."""
+    def can_be_ordered(self) -> bool:
+        """One writer process and one process per consumer: slots can go round in order, with
+        no lock, where the CPU keeps stores in order (the supervisor decides `ordered`)."""
         return (
-            bool(self.consumers)
+            STORES_IN_ORDER
+            and bool(self.consumers)
             and self.writer_processes == 1
             and all(n == 1 for n in self.consumer_processes)
         )

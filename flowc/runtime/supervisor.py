@@ -276,9 +276,10 @@ class Supervisor:
                 observed=bool(plan.observers_of(buffer.name)),
             )
             if consumers:
-                count = len(consumers) if layout.ordered else 1
-                names = tuple(f"/{prefix}_f{k}_{c}" for c in range(count))
-                layout = dataclasses.replace(layout, free_names=names)
+                names = (f"/{prefix}_f{k}",)
+                layout = dataclasses.replace(
+                    layout, free_names=names, ordered=layout.can_be_ordered
+                )
             what = (
                 f"buffer `{buffer.name}` ({buffer.slots} slots of {buffer.slot_bytes} bytes; "
                 f"the whole plan needs {plan.shm_bytes} bytes)"
@@ -286,7 +287,9 @@ class Supervisor:
             segment = Segment.create(layout.path, layout.size, what)
             self.segments.append(segment)
             lock = self._semaphore(layout.lock_name, 1)
-            frees = [self._semaphore(name, buffer.slots) for name in layout.free_names]
+            # shared: counts the free slots; ordered: the writer's doorbell
+            free_count = 0 if layout.ordered else buffer.slots
+            frees = [self._semaphore(name, free_count) for name in layout.free_names]
             ring = Ring(layout, segment, lock, frees)
             ring.initialize()
             self.rings[buffer.name] = ring

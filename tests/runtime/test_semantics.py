@@ -20,7 +20,7 @@ from conftest import (
     worker,
 )
 
-from flowc.runtime import run
+from flowc.runtime import ring, run
 from flowc.runtime.summary import format_summary
 from flowc.types import ElementType, FieldType
 
@@ -458,3 +458,29 @@ def test_text_printed_before_a_run_is_not_repeated_by_forked_workers():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.stdout.splitlines() == ["before the run", "after"], done.stderr
+
+
+def test_every_buffer_can_be_shared_where_stores_may_be_reordered(tmp_path, monkeypatch):
+    """Off x86, buffers of one writer and single-process readers use the locked path too."""
+    monkeypatch.setattr(ring, "STORES_IN_ORDER", False)
+    out = tmp_path / "out"
+    plan = make_plan(
+        [buffer("a", slots=3), buffer("b", slots=2), buffer("c", slots=4, overflow="drop")],
+        [
+            worker("src", "importer", "workers:count", outputs=["a"], args={"n": 300}),
+            worker("mid", "processor", "workers:identity", ["a"], ["b"]),
+            worker("cut", "filter", "workers:is_even", ["b"], ["c"]),
+            worker("save", "exporter", "workers:Collect", ["b"], args={"path": str(out)}),
+            worker("sink", "exporter", "workers:identity", ["c"]),
+            worker(
+                "look",
+                "observer",
+                "workers:Watch",
+                observes=["b"],
+                args={"path": str(tmp_path / "w")},
+            ),
+        ],
+    )
+    result = run(plan, start_method="fork")
+    assert collected(out)["x"].tolist() == list(range(300))
+    assert_accounted(result.stats)
