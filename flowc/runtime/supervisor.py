@@ -174,6 +174,12 @@ class Supervisor:
                 self.failure = failure
                 self.stopped = "failed"
                 return self._result(started, collect=False)
+            if not os.path.isdir(SHM_DIR):
+                self.failure = WorkerFailure(
+                    "", 0, f"{SHM_DIR} is not available: flowc's runtime needs Linux shared memory"
+                )
+                self.stopped = "failed"
+                return self._result(started, collect=False)
             self._start_janitor()
             try:
                 self._create_shared_memory()
