@@ -316,11 +316,9 @@ def describe_expected(terminal_names, *, whole_module: bool = True) -> str:
         if name in _TERMINAL_WORDS:
             words.append(_TERMINAL_WORDS[name])
             continue
-        try:
-            pattern = parser.get_terminal(name).pattern
-        except KeyError:
-            continue
-        words.append(f"`{pattern.value}`")
+        pattern = parser.get_terminal(name).pattern
+        if pattern.type == "str":
+            words.append(f"`{pattern.value}`")
     words = sorted(set(words), key=lambda w: (w.startswith("the end"), w))
     if not words:
         return "something else"
@@ -330,7 +328,7 @@ def describe_expected(terminal_names, *, whole_module: bool = True) -> str:
 
 
 def _token_range(token: Token, text_length: int) -> tuple[int, int]:
-    if token.type == "$END" or token.start_pos is None:
+    if token.type == "$END":
         return text_length, text_length
     if token.type == "_NL":
         return token.start_pos, token.start_pos
@@ -339,7 +337,7 @@ def _token_range(token: Token, text_length: int) -> tuple[int, int]:
 
 def _unexpected_character(source: SourceFile, pos: int) -> FlowError:
     text = source.text
-    char = text[pos] if pos < len(text) else ""
+    char = text[pos]
     if char == '"':
         line_end = text.find("\n", pos)
         end = len(text) if line_end < 0 else line_end
@@ -360,9 +358,7 @@ def _unexpected_character(source: SourceFile, pos: int) -> FlowError:
         pos + 1,
         f"unexpected character {shown}",
         help="flow text is made of names, numbers, strings, brackets, `=`, `:`, `,`, `.`, `->` "
-        "and `#` comments"
-        if char
-        else None,
+        "and `#` comments",
     )
 
 
