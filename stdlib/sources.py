@@ -372,9 +372,10 @@ def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
     event (rows left over at the end that do not fill an event are an error). Each field of a
     struct buffer is read from the column of the same name (other columns are left out), a
     sub-array field from the columns `name[0]`, `name[1]`... (flattened, as `stdlib.sinks.csv`
-    writes them); a plain buffer reads the file's only column. Booleans are
-    true/false, yes/no or 1/0; blank lines are skipped. A value that does not parse fails with
-    its line and column. Without `example` (outside flowc), every column is read as float64.
+    writes them); a plain buffer reads the column `value` (as the sink names it) or the file's
+    only column. Booleans are
+    true/false, yes/no or 1/0; blank lines are skipped; an empty file holds no events. A value
+    that does not parse fails with its line and column. Without `example` (outside flowc), every column is read as float64.
     `rate`: events per second (0: as fast as possible).
     """
     _check_rate("csv", rate)
@@ -385,7 +386,7 @@ def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
         rows = csv_format.reader(stream, delimiter=delimiter)
         header = [name.strip() for name in next(rows, [])]
         if not header:
-            raise ValueError(f"csv: {path!r} has no header row naming its columns")
+            return  # an empty file holds no events (the CSV sink writes none without events)
         if example is None:
             example = np.zeros(1, [(name, "f8") for name in header])
         columns = _csv_columns(example, header, path)
@@ -429,10 +430,12 @@ def _csv_columns(example: np.ndarray, header: list[str], path: str):
     value an element takes from a row."""
     names = example.dtype.names
     if names is None:
+        if "value" in header:
+            return [(None, header.index("value"), _converter(example.dtype), None)]
         if len(header) != 1:
             raise ValueError(
                 f"csv: {path!r} has {len(header)} columns ({', '.join(header)}), but the buffer "
-                "is a plain array: it reads a file of one column"
+                "is a plain array: it reads the column `value`, or a file of one column"
             )
         return [(None, 0, _converter(example.dtype), None)]
     columns = []
