@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import pytest
@@ -376,3 +377,17 @@ def test_grammar_has_no_lalr_conflicts(caplog):
 
 def test_the_parser_is_built_once():
     assert grammar.flow_parser() is grammar.flow_parser()
+
+
+def test_parsing_leaves_the_cycle_collector_as_it_found_it():
+    assert gc.isenabled()
+    parse_text("pipeline p")
+    with pytest.raises(FlowError):
+        parse_text("pipeline 3")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_text("pipeline p")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
