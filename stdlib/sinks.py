@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -353,8 +354,8 @@ class hdf5:
     (the default) their metadata records ({counter, timestamp, deadtime}) go to the dataset
     `meta` beside it, one per event. Datasets are chunked (`chunk` rows per chunk; 0 picks
     about 1 MiB) and compressed (`compression` "gzip" at `level`, "lzf", or "none"). Rows are
-    written to the file and flushed at least every `flush_every` seconds (at the next event),
-    and at the end.
+    written to the file and flushed every `flush_every` seconds (by a thread of the sink, also
+    while no events come), and at the end.
 
     With `swmr=true` the file is written in SWMR mode, so readers (`stdlib.sources.swmr_follow`,
     h5py with swmr=True) can follow it while it grows; a scalar dataset `finished` is 0 while
@@ -427,7 +428,18 @@ class hdf5:
         self.events: _BlockWriter | None = None
         self.meta: _BlockWriter | None = None
         self.finished = None
-        self.last_flush = time.monotonic()
+        # a thread flushes on time even while no events come; the guard keeps it from writing
+        # while an event is being appended
+        self.guard = threading.Lock()
+        self.stopping = threading.Event()
+        self.flusher = threading.Thread(target=self._flush_periodically, daemon=True)
+        self.flusher.start()
+
+    def _flush_periodically(self) -> None:
+        while not self.stopping.wait(self.flush_every):
+            with self.guard:
+                if self.events is not None:
+                    self.flush()
 
     def _create(self, dtype: np.dtype, tail: tuple[int, ...]) -> None:
         row_bytes = max(1, dtype.itemsize * int(np.prod(tail, dtype=np.int64)))
@@ -457,15 +469,12 @@ class hdf5:
             self.file.swmr_mode = True
 
     def process(self, data, meta=None) -> None:
-        if self.events is None:
-            self._create(data.dtype, () if data.shape[0] == 1 else (data.shape[0],))
-        self.events.append(data[0] if data.shape[0] == 1 else data)
-        if self.meta is not None:
-            self.meta.append(np.zeros((), META_DTYPE) if meta is None else meta)
-        now = time.monotonic()
-        if now - self.last_flush >= self.flush_every:
-            self.flush()
-            self.last_flush = now
+        with self.guard:
+            if self.events is None:
+                self._create(data.dtype, () if data.shape[0] == 1 else (data.shape[0],))
+            self.events.append(data[0] if data.shape[0] == 1 else data)
+            if self.meta is not None:
+                self.meta.append(np.zeros((), META_DTYPE) if meta is None else meta)
 
     def flush(self) -> None:
         """Write the rows held in memory and flush the file."""
@@ -475,6 +484,8 @@ class hdf5:
         self.file.flush()
 
     def finish(self) -> None:
+        self.stopping.set()
+        self.flusher.join()
         if self.events is None:
             self._create(np.dtype(np.float64), ())
         self.flush()
