@@ -10,7 +10,10 @@ forkserver the default for that reason).
 Hygiene: every segment and semaphore is named `flowc_<pid>_<random>`. They are unlinked as soon
 as every worker process has attached to them (the memory itself lives until the last process
 unmaps it), so from then on a killed supervisor cannot leak anything; for the short start-up
-window a janitor process (`janitor.py`, its own session) removes them if the supervisor dies.
+window a janitor process (`janitor.py`, its own session) removes them if the supervisor dies,
+and kills the workers the supervisor left (they also die with their parent: PR_SET_PDEATHSIG).
+Workers report failures over one pipe each; the supervisor waits on those pipes and on every
+process's sentinel, so a death (even by SIGKILL) is seen at once.
 """
 
 from __future__ import annotations
