@@ -198,8 +198,9 @@ class csv:
     reads them back as events). Columns are the fields in order; a sub-array field becomes
     columns `name[0]`, `name[1]`... (flattened); a plain buffer has one column `value`. With
     `metadata=true` every row starts with the event's counter, timestamp and deadtime.
-    Floats are written in the shortest form that reads back exactly. Rows are flushed at
-    least every second, so the file can be followed while the pipeline runs.
+    Floats are written in the shortest form that reads back exactly. Rows are flushed with
+    the first event a second or more after the last flush, and at the end, so the file can be
+    followed while the pipeline runs.
     Runs with processes=1: a second process writing the same file fails at start.
     """
 
