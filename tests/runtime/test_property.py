@@ -86,6 +86,11 @@ def graphs(draw):
             )
             for out in outputs:
                 feed(out, arriving)
+    if draw(st.booleans()):
+        watched = draw(
+            st.lists(st.sampled_from(list(buffers)), min_size=1, max_size=2, unique=True)
+        )
+        workers.append(worker("look", "observer", "workers:identity", observes=watched))
     return make_plan(list(buffers.values()), workers), expected
 
 
@@ -111,3 +116,18 @@ def test_random_graphs_complete_and_account_for_every_event(graph):
     for w in stats["workers"].values():
         if w["kind"] == "filter":
             assert w["accepted"] + w["discarded"] + w["errors"] == w["events_in"]
+    look = stats["workers"].get("look")
+    if look is not None:
+        watched = plan.worker("look").observes
+        assert look["seen"] + look["skipped"] == sum(_published(stats["buffers"][b]) for b in watched)
+            stats["buffers"][b]["written"] - stats["buffers"][b]["dropped"]
+            if stats["buffers"][b]["consumed"]
+            else stats["buffers"][b]["written"]
+            for b in watched
+        )
+
+
+def _published(b: dict) -> int:
+    """Events that entered a buffer: a consumed buffer drops the newest when full, a buffer
+    nobody consumes takes every event (dropping the oldest)."""
+    return b["written"] - b["dropped"] if b["consumed"] else b["written"]
