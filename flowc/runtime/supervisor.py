@@ -124,6 +124,14 @@ def _failure_report(failure: WorkerFailure) -> str:
     return text
 
 
+class _StartFailed(Exception):
+    """A worker process could not be started (fork refused, forkserver gone...)."""
+
+    def __init__(self, worker: str, index: int, cause: BaseException):
+        super().__init__(f"{worker}:{index}: {cause}")
+        self.worker, self.index, self.cause = worker, index, cause
+
+
 @dataclass
 class _Child:
     """One worker process as the supervisor sees it."""
@@ -194,7 +202,17 @@ class Supervisor:
             os.set_blocking(wake_write, False)
             if threading.current_thread() is threading.main_thread():
                 old_handlers = self._install_signal_handlers(wake_write)
-            self._start_processes(wake_read, wake_write)
+            try:
+                self._start_processes(wake_read, wake_write)
+            except _StartFailed as failed:
+                self.failure = WorkerFailure(
+                    failed.worker,
+                    failed.index,
+                    f"the process could not be started: {type(failed.cause).__name__}: "
+                    f"{failed.cause}",
+                )
+                self.stopped = "failed"
+                self._terminate_all()
             self._watch(started, timeout, wake_read)
             if self.live and self.shown_at:
                 sys.stderr.write("\r\x1b[K")
@@ -399,7 +417,13 @@ class Supervisor:
                     self.row_layouts[worker.name],
                 )
                 self.children.append(child)
-                process.start()
+                try:
+                    process.start()
+                except Exception as exc:
+                    receive.close()
+                    send.close()
+                    self.children.pop()
+                    raise _StartFailed(worker.name, index, exc) from exc
                 send.close()
                 self._tell_janitor(process.pid)
                 if self.start_method == "fork":

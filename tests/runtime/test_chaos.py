@@ -4,6 +4,7 @@ leaves no process and no shared memory behind (the autouse `no_leaks` fixture ch
 from __future__ import annotations
 
 import json
+import multiprocessing.context
 import os
 import shutil
 import signal
@@ -347,3 +348,19 @@ def test_a_worker_that_exits_quietly_mid_stream_is_a_failure_not_a_hang(tmp_path
     )
     assert result.exit == 1 and result.failure.worker == "mid"
     assert "before the end of its stream" in result.failure.message
+
+
+def test_a_worker_that_cannot_be_started_fails_the_run_cleanly(tmp_path, monkeypatch):
+    start = multiprocessing.context.ForkProcess.start
+
+    def refuse_the_exporter(process):
+        if process.name.startswith("flowc:save:"):
+            raise OSError("Resource temporarily unavailable")
+        start(process)
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refuse_the_exporter)
+    result = run(
+        _chain(tmp_path, "workers:identity", n=10**6), start_method="fork", raise_on_failure=False
+    )
+    assert (result.exit, result.failure.worker) == (1, "save")
+    assert "could not be started" in result.failure.message
