@@ -24,6 +24,7 @@ import flowc
 pytestmark = pytest.mark.runtime
 
 SHM = Path("/dev/shm")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def segments() -> set[str]:
@@ -194,20 +195,8 @@ def test_swmr_follow_processes_a_file_another_process_writes(tmp_path):
             """
         ).lstrip()
     )
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            WRITER,
-            str(tmp_path / "live.h5"),
-            "0.5",
-            "60",
-            "60",
-            "100",
-            "yes",
-            "0",
-        ]
-    )
+    arguments = [str(tmp_path / "live.h5"), "0.5", "60", "60", "100", "yes", "0"]
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, *arguments])
     try:
         completed = flowc_command("run", "follow.flow", "--quiet", cwd=tmp_path)
     finally:
@@ -217,6 +206,38 @@ def test_swmr_follow_processes_a_file_another_process_writes(tmp_path):
     frames = np.load(tmp_path / "frames.npy")
     assert frames.shape == (60, 8) and list(frames[:, 0]) == list(range(60))
     assert "60 frame(s)" in completed.stderr and "finished flag" in completed.stderr
+
+
+def test_the_swmr_example_writer_and_a_follower_run_as_two_commands(tmp_path):
+    """The recipe of examples/README.md: the writer in the background, flowc following."""
+    (tmp_path / "follow.flow").write_text(
+        textwrap.dedent(
+            """
+            buffer frames : f4[256] slots=8
+            importer follow = stdlib.sources.swmr_follow(
+                path="out/live/frames.h5",
+                datasets=["entry/data"],
+                keys=["entry/keys"],
+                finished="entry/finished",
+            ) -> frames
+            exporter save = stdlib.sinks.npy(path="frames.npy") frames
+            """
+        ).lstrip()
+    )
+    writer = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "swmr_writer.py"), "out/live/frames.h5"]
+        + ["--frames", "150", "--rate", "300", "--length", "256"],
+        cwd=tmp_path,
+    )
+    try:
+        completed = flowc_command("run", "follow.flow", "--quiet", cwd=tmp_path)
+    finally:
+        writer.wait(30)
+    assert completed.returncode == 0, completed.stderr
+    assert writer.returncode == 0
+    with h5py.File(tmp_path / "out" / "live" / "frames.h5") as written:
+        assert np.array_equal(np.load(tmp_path / "frames.npy"), written["entry/data"][...])
+    assert "150 frame(s)" in completed.stderr
 
 
 def test_hdf5_sink_records_the_plan_of_the_run_given_in_the_environment(tmp_path):
