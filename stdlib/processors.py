@@ -28,6 +28,8 @@ def waveforms(data: np.ndarray, channels=None) -> list[tuple[int, np.ndarray]]:
     names = data.dtype.names
     if names is None:
         return [(0, np.asarray(data, dtype=np.float64).ravel())]
+    if isinstance(channels, str):
+        channels = [channels]
     found = []
     number = 0
     for name in names:

@@ -93,6 +93,8 @@ def test_find_pulses_numbers_channels_by_field_and_picks_some():
     assert sorted(every["channel"]) == [1, 2]
     picked = list(processors.find_pulses(event, threshold=0.2, channels=["ch2"]))
     assert [int(p["channel"][0]) for p in picked] == [2]
+    one = list(processors.find_pulses(event, threshold=0.2, channels="ch2"))
+    assert [int(p["channel"][0]) for p in one] == [2], "a single name is not a set of letters"
 
 
 def test_find_pulses_reads_a_sub_array_waveform_of_a_length_one_event():
