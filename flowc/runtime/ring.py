@@ -232,6 +232,16 @@ class ProcessClock:
                 port.announce()
 
 
+class ResultError(ValueError):
+    """What the user's code gave cannot be stored or routed (wrong shape, type, count)."""
+
+
+def _describe(item) -> str:
+    if isinstance(item, np.ndarray):
+        return f"an array of shape {item.shape} and dtype {item.dtype}"
+    return f"a {type(item).__name__}"
+
+
 def output_port(
     ring: Ring, ready_semaphores, counters, written_at, dropped_at, stop_flag, clock, batched
 ):
@@ -322,7 +332,13 @@ class OutputPort:
                 return
             except TypeError:  # not contiguous
                 pass
-        self.views[slot][...] = item
+        try:
+            self.views[slot][...] = item
+        except (TypeError, ValueError) as exc:
+            raise ResultError(
+                f"cannot store {_describe(item)} in a slot of buffer `{self.name}` "
+                f"({self.shape[0]} element(s) of {self.dtype}): {exc}"
+            ) from None
 
     def _claim_oldest(self) -> int:
         """A buffer nobody consumes: take the slot written longest ago."""

@@ -29,6 +29,7 @@ from flowc.runtime.ring import (
     SLOW_EVENT_S,
     STOPPED,
     ProcessClock,
+    ResultError,
     Ring,
     RingLayout,
     input_port,
@@ -90,7 +91,10 @@ def _die_with_supervisor(supervisor_pid: int) -> None:
 
 def _user_traceback(exc: BaseException) -> str:
     """The traceback of an exception without the runtime's own frames: the user's code is
-    what the reader has to look at (a failure inside the runtime keeps every frame)."""
+    what the reader has to look at (a failure inside the runtime keeps every frame; a result
+    the runtime cannot use is told by its message alone: no traceback)."""
+    if isinstance(exc, ResultError):
+        return ""
     here = os.path.dirname(os.path.abspath(__file__)) + os.sep
     report = traceback.TracebackException.from_exception(exc)
     theirs = [frame for frame in report.stack if not frame.filename.startswith(here)]
@@ -443,14 +447,14 @@ class WorkerProcess:
                 return
             if not isinstance(result, _SEQUENCES):
                 if count != 1:
-                    raise TypeError(
+                    raise ResultError(
                         f"processor `{name}` has {count} outputs and returned a "
                         f"{type(result).__name__}; return a list with one item (or None) per output"
                     )
                 write(i, slot, view, 0, result)
                 return
             if len(result) != count:
-                raise ValueError(
+                raise ResultError(
                     f"processor `{name}` returned {len(result)} results for {count} output(s) "
                     f"({', '.join(p.name for p in outputs)}); return one item (or None) per output"
                 )
@@ -521,7 +525,7 @@ class WorkerProcess:
                 isinstance(decision, np.ndarray) and decision.ndim == 1 and decision.size > 1
             ):
                 if len(decision) != count:
-                    raise ValueError(
+                    raise ResultError(
                         f"filter `{name}` returned {len(decision)} decisions for {count} "
                         "output(s); return a bool, or a list of one bool per output"
                     )
