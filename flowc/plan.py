@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,8 +111,10 @@ class WorkerPlan:
     processes: int = 1
     on_error: str = "fail"  # "fail" | "skip"
     origin: Origin | None = field(default=None, compare=False)
+    node: str | None = None  # the machine to run on (`node=`); only the Ray backend places
 
     def to_json(self) -> dict:
+        placement = {"node": self.node} if self.node is not None else {}
         return {
             "name": self.name,
             "kind": self.kind,
@@ -122,6 +125,7 @@ class WorkerPlan:
             "observes": list(self.observes),
             "processes": self.processes,
             "on_error": self.on_error,
+            **placement,
             "origin": self.origin.to_json() if self.origin else None,
         }
 
@@ -138,6 +142,7 @@ class WorkerPlan:
             processes=d["processes"],
             on_error=d["on_error"],
             origin=Origin.from_json(d.get("origin")),
+            node=d.get("node"),
         )
 
 
@@ -246,8 +251,25 @@ class Plan:
 
         return render_dot(self)
 
-    def run(self, **options):
-        """Run on the shared-memory runtime; see `flowc.runtime.run` for the options."""
+    def run(self, backend: str = "local", address: str | None = None, **options):
+        """Run the plan: `backend="local"` on the shared-memory runtime (see
+        `flowc.runtime.run` for the options), `"ray"` on a Ray cluster at `address` (see
+        `flowc.backends.ray.run`; None starts a local one)."""
+        if backend == "ray":
+            from flowc.backends import load_ray_backend
+
+            return load_ray_backend().run(self, address=address, **options)
+        if backend != "local":
+            raise ValueError(f"unknown backend {backend!r}: use 'local' or 'ray'")
+        if address is not None:
+            raise ValueError("address= is for the Ray backend; the local runtime runs here")
+        placed = [w.name for w in self.workers if w.node]
+        if placed:
+            warnings.warn(
+                f"the local runtime ignores placement (`node=` on {', '.join(placed)}); "
+                "every worker runs on this machine",
+                stacklevel=2,
+            )
         from flowc.runtime import run
 
         return run(self, **options)

@@ -1,0 +1,918 @@
+"""Runs a plan on a Ray cluster: one actor per worker process and one broker actor holding the
+run's buffers (bounded queues of events), with the local runtime's semantics and statistics.
+
+Events travel as numpy arrays: small ones inline in the calls, large ones through Ray's object
+store (written once, read zero-copy). The broker only passes references and metadata along, so
+a buffer's `slots` bound the events in flight, and an event read on the node that wrote it
+never crosses the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+
+import numpy as np
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from flowc.callables import call_shape, resolve
+from flowc.plan import Plan, WorkerPlan
+from flowc.runtime import stats as S
+from flowc.runtime.result import RunError, RunResult, WorkerFailure
+from flowc.runtime.summary import format_summary
+from flowc.runtime.worker import _adapt
+from flowc.types import META_DTYPE
+
+# events of at least this many bytes go through the object store, smaller ones inline
+INLINE_LIMIT = 100 * 1024
+# puts a writer may have under way at once (the broker still admits at most `slots` events)
+PUTS_IN_FLIGHT = 8
+# after a timeout or Ctrl-C asked the graph to drain, it gets this long (seconds)
+DRAIN_GRACE_S = 60.0
+# an observer with nothing new to look at sleeps this long (seconds)
+OBSERVER_IDLE_S = 0.002
+_WAIT_TICK_S = 0.25
+# how long the driver waits for a statistics answer from an actor (seconds)
+_STATS_WAIT_S = 5.0
+_KILL_WAIT_S = 10.0
+
+WRITTEN, DROPPED, STOPPED = "written", "dropped", "stopped"
+_SEQUENCES = (list, tuple)
+
+
+# ---------------------------------------------------------------------------------------------
+# the broker: every buffer of the run as a bounded queue
+
+
+class _Buffer:
+    """One buffer: events in order, a cursor per consuming worker, a slot count in flight.
+
+    An event stays in flight from its put until every consuming worker has taken it and
+    finished with it (a process's next take, or its release, says so)."""
+
+    def __init__(self, name: str, slots: int, overflow: str, consumers: dict, writers: int):
+        self.name = name
+        self.slots = slots
+        self.drop = overflow == "drop"
+        self.consumers = list(consumers)
+        self.writers = writers
+        self.closed = 0
+        self.stopping = False
+        self.events: dict[int, tuple] = {}
+        self.remaining: dict[int, int] = {}
+        self.first = 0  # oldest sequence number still in flight
+        self.next = 0  # sequence number of the next accepted event
+        self.cursor = {w: 0 for w in self.consumers}
+        self.held: dict[tuple[str, int], list[int]] = {}
+        self.expected: dict[str, int] = {}  # per writer process: its next put's number
+        self.written = 0
+        self.dropped = 0
+        self.consumed = {w: 0 for w in self.consumers}
+        self.latest: tuple | None = None
+        self.changed = asyncio.Condition()
+
+    @property
+    def ended(self) -> bool:
+        return self.closed >= self.writers
+
+    def has_room(self) -> bool:
+        return not self.consumers or self.next - self.first < self.slots
+
+    def finish_held(self, key: tuple[str, int]) -> None:
+        for seq in self.held.pop(key, ()):
+            self.remaining[seq] -= 1
+        while self.first < self.next and self.remaining.get(self.first) == 0:
+            del self.remaining[self.first]
+            del self.events[self.first]
+            self.first += 1
+
+    def store(self, payload, meta) -> None:
+        self.latest = (payload, meta)
+        if self.consumers:
+            self.events[self.next] = (payload, meta)
+            self.remaining[self.next] = len(self.consumers)
+        self.next += 1
+
+    def stats(self) -> dict:
+        dropped = self.dropped
+        if not self.consumers:
+            dropped += max(0, self.next - self.slots)
+        return {
+            "written": self.written,
+            "dropped": dropped,
+            "consumed": dict(self.consumed),
+            "left": {w: self.next - self.cursor[w] for w in self.consumers},
+        }
+
+
+class Broker:
+    """The run's buffers in one asyncio actor; writers put, consumers take, observers peek."""
+
+    def __init__(self, layouts: dict):
+        self.buffers = {name: _Buffer(name, *layout) for name, layout in layouts.items()}
+
+    async def put(self, buffer: str, writer: str, number: int, payload, meta, stoppable: bool):
+        """Accept an event (WRITTEN), or DROPPED when the buffer is full and drops, or STOPPED
+        when a stoppable writer (an importer) would wait while the run is stopping."""
+        b = self.buffers[buffer]
+        async with b.changed:
+            await b.changed.wait_for(lambda: b.expected.get(writer, 0) == number)
+            try:
+                if not b.has_room():
+                    if b.drop:
+                        b.written += 1
+                        b.dropped += 1
+                        return DROPPED
+                    await b.changed.wait_for(lambda: b.has_room() or (stoppable and b.stopping))
+                    if not b.has_room():
+                        return STOPPED
+                b.written += 1
+                b.store(payload, meta)
+                return WRITTEN
+            finally:
+                b.expected[writer] = number + 1
+                b.changed.notify_all()
+
+    async def take(self, buffer: str, consumer: str, process: int, most: int):
+        """Up to `most` events for a process of `consumer` (finishing those it took before), or
+        None at the end of the stream."""
+        b = self.buffers[buffer]
+        key = (consumer, process)
+        async with b.changed:
+            b.finish_held(key)
+            b.changed.notify_all()
+            await b.changed.wait_for(lambda: b.cursor[consumer] < b.next or b.ended)
+            start = b.cursor[consumer]
+            stop = min(b.next, start + most)
+            if start == stop:
+                return None
+            b.cursor[consumer] = stop
+            b.consumed[consumer] += stop - start
+            b.held[key] = list(range(start, stop))
+            return [b.events[seq] for seq in range(start, stop)]
+
+    async def close(self, buffer: str) -> None:
+        """A writer process has finished with `buffer`."""
+        b = self.buffers[buffer]
+        async with b.changed:
+            b.closed += 1
+            b.changed.notify_all()
+
+    async def release(self, buffer: str, consumer: str, process: int) -> None:
+        """A consumer process is done: the events it holds are finished."""
+        b = self.buffers[buffer]
+        async with b.changed:
+            b.finish_held((consumer, process))
+            b.changed.notify_all()
+
+    async def peek(self, buffer: str):
+        """(events accepted so far, ended, the latest event or None), for observers."""
+        b = self.buffers[buffer]
+        return b.next, b.ended, b.latest
+
+    async def stop(self) -> None:
+        """The run is stopping: importers waiting for room give up."""
+        for b in self.buffers.values():
+            async with b.changed:
+                b.stopping = True
+                b.changed.notify_all()
+
+    async def stats(self) -> dict:
+        return {name: b.stats() for name, b in self.buffers.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# worker processes
+
+
+class _Output:
+    """The writing end of one buffer in one worker process: puts pipelined, in order."""
+
+    def __init__(self, broker, name: str, writer: str, dtype, length: int, stoppable: bool):
+        self.broker = broker
+        self.name = name
+        self.writer = writer
+        self.dtype = dtype
+        self.shape = (length,)
+        self.stoppable = stoppable
+        self.number = 0
+        self.pending: deque = deque()
+        self.written = 0
+        self.dropped = 0
+        self.stopped = False
+
+    def event(self, item) -> np.ndarray:
+        """An event as this buffer stores it (raises what numpy raises for a bad item)."""
+        if type(item) is np.ndarray and item.dtype == self.dtype and item.shape == self.shape:
+            return item
+        array = np.empty(self.shape, dtype=self.dtype)
+        array[...] = item
+        return array
+
+    def make_room(self) -> float:
+        """Wait until another put may go out; returns the seconds spent waiting."""
+        if len(self.pending) < PUTS_IN_FLIGHT:
+            return 0.0
+        started = time.perf_counter()
+        self._settle(ray.get(self.pending.popleft()))
+        return time.perf_counter() - started
+
+    def send(self, payload, meta) -> None:
+        """Put an event: `payload` is an array, or the object reference of one."""
+        if isinstance(payload, np.ndarray) and payload.nbytes >= INLINE_LIMIT:
+            payload = ray.put(payload)
+        self.pending.append(
+            self.broker.put.remote(
+                self.name, self.writer, self.number, payload, meta, self.stoppable
+            )
+        )
+        self.number += 1
+        self.written += 1
+
+    def flush(self) -> float:
+        started = time.perf_counter()
+        while self.pending:
+            self._settle(ray.get(self.pending.popleft()))
+        return time.perf_counter() - started
+
+    def _settle(self, outcome: str) -> None:
+        if outcome == DROPPED:
+            self.dropped += 1
+        elif outcome == STOPPED:
+            self.written -= 1
+            self.stopped = True
+
+
+def _arrays(batch: list) -> list:
+    """The events of a batch as read-only arrays, those in the object store fetched at once."""
+    refs = [payload for payload, _ in batch if isinstance(payload, ray.ObjectRef)]
+    fetched = iter(ray.get(refs) if refs else ())
+    return [
+        _read_only(next(fetched) if isinstance(payload, ray.ObjectRef) else payload)
+        for payload, _ in batch
+    ]
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback of an exception without flowc's and Ray's frames (unless it has no
+    others): the user's code is what the reader has to look at."""
+    flowc_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    ray_dir = os.path.dirname(os.path.abspath(ray.__file__)) + os.sep
+    report = traceback.TracebackException.from_exception(exc)
+    theirs = [
+        frame
+        for frame in report.stack
+        if not frame.filename.startswith((flowc_dir + "backends", flowc_dir + "runtime", ray_dir))
+    ]
+    if theirs:
+        report.stack = traceback.StackSummary.from_list(theirs)
+    return "".join(report.format())
+
+
+def _read_only(array):
+    if isinstance(array, np.ndarray) and array.flags.writeable:
+        array.flags.writeable = False
+    return array
+
+
+@ray.remote
+class WorkerActor:
+    """One process of a worker: runs the user's code on the events of its inputs."""
+
+    def __init__(self, worker: WorkerPlan, index: int, broker, layouts: dict, setup: dict):
+        self.worker = worker
+        self.index = index
+        self.broker = broker
+        self.layouts = layouts  # buffer -> (dtype, length, processes of each consumer)
+        self.functions = setup["functions"]
+        for folder in reversed(setup["sys_path"]):
+            if folder and os.path.isdir(folder) and folder not in sys.path:
+                sys.path.insert(0, folder)
+        if os.path.isdir(setup["cwd"]):
+            os.chdir(setup["cwd"])
+        self.stopping = threading.Event()
+        self.counters = {
+            "errors": 0,
+            "seen": 0,
+            "skipped": 0,
+            "accepted": 0,
+            "discarded": 0,
+            "blocked_in_s": 0.0,
+            "blocked_out_s": 0.0,
+            "call_s": 0.0,
+            "call_max_s": 0.0,
+        }
+        self.consumed = [0] * len(worker.inputs)
+        self.hist = [0] * S.HIST_BINS
+        writer = f"{worker.name}:{index}"
+        stoppable = worker.kind == "importer"
+        self.outputs = [
+            _Output(broker, b, writer, layouts[b][0], layouts[b][1], stoppable)
+            for b in worker.outputs
+        ]
+        self.started = time.perf_counter()
+        self.wall_s = 0.0
+
+    # --- what the driver calls ---------------------------------------------------------------
+
+    def run(self) -> dict:
+        """Run to the end of the stream; returns {"failure": None or (message, traceback)}."""
+        self.started = time.perf_counter()
+        try:
+            self._load_code()
+            {"importer": self._run_importer, "observer": self._run_observer}.get(
+                self.worker.kind, self._run_consumer
+            )()
+            if self.finish is not None:
+                self.finish()
+            for port in self.outputs:
+                self.counters["blocked_out_s"] += port.flush()
+                ray.get(self.broker.close.remote(port.name))
+        except BaseException as exc:  # the user's code may raise anything; the driver decides
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return {"failure": (message.splitlines()[0], _user_traceback(exc))}
+        finally:
+            self.wall_s = time.perf_counter() - self.started
+        return {"failure": None}
+
+    def stop(self) -> None:
+        """Importers stop at their next event."""
+        self.stopping.set()
+
+    def stats(self) -> dict:
+        c = self.counters
+        wall = self.wall_s or time.perf_counter() - self.started
+        entry = {
+            "events_in": sum(self.consumed),
+            "consumed": list(self.consumed),
+            "written": [p.written for p in self.outputs],
+            "errors": c["errors"],
+            "wall_s": wall,
+            "cpu_s": time.process_time(),
+            "blocked_in_s": c["blocked_in_s"],
+            "blocked_out_s": c["blocked_out_s"],
+            "hist": list(self.hist),
+            "call_s": c["call_s"],
+            "call_max_s": c["call_max_s"],
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        }
+        for key in ("seen", "skipped", "accepted", "discarded"):
+            entry[key] = c[key]
+        return entry
+
+    # --- the user's code ---------------------------------------------------------------------
+
+    def _load_code(self) -> None:
+        worker = self.worker
+        code = resolve(worker.callable, self.functions)
+        self.shape = call_shape(code, worker.kind)
+        args = dict(worker.args)
+        self.finish = None
+        if worker.kind == "importer":
+            if self.shape.wants_example:
+                dtype, length = self.layouts[worker.outputs[0]][:2]
+                args["example"] = np.zeros(length, dtype=dtype)
+            self.events = code(**args)
+            if self.shape.is_class:
+                self.finish = getattr(self.events, "finish", None)
+        elif self.shape.is_class:
+            instance = code(**args)
+            self.finish = getattr(instance, "finish", None)
+            self.step = _adapt(instance.process, {}, self.shape)
+        else:
+            self.step = _adapt(code, args, self.shape)
+
+    def _record(self, seconds: float) -> None:
+        c = self.counters
+        c["call_s"] += seconds
+        if seconds > c["call_max_s"]:
+            c["call_max_s"] = seconds
+        self.hist[S.histogram_bin(seconds)] += 1
+
+    def _run_importer(self) -> None:
+        out = self.outputs[0]
+        events = iter(self.events)
+        perf = time.perf_counter
+        counter = 0
+        while not self.stopping.is_set() and not out.stopped:
+            started = perf()
+            try:
+                item = next(events)
+            except StopIteration:
+                break
+            self._record(perf() - started)
+            try:
+                event = out.event(item)
+            except Exception:
+                if self.worker.on_error != "skip":
+                    raise
+                self.counters["errors"] += 1
+                counter += 1
+                continue
+            blocked = out.make_room()
+            self.counters["blocked_out_s"] += blocked
+            out.send(event, (counter, time.time(), blocked))
+            counter += 1
+
+    def _run_consumer(self) -> None:
+        worker = self.worker
+        handle = {
+            "processor": self._process,
+            "filter": self._filter,
+            "exporter": self._export,
+        }[worker.kind]
+        processes = self.layouts[worker.inputs[0]][2][worker.name]
+        most = [
+            max(1, self._slots_of(b) // (2 * processes)) for b in worker.inputs
+        ]  # a batch leaves room in the buffer for the writers
+        skip = worker.on_error == "skip"
+        perf = time.perf_counter
+        takes = {
+            self.broker.take.remote(b, worker.name, self.index, most[i]): i
+            for i, b in enumerate(worker.inputs)
+        }
+        while takes:
+            started = perf()
+            ready, _ = ray.wait(list(takes), num_returns=1)
+            self.counters["blocked_in_s"] += perf() - started
+            i = takes.pop(ready[0])
+            batch = ray.get(ready[0])
+            if batch is None:
+                continue
+            source = worker.inputs[i]
+            for (payload, meta), data in zip(batch, _arrays(batch), strict=True):
+                self.consumed[i] += 1
+                blocked_before = self.counters["blocked_out_s"]
+                started = perf()
+                try:
+                    handle(data, payload, meta, source)
+                except Exception:
+                    if not skip:
+                        raise
+                    self.counters["errors"] += 1
+                self._record(perf() - started - (self.counters["blocked_out_s"] - blocked_before))
+            takes[self.broker.take.remote(source, worker.name, self.index, most[i])] = i
+        for b in worker.inputs:
+            ray.get(self.broker.release.remote(b, worker.name, self.index))
+
+    def _slots_of(self, buffer: str) -> int:
+        return self.layouts[buffer][3]
+
+    def _write(self, j: int, item, data, payload, meta) -> None:
+        out = self.outputs[j]
+        if item is data and data.dtype == out.dtype and data.shape == out.shape:
+            event = payload  # the input itself: pass its reference on, no copy
+        else:
+            event = out.event(item)
+        self.counters["blocked_out_s"] += out.make_room()
+        out.send(event, meta)
+
+    def _meta_record(self, meta):
+        return np.array([meta], dtype=META_DTYPE)[0]
+
+    def _process(self, data, payload, meta, source) -> None:
+        result = self.step(data, self._meta_record(meta), source)
+        results = result if self.shape.is_generator else (result,)
+        count = len(self.outputs)
+        for each in results:
+            if each is None:
+                continue
+            if not isinstance(each, _SEQUENCES):
+                if count != 1:
+                    raise TypeError(
+                        f"processor `{self.worker.name}` has {count} outputs and returned a "
+                        f"{type(each).__name__}; return a list with one item (or None) per output"
+                    )
+                self._write(0, each, data, payload, meta)
+                continue
+            if len(each) != count:
+                raise ValueError(
+                    f"processor `{self.worker.name}` returned {len(each)} results for {count} "
+                    f"output(s) ({', '.join(self.worker.outputs)}); return one item (or None) "
+                    "per output"
+                )
+            for j, item in enumerate(each):
+                if item is not None:
+                    self._write(j, item, data, payload, meta)
+
+    def _filter(self, data, payload, meta, source) -> None:
+        decision = self.step(data, self._meta_record(meta), source)
+        count = len(self.outputs)
+        if isinstance(decision, _SEQUENCES) or (
+            isinstance(decision, np.ndarray) and decision.ndim == 1 and decision.size > 1
+        ):
+            if len(decision) != count:
+                raise ValueError(
+                    f"filter `{self.worker.name}` returned {len(decision)} decisions for "
+                    f"{count} output(s); return a bool, or a list of one bool per output"
+                )
+            chosen = [j for j in range(count) if decision[j]]
+        else:
+            chosen = range(count) if decision else ()
+        for j in chosen:
+            self._write(j, data, data, payload, meta)
+        self.counters["accepted" if chosen else "discarded"] += 1
+
+    def _export(self, data, payload, meta, source) -> None:
+        self.step(data, self._meta_record(meta), source)
+        for j in range(len(self.outputs)):
+            self._write(j, data, data, payload, meta)
+
+    def _run_observer(self) -> None:
+        observed = self.worker.observes
+        last = [0] * len(observed)
+        skip = self.worker.on_error == "skip"
+        perf = time.perf_counter
+        while True:
+            looks = ray.get([self.broker.peek.remote(b) for b in observed])
+            progressed = False
+            finished = True
+            for k, (accepted, ended, latest) in enumerate(looks):
+                if accepted > last[k] and latest is not None:
+                    progressed = True
+                    self.counters["seen"] += 1
+                    self.counters["skipped"] += accepted - last[k] - 1
+                    last[k] = accepted
+                    payload, meta = latest
+                    data = payload if isinstance(payload, np.ndarray) else ray.get(payload)
+                    started = perf()
+                    try:
+                        self.step(_read_only(data), self._meta_record(meta), observed[k])
+                    except Exception:
+                        if not skip:
+                            raise
+                        self.counters["errors"] += 1
+                    self._record(perf() - started)
+                if not ended or accepted > last[k]:
+                    finished = False
+            if finished:
+                return
+            if not progressed:
+                time.sleep(OBSERVER_IDLE_S)
+
+
+# ---------------------------------------------------------------------------------------------
+# the driver
+
+
+def run(
+    plan: Plan,
+    *,
+    address: str | None = None,
+    timeout: float | None = None,
+    quiet: bool = True,
+    stats_path: str | os.PathLike | None = None,
+    raise_on_failure: bool = True,
+    num_cpus: int | None = None,
+) -> RunResult:
+    """Run `plan` on Ray until every worker has finished, a worker failed, or it was stopped.
+
+    address:  a running cluster (`ray://host:10001`, `host:6379`, "auto"); None starts a local
+              one on loopback for this run (or uses the one this process already connected to)
+    timeout:  seconds; then the importers stop and the graph drains (exit 0)
+    num_cpus: CPUs of a local cluster started for this run
+    The other options are those of `flowc.runtime.run`.
+    """
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    connected_here = not ray.is_initialized()
+    if connected_here:
+        options = {"include_dashboard": False, "logging_level": logging.WARNING}
+        if address is None:
+            options.update(address="local", _node_ip_address="127.0.0.1", num_cpus=num_cpus)
+        else:
+            options["address"] = address
+        ray.init(**options)
+    try:
+        result = RayRun(plan).run(timeout)
+    finally:
+        if connected_here:
+            ray.shutdown()
+    if result.failure is not None:
+        text = f"flowc: {result.failure}"
+        if result.failure.traceback:
+            text += "\n" + result.failure.traceback.rstrip()
+        print(text, file=sys.stderr)
+    if not quiet:
+        print(format_summary(result.stats), file=sys.stderr)
+    if stats_path is not None:
+        import json
+
+        with open(stats_path, "w", encoding="utf-8") as out:
+            json.dump(result.stats, out, indent=2)
+            out.write("\n")
+    if result.failure is not None and raise_on_failure:
+        raise RunError(result)
+    return result
+
+
+class RayRun:
+    """One run on the cluster: its actors, how it watches them, and its statistics."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.broker = None
+        self.actors: list[tuple[WorkerPlan, int, object]] = []
+        self.running: dict = {}  # run() reference -> (worker, index, actor)
+        self.final: dict[tuple[str, int], dict] = {}
+        self.failure: WorkerFailure | None = None
+        self.stopped = "completed"
+        self.stop_requested = False
+        self.killed = False
+        self.signals = 0
+        self.buffer_stats: dict | None = None
+
+    def run(self, timeout: float | None) -> RunResult:
+        started = time.perf_counter()
+        old_handlers = {}
+        try:
+            placements = self._placements()
+            if self.failure is not None:
+                return self._result(started, collect=False)
+            if threading.current_thread() is threading.main_thread():
+                old_handlers = self._install_signal_handlers()
+            self._start(placements)
+            self._watch(started, timeout)
+            return self._result(started, collect=True)
+        finally:
+            for signum, handler in old_handlers.items():
+                signal.signal(signum, handler)
+            self._kill_all()
+
+    def _placements(self) -> dict[str, NodeAffinitySchedulingStrategy]:
+        """Worker name -> where `node=` pins it; a node not in the cluster fails the run."""
+        pinned = [w for w in self.plan.workers if w.node]
+        if not pinned:
+            return {}
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        placements = {}
+        for worker in pinned:
+            match = [
+                n
+                for n in nodes
+                if worker.node in (n.get("NodeManagerHostname"), n.get("NodeManagerAddress"))
+            ]
+            if not match:
+                known = ", ".join(
+                    sorted(f"{n['NodeManagerHostname']} ({n['NodeManagerAddress']})" for n in nodes)
+                )
+                self.failure = WorkerFailure(
+                    worker.name,
+                    0,
+                    f"no node `{worker.node}` in the Ray cluster (its nodes: {known})",
+                )
+                self.stopped = "failed"
+                return {}
+            placements[worker.name] = NodeAffinitySchedulingStrategy(match[0]["NodeID"], soft=False)
+        return placements
+
+    def _start(self, placements: dict) -> None:
+        plan = self.plan
+        processes = {w.name: w.processes for w in plan.workers}
+        layouts = {}
+        broker_layouts = {}
+        for b in plan.buffers:
+            consumers = {w.name: processes[w.name] for w in plan.consumers_of(b.name)}
+            writers = sum(w.processes for w in plan.writers_of(b.name))
+            layouts[b.name] = (b.dtype, b.length, consumers, b.slots)
+            broker_layouts[b.name] = (b.slots, b.overflow, consumers, writers)
+        # the broker sits with the first pinned importer, where most events come from
+        importers = [w.name for w in plan.workers if w.kind == "importer" and w.name in placements]
+        broker_options = {"num_cpus": 0, "max_restarts": 0}
+        if importers:
+            broker_options["scheduling_strategy"] = placements[importers[0]]
+        self.broker = ray.remote(Broker).options(**broker_options).remote(broker_layouts)
+        setup = {"sys_path": list(sys.path), "cwd": os.getcwd()}
+        for worker in plan.workers:
+            functions = {}
+            if worker.callable.kind == "function" and worker.callable.attr in plan.functions:
+                functions[worker.callable.attr] = plan.functions[worker.callable.attr]
+            options = {"num_cpus": 0, "max_concurrency": 2, "max_restarts": 0}
+            if worker.name in placements:
+                options["scheduling_strategy"] = placements[worker.name]
+            for index in range(worker.processes):
+                actor = WorkerActor.options(name=None, **options).remote(
+                    worker, index, self.broker, layouts, dict(setup, functions=functions)
+                )
+                self.actors.append((worker, index, actor))
+                self.running[actor.run.remote()] = (worker, index, actor)
+
+    # --- watching ----------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> dict:
+        def on_signal(signum, frame):
+            self.signals += 1
+
+        return {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _watch(self, started: float, timeout: float | None) -> None:
+        deadline = None if timeout is None else started + timeout
+        drain_deadline = None
+        while self.running and not self.killed:
+            now = time.perf_counter()
+            if deadline is not None and now >= deadline and not self.stop_requested:
+                self.stopped = "timeout"
+                self._request_stop()
+                drain_deadline = now + DRAIN_GRACE_S
+            if drain_deadline is not None and now >= drain_deadline and self.failure is None:
+                worker, index, _ = next(iter(self.running.values()))
+                self._fail(
+                    worker,
+                    index,
+                    f"still running {DRAIN_GRACE_S:g} s after the run was asked to stop; killed",
+                    "",
+                )
+                break
+            tick = _WAIT_TICK_S
+            if deadline is not None and not self.stop_requested:
+                tick = max(0.0, min(tick, deadline - now))
+            ready, _ = ray.wait(list(self.running), num_returns=1, timeout=tick)
+            for ref in ready:
+                self._finished(ref)
+            self._handle_signals()
+
+    def _finished(self, ref) -> None:
+        worker, index, actor = self.running.pop(ref)
+        try:
+            outcome = ray.get(ref)
+        except RayActorError as exc:
+            self._fail(worker, index, _death_message(exc), "")
+            return
+        except RayError as exc:
+            self._fail(worker, index, f"{type(exc).__name__}: {exc}".splitlines()[0], "")
+            return
+        if outcome["failure"] is not None:
+            message, trace = outcome["failure"]
+            self._fail(worker, index, message, trace)
+            return
+        try:
+            self.final[worker.name, index] = ray.get(actor.stats.remote(), timeout=_STATS_WAIT_S)
+        except (RayError, GetTimeoutError):
+            pass
+
+    def _fail(self, worker: WorkerPlan, index: int, message: str, trace: str) -> None:
+        if self.failure is None and not self.killed:
+            self.failure = WorkerFailure(worker.name, index, message, trace)
+            self.stopped = "failed"
+        self._collect_live()
+        self._kill_all()
+
+    def _handle_signals(self) -> None:
+        if not self.signals:
+            return
+        if self.signals >= 2:
+            if self.failure is None:
+                self.stopped = "interrupted"
+            self._collect_live()
+            self._kill_all()
+        elif not self.stop_requested:
+            if self.failure is None:
+                self.stopped = "interrupted"
+            self._request_stop()
+        elif self.stopped == "timeout" and self.failure is None:
+            self.stopped = "interrupted"
+
+    def _request_stop(self) -> None:
+        """Stop the importers; the rest of the graph drains and finishes."""
+        self.stop_requested = True
+        for worker, _, actor in self.actors:
+            if worker.kind == "importer":
+                actor.stop.remote()
+        self.broker.stop.remote()
+
+    def _collect_live(self) -> None:
+        """Statistics of the processes still running, before they are killed."""
+        live = {
+            (w.name, i): actor.stats.remote()
+            for w, i, actor in self.running.values()
+            if (w.name, i) not in self.final
+        }
+        for key, ref in live.items():
+            try:
+                self.final[key] = ray.get(ref, timeout=_STATS_WAIT_S)
+            except (RayError, GetTimeoutError):
+                pass
+        if self.broker is not None and self.buffer_stats is None:
+            try:
+                self.buffer_stats = ray.get(self.broker.stats.remote(), timeout=_STATS_WAIT_S)
+            except (RayError, GetTimeoutError):
+                pass
+
+    def _kill_all(self) -> None:
+        """Kill every actor of the run and wait until the cluster says they are gone."""
+        if self.running:
+            self.killed = True
+        refs = list(self.running)
+        for _, _, actor in self.actors:
+            ray.kill(actor, no_restart=True)
+        if self.broker is not None:
+            ray.kill(self.broker, no_restart=True)
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=_KILL_WAIT_S)
+        self.running.clear()
+        self.actors = []
+        self.broker = None
+
+    # --- the result --------------------------------------------------------------------------
+
+    def _result(self, started: float, collect: bool) -> RunResult:
+        if collect and self.broker is not None and self.buffer_stats is None:
+            self._collect_live()
+        exit_code = {"completed": 0, "timeout": 0, "interrupted": 130, "failed": 1}[self.stopped]
+        document = {
+            "pipeline": self.plan.name,
+            "elapsed": time.perf_counter() - started,
+            "exit": exit_code,
+            "stopped": self.stopped,
+            "buffers": {},
+            "workers": {},
+            "failure": None,
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "start_method": None,
+            "backend": "ray",
+        }
+        if collect:
+            self._collect(document)
+        if self.failure is not None:
+            f = self.failure
+            document["failure"] = {
+                "worker": f.worker,
+                "process": f.process,
+                "message": f.message,
+                "traceback": f.traceback,
+            }
+        ok = self.failure is None and not (self.killed and self.stopped == "interrupted")
+        return RunResult(ok=ok, exit=exit_code, stats=document, failure=self.failure)
+
+    def _collect(self, document: dict) -> None:
+        plan = self.plan
+        buffers = {
+            b.name: {"written": 0, "dropped": 0, "consumed": {}, "left": {}} for b in plan.buffers
+        }
+        buffers.update(self.buffer_stats or {})
+        workers = {}
+        peak = document["peak_rss_bytes"]
+        for worker in plan.workers:
+            rows = [
+                self.final[worker.name, i]
+                for i in range(worker.processes)
+                if (worker.name, i) in self.final
+            ]
+
+            def total(key: str, rows=rows):
+                return sum(r[key] for r in rows)
+
+            hist = [sum(r["hist"][k] for r in rows) for k in range(S.HIST_BINS)]
+            written = [sum(r["written"][j] for r in rows) for j in range(len(worker.outputs))]
+            worker_peak = max((r["peak_rss_bytes"] for r in rows), default=0)
+            peak = max(peak, worker_peak)
+            entry = {
+                "kind": worker.kind,
+                "processes": worker.processes,
+                "events_in": total("events_in"),
+                "events_out": sum(written),
+                "errors": total("errors"),
+                "wall_s": total("wall_s"),
+                "cpu_s": total("cpu_s"),
+                "blocked_in_s": total("blocked_in_s"),
+                "blocked_out_s": total("blocked_out_s"),
+                "calls": sum(hist),
+                "call_s": total("call_s"),
+                "call_median_s": S.histogram_median(hist),
+                "call_max_s": max((r["call_max_s"] for r in rows), default=0.0),
+                "peak_rss_bytes": worker_peak,
+            }
+            if worker.node:
+                entry["node"] = worker.node
+            if worker.kind == "observer":
+                entry["seen"] = total("seen")
+                entry["skipped"] = total("skipped")
+                entry["events_in"] = entry["seen"]
+            if worker.kind == "filter":
+                entry["accepted"] = total("accepted")
+                entry["discarded"] = total("discarded")
+                entry["per_output"] = dict(zip(worker.outputs, written, strict=True))
+            workers[worker.name] = entry
+        document["buffers"] = buffers
+        document["workers"] = workers
+        document["peak_rss_bytes"] = peak
+
+
+def _death_message(exc: RayActorError) -> str:
+    """One line for an actor whose process died (killed, or left by itself)."""
+    text = str(exc)
+    for line in text.splitlines():
+        if "exit" in line.lower() or "signal" in line.lower() or "killed" in line.lower():
+            return f"its process died: {line.strip()}"
+    return "its process died (killed, or it exited) before the end of its stream"
