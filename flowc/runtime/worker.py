@@ -36,6 +36,7 @@ from flowc.runtime.ring import (
     output_port,
 )
 from flowc.runtime.shm import Segment, open_semaphore
+from flowc.types import META_DTYPE
 
 _PR_SET_PDEATHSIG = 1
 # an observer with nothing new to look at sleeps this long (seconds)
@@ -556,11 +557,6 @@ class WorkerProcess:
     def run_observer(self) -> None:
         plan = self.plan
         rings = [self.rings[b] for b in plan.observes]
-        copies = [np.zeros(r.layout.length, dtype=r.layout.dtype) for r in rings]
-        copy_bytes = [memoryview(c).cast("B") for c in copies]
-        meta_copies = [np.zeros(1, dtype=r.meta.dtype) for r in rings]
-        meta_bytes = [memoryview(m).cast("B") for m in meta_copies]
-        metas = [m[0] for m in meta_copies]
         last = [0] * len(rings)
         counters = self.counters
         perf = time.perf_counter
@@ -576,12 +572,13 @@ class WorkerProcess:
                     progressed = True
                     fresh = published - last[k]
                     last[k] = published
-                    if _copy_latest(ring, copy_bytes[k], meta_bytes[k]):
+                    copied = _copy_latest(ring)
+                    if copied is not None:
                         counters[S.SEEN] += 1
                         counters[S.SKIPPED] += fresh - 1
                         started = perf()
                         try:
-                            self.step(copies[k], metas[k], plan.observes[k])
+                            self.step(copied[0], copied[1], plan.observes[k])
                         except Exception:
                             if not self.skip_errors:
                                 raise
@@ -597,21 +594,25 @@ class WorkerProcess:
                 time.sleep(OBSERVER_IDLE_S)
 
 
-def _copy_latest(ring: Ring, data_copy: memoryview, meta_copy: memoryview) -> bool:
-    """Copy the most recently published slot, consistently (seqlock); False if it kept moving."""
+def _copy_latest(ring: Ring):
+    """A consistent copy (seqlock) of the most recently published slot, as a new array and
+    metadata record the observer may keep; None if the slot kept being rewritten."""
     words = ring.words
     layout = ring.layout
+    data = np.empty(layout.length, dtype=layout.dtype)
+    meta = np.empty(1, dtype=META_DTYPE)
+    data_bytes, meta_bytes = memoryview(data).cast("B"), memoryview(meta).cast("B")
     for _ in range(_SEQLOCK_ATTEMPTS):
         slot = words[LAST_SLOT]
         at = layout.sequence_base + slot
         before = words[at]
         if before & 1:
             continue
-        data_copy[:] = ring.data_slots[slot]
-        meta_copy[:] = ring.meta_slots[slot]
+        data_bytes[:] = ring.data_slots[slot]
+        meta_bytes[:] = ring.meta_slots[slot]
         if words[at] == before:
-            return True
-    return False
+            return data, meta[0]
+    return None
 
 
 def _plain(fn, args: dict, shape):

@@ -484,3 +484,25 @@ def test_every_buffer_can_be_shared_where_stores_may_be_reordered(tmp_path, monk
     result = run(plan, start_method="fork")
     assert collected(out)["x"].tolist() == list(range(300))
     assert_accounted(result.stats)
+
+
+def test_observers_may_keep_the_copies_they_get(tmp_path):
+    plan = make_plan(
+        [buffer("a", slots=2)],
+        [
+            worker("src", "importer", "workers:count", outputs=["a"], args={"n": 2000}),
+            worker("save", "exporter", "workers:identity", ["a"]),
+            worker(
+                "look",
+                "observer",
+                "workers:Keep",
+                observes=["a"],
+                args={"path": str(tmp_path / "k")},
+            ),
+        ],
+    )
+    run(plan)
+    kept, changed, counters_match = (
+        (tmp_path / f"k.{_only_marker(tmp_path, 'k.')}").read_text().split()
+    )
+    assert int(kept) > 0 and int(changed) == 0 and counters_match == "True"
