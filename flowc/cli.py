@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from importlib import metadata
 
@@ -164,6 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--stats", metavar="FILE.json", help="write the run's statistics as JSON")
     run.add_argument("--quiet", action="store_true", help="print no end-of-run summary")
+    run.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: the shared-memory runtime on this machine (default); ray: a Ray cluster "
+        '(needs pip install "flowc[ray]")',
+    )
+    run.add_argument(
+        "--address",
+        metavar="ADDRESS",
+        help="the Ray cluster to run on (host:6379, ray://host:10001 or auto); default: a "
+        "local one started for this run",
+    )
 
     graph = command("graph", "draw the pipeline as Graphviz DOT, SVG or PNG")
     graph.add_argument("file", metavar="FILE", help="the .flow file")
@@ -327,6 +341,15 @@ def cmd_run(args) -> int:
     set_texts = split_set_texts(args.set_texts)
     if args.stats:
         _check_writable(args.stats, "--stats")
+    if args.address is not None and args.backend != "ray":
+        raise UsageError("--address is for --backend ray")
+    if args.backend == "ray":
+        from flowc.backends import BackendUnavailable, load_ray_backend
+
+        try:
+            load_ray_backend()
+        except BackendUnavailable as exc:
+            raise UsageError(str(exc)) from None
     plan = _compile_or_report(args.file, set_texts)
     if plan is None:
         return EXIT_ERRORS
@@ -335,16 +358,24 @@ def cmd_run(args) -> int:
             f"flowc: note: the HTML report is not available yet; {args.report} will not be "
             "written (use --stats FILE.json for the statistics)"
         )
-    from flowc import runtime
-
-    result = runtime.run(
-        plan,
-        timeout=args.timeout,
-        quiet=args.quiet,
-        stats_path=args.stats,
-        raise_on_failure=False,
-    )
+    backend = {"address": args.address} if args.backend == "ray" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
+        result = plan.run(
+            backend=args.backend,
+            timeout=args.timeout,
+            quiet=args.quiet,
+            stats_path=args.stats,
+            raise_on_failure=False,
+            **backend,
+        )
     return result.exit
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning of the run (e.g. placement the local runtime ignores), as one line."""
+    _say(f"flowc: warning: {message}")
 
 
 def _check_writable(path: str, option: str) -> None:

@@ -27,8 +27,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from flowc.callables import call_shape, resolve
 from flowc.plan import Plan, WorkerPlan
-from flowc.runtime import stats as S
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
+from flowc.runtime.stats import HIST_BINS, histogram_bin, histogram_median
 from flowc.runtime.summary import format_summary
 from flowc.runtime.worker import _adapt
 from flowc.types import META_DTYPE
@@ -313,7 +313,7 @@ class WorkerActor:
             "call_max_s": 0.0,
         }
         self.consumed = [0] * len(worker.inputs)
-        self.hist = [0] * S.HIST_BINS
+        self.hist = [0] * HIST_BINS
         writer = f"{worker.name}:{index}"
         stoppable = worker.kind == "importer"
         self.outputs = [
@@ -397,7 +397,7 @@ class WorkerActor:
         c["call_s"] += seconds
         if seconds > c["call_max_s"]:
             c["call_max_s"] = seconds
-        self.hist[S.histogram_bin(seconds)] += 1
+        self.hist[histogram_bin(seconds)] += 1
 
     def _run_importer(self) -> None:
         out = self.outputs[0]
@@ -873,7 +873,7 @@ class RayRun:
             def total(key: str, rows=rows):
                 return sum(r[key] for r in rows)
 
-            hist = [sum(r["hist"][k] for r in rows) for k in range(S.HIST_BINS)]
+            hist = [sum(r["hist"][k] for r in rows) for k in range(HIST_BINS)]
             written = [sum(r["written"][j] for r in rows) for j in range(len(worker.outputs))]
             worker_peak = max((r["peak_rss_bytes"] for r in rows), default=0)
             peak = max(peak, worker_peak)
@@ -889,7 +889,7 @@ class RayRun:
                 "blocked_out_s": total("blocked_out_s"),
                 "calls": sum(hist),
                 "call_s": total("call_s"),
-                "call_median_s": S.histogram_median(hist),
+                "call_median_s": histogram_median(hist),
                 "call_max_s": max((r["call_max_s"] for r in rows), default=0.0),
                 "peak_rss_bytes": worker_peak,
             }

@@ -40,6 +40,7 @@ def lower(model: Model) -> Plan:
                 processes=w.processes,
                 on_error=w.on_error,
                 origin=_origin(w.decl.span),
+                node=w.node,
             )
             for w in model.workers
         ),

@@ -105,6 +105,7 @@ class WorkerInfo:
     inputs: tuple[Wire, ...]
     outputs: tuple[Wire, ...]
     observes: tuple[Wire, ...]
+    node: str | None = None  # `node=`: the machine a cluster backend places it on
 
     @property
     def name(self) -> str:

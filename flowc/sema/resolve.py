@@ -39,7 +39,7 @@ from flowc.syntax import ast
 from flowc.types import DTYPE_CODES, ElementType, FieldType, canonical_code
 
 BUFFER_OPTIONS = ("slots", "overflow")
-WORKER_OPTIONS = ("processes", "on_error")
+WORKER_OPTIONS = ("processes", "on_error", "node")
 OVERFLOW_MODES = ("block", "drop")
 ERROR_MODES = ("fail", "skip")
 SINGLE_PROCESS_KINDS = ("importer", "observer")
@@ -487,6 +487,7 @@ class _Resolver:
         on_error = "fail"
         if "on_error" in options:
             on_error = self.choice(options["on_error"], ERROR_MODES) or "fail"
+        node = self.node_name(options["node"].value) if "node" in options else None
         return WorkerInfo(
             decl=decl,
             target=target,
@@ -497,7 +498,25 @@ class _Resolver:
             inputs=tuple(self.wire(ref, "read", buffers) for ref in decl.inputs),
             outputs=tuple(self.wire(ref, "write", buffers) for ref in decl.outputs),
             observes=tuple(self.wire(ref, "observe", buffers) for ref in decl.observes),
+            node=node,
         )
+
+    def node_name(self, value: ast.Value) -> str | None:
+        """The machine `node=` names: a non-empty string without spaces (E106 otherwise)."""
+        name = self.evaluator.evaluate(value)
+        if name is None:
+            return None
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            self.report(
+                error(
+                    "E106",
+                    f"`node` must be the name or address of a machine, not {show(name)}",
+                    value.span,
+                    help='write the host name of a machine of the cluster, e.g. node="daq-pc"',
+                )
+            )
+            return None
+        return name
 
     def wire(self, ref: ast.BufferRef, role: str, buffers: Mapping[str, BufferInfo]) -> Wire:
         buffer = buffers.get(ref.name)

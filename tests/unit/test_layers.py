@@ -31,6 +31,16 @@ ALLOWED = {
     },
     "flowc.render": {"flowc.plan", "flowc.types", "flowc.render"},
     "flowc.runtime": {"flowc.plan", "flowc.types", "flowc.callables", "flowc.runtime"},
+    "flowc.backends": {
+        "flowc.plan",
+        "flowc.types",
+        "flowc.callables",
+        "flowc.runtime.result",
+        "flowc.runtime.summary",
+        "flowc.runtime.stats",
+        "flowc.runtime.worker",
+        "flowc.backends",
+    },
     "flowc.compiler": {
         "flowc.source",
         "flowc.diagnostics",
