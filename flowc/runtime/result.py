@@ -26,12 +26,14 @@ class WorkerFailure:
 @dataclass(frozen=True)
 class RunResult:
     """ok: the run completed or drained; exit: the process exit code of SPEC section 5;
-    stats: the `--stats` document; failure: set when a worker failed."""
+    stats: the `--stats` document; failure: set when a worker failed; timeline: counters and
+    fill levels sampled during the run (`flowc.runtime.monitor`), for the HTML report."""
 
     ok: bool
     exit: int
     stats: dict[str, Any] = field(default_factory=dict)
     failure: WorkerFailure | None = None
+    timeline: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class RunError(Exception):

@@ -18,6 +18,7 @@ process's sentinel, so a death (even by SIGKILL) is seen at once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
@@ -25,7 +26,6 @@ import multiprocessing.connection
 import os
 import pickle
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +35,9 @@ from dataclasses import dataclass
 
 from flowc.plan import Plan, WorkerPlan
 from flowc.runtime import stats as S
+from flowc.runtime.bottleneck import find_bottleneck
 from flowc.runtime.janitor import process_start_time
+from flowc.runtime.monitor import Monitor
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
 from flowc.runtime.ring import PUBLISHED, Ring, RingLayout
 from flowc.runtime.shm import (
@@ -51,6 +53,8 @@ from flowc.runtime.summary import format_summary
 from flowc.runtime.worker import ProcessSpec, worker_main
 
 START_METHODS = ("fork", "forkserver", "spawn")
+# the environment variable that holds the plan's JSON in worker processes
+PLAN_ENVIRONMENT = "FLOWC_PLAN"
 # after SIGTERM, a worker process gets this long before SIGKILL (seconds)
 TERMINATE_GRACE_S = 1.0
 # after a timeout asked the graph to drain, it gets this long before it is killed (seconds)
@@ -58,8 +62,6 @@ DRAIN_GRACE_S = 60.0
 _WAIT_TICK_S = 0.5
 # a killed process is waited for at most this long (one stuck in the kernel is left to it)
 _JOIN_LIMIT_S = 5.0
-# the live status line is refreshed this often (seconds)
-_LIVE_EVERY_S = 1.0
 
 
 def run(
@@ -75,15 +77,26 @@ def run(
 
     timeout:          seconds; then the importers stop and the graph drains (exit 0)
     start_method:     "fork", "forkserver" or "spawn" (default: see the module docstring)
-    quiet:            False prints an end-of-run summary to stderr
+    quiet:            False shows the run live on stderr (`flowc.runtime.live`) and prints an
+                      end-of-run summary there
     stats_path:       also write the statistics document there, as JSON
     raise_on_failure: raise RunError (holding the result) when a worker failed
     """
     method = choose_start_method(start_method)
     if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
-    live = not quiet and sys.stderr.isatty()
-    result = Supervisor(plan, method, live=live).run(timeout)
+    view = None
+    if not quiet:
+        from flowc.runtime.live import open_view
+
+        view = open_view(sys.stderr)
+    supervisor = Supervisor(plan, method, view=view)
+    result = supervisor.run(timeout)
+    if supervisor.monitor is not None:
+        supervisor.monitor.annotate(result.stats)
+        result = dataclasses.replace(result, timeline=supervisor.monitor.timeline())
+    bottleneck = find_bottleneck(result.stats, plan)
+    result.stats["bottleneck"] = bottleneck.to_json() if bottleneck else None
     if result.failure is not None:
         print(_failure_report(result.failure), file=sys.stderr)
     if not quiet:
@@ -124,6 +137,21 @@ def _failure_report(failure: WorkerFailure) -> str:
     return text
 
 
+@contextlib.contextmanager
+def _plan_in_environment(plan: Plan):
+    """FLOWC_PLAN holds the plan's JSON while worker processes (and a forkserver) start, so
+    sinks can record where their events came from; the caller's value comes back after."""
+    before = os.environ.get(PLAN_ENVIRONMENT)
+    os.environ[PLAN_ENVIRONMENT] = plan.to_json(indent=None)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PLAN_ENVIRONMENT, None)
+        else:
+            os.environ[PLAN_ENVIRONMENT] = before
+
+
 class _StartFailed(Exception):
     """A worker process could not be started (fork refused, forkserver gone...)."""
 
@@ -150,12 +178,12 @@ class _Child:
 class Supervisor:
     """Owns one run: its shared memory, semaphores, processes and janitor."""
 
-    def __init__(self, plan: Plan, start_method: str, live: bool = False):
+    def __init__(self, plan: Plan, start_method: str, view=None):
         if start_method == "forkserver":
             _preload_in_forkserver()
         self.plan = plan
-        self.live = live  # show a status line on stderr while running
-        self.shown_at = 0.0
+        self.view = view  # shows the monitor's snapshots (flowc.runtime.live), or None
+        self.monitor: Monitor | None = None
         self.context = multiprocessing.get_context(start_method)
         self.start_method = start_method
         self.prefix = run_prefix()
@@ -203,7 +231,8 @@ class Supervisor:
             if threading.current_thread() is threading.main_thread():
                 old_handlers = self._install_signal_handlers(wake_write)
             try:
-                self._start_processes(wake_read, wake_write)
+                with _plan_in_environment(self.plan):
+                    self._start_processes(wake_read, wake_write)
             except _StartFailed as failed:
                 self.failure = WorkerFailure(
                     failed.worker,
@@ -214,10 +243,11 @@ class Supervisor:
                 self.stopped = "failed"
                 self._terminate_all()
             self._watch(started, timeout, wake_read)
-            if self.live and self.shown_at:
-                sys.stderr.write("\r\x1b[K")
+            self.monitor.finish(time.perf_counter() - started)
             return self._result(started, collect=True)
         finally:
+            if self.monitor is not None:
+                self.monitor.close()
             for signum, handler in old_handlers.items():
                 signal.signal(signum, handler)
             self._kill_all()
@@ -436,6 +466,9 @@ class Supervisor:
         drain_deadline = None
         by_conn = {c.conn: c for c in self.children}
         by_sentinel = {c.process.sentinel: c for c in self.children}
+        self.monitor = Monitor(
+            self.plan, self.control_words, self.row_offsets, self.rings, self.view
+        )
         while not all(c.exited for c in self.children):
             now = time.perf_counter()
             if deadline is not None and now >= deadline and not self.stop_requested:
@@ -446,7 +479,9 @@ class Supervisor:
                 self._not_drained()
                 continue
             waits = [t for t in (deadline, drain_deadline) if t is not None and t > now]
-            tick = min([_WAIT_TICK_S] + [t - now for t in waits])
+            tick = min(
+                [_WAIT_TICK_S, self.monitor.due_in(now - started)] + [t - now for t in waits]
+            )
             watched = [wake_read] + [c.conn for c in self.children if not c.conn.closed]
             watched += [c.process.sentinel for c in self.children if not c.exited]
             for ready in multiprocessing.connection.wait(watched, timeout=tick):
@@ -459,36 +494,9 @@ class Supervisor:
                 if child.process.exitcode is not None:
                     self._exited(child)
             self._handle_signals()
-            if self.live and now - self.shown_at >= _LIVE_EVERY_S:
-                self._show_progress(now - started)
-                self.shown_at = now
+            self.monitor.tick(time.perf_counter() - started)
             if not self.unlinked and all(c.attached or c.exited for c in self.children):
                 self._unlink_all()
-
-    def _show_progress(self, elapsed: float) -> None:
-        """One status line on stderr: events each worker has taken in and put out so far."""
-        words = self.control_words
-        parts = []
-        for worker in self.plan.workers:
-            layout = self.row_layouts[worker.name]
-            rows = [c.row_offset for c in self.children if c.worker.name == worker.name]
-            taken = sum(
-                words[r + layout.consumed_base + i] for r in rows for i in range(layout.inputs)
-            )
-            given = sum(
-                words[r + layout.written_base + j] for r in rows for j in range(layout.outputs)
-            )
-            if worker.kind == "observer":
-                taken = sum(words[r + S.SEEN] for r in rows)
-            if not worker.inputs and worker.kind != "observer":
-                parts.append(f"{worker.name} {given}")
-            elif worker.outputs:
-                parts.append(f"{worker.name} {taken}>{given}")
-            else:
-                parts.append(f"{worker.name} {taken}")
-        line = f"{elapsed:7.1f}s  " + "  ".join(parts)
-        sys.stderr.write("\r" + line[: shutil.get_terminal_size().columns - 1] + "\x1b[K")
-        sys.stderr.flush()
 
     def _receive(self, child: _Child) -> None:
         try:

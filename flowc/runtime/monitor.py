@@ -1,0 +1,334 @@
+"""Periodic snapshots of a running graph, read from the shared counters: rates, fill levels,
+busy and blocked fractions; keeps the time series for the HTML report.
+
+The monitor runs in the supervisor and only reads words the worker processes write anyway
+(their statistics rows and the rings' control words), so watching costs the data path nothing.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flowc.plan import Plan
+from flowc.runtime import stats as S
+from flowc.runtime.ring import FREE_TOP, PUBLISHED, RELEASED, TAIL, Ring
+
+# a snapshot is taken this often (seconds): the live view refreshes four times a second
+SAMPLE_EVERY_S = 0.25
+# the time series keeps at most this many points; a longer run keeps every 2nd, 4th... sample
+MAX_POINTS = 1200
+# an output this full (fraction of its slots) counts as full: its writer is likely waiting
+FULL_FRACTION = 0.75
+
+_INT64 = struct.Struct("q")
+_FLOAT64 = struct.Struct("d")
+
+
+def _as_float(word: int) -> float:
+    """A float64 kept in an int64 word of the statistics rows."""
+    return _FLOAT64.unpack(_INT64.pack(word))[0]
+
+
+@dataclass(frozen=True)
+class WorkerSnapshot:
+    """One worker (all its processes) at one moment; rates and fractions over the last interval."""
+
+    name: str
+    kind: str
+    processes: int
+    running: int  # processes started and not yet finished
+    events_in: int
+    events_out: int
+    errors: int
+    rate_in: float  # events per second
+    rate_out: float
+    busy: float  # fraction of the interval spent in the user's code
+    waiting_in: float  # fraction spent waiting for events
+    waiting_out: float  # estimated fraction spent waiting for room in a full output
+
+
+@dataclass(frozen=True)
+class BufferSnapshot:
+    """One buffer at one moment."""
+
+    name: str
+    slots: int
+    fill: int  # slots holding events not yet released by every consumer
+    consumed: bool  # False: nobody consumes it, its writers overwrite the oldest slot
+    written: int
+    dropped: int
+    rate: float  # events written per second over the last interval
+
+    @property
+    def fill_fraction(self) -> float:
+        return self.fill / self.slots if self.slots else 0.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The whole graph at `elapsed` seconds into the run."""
+
+    pipeline: str
+    elapsed: float
+    workers: tuple[WorkerSnapshot, ...]
+    buffers: tuple[BufferSnapshot, ...]
+
+
+@dataclass
+class _Reading:
+    """Cumulative counters of one worker, summed over its processes."""
+
+    events_in: int = 0
+    events_out: int = 0
+    errors: int = 0
+    busy_s: float = 0.0
+    blocked_in_s: float = 0.0
+    running: int = 0
+
+
+class Monitor:
+    """Takes a snapshot every SAMPLE_EVERY_S seconds, hands it to a view, keeps the series.
+
+    words:       the control segment as int64 words (statistics rows of every process)
+    row_offsets: (worker name, process index) -> the first word of that process's row
+    rings:       buffer name -> its Ring (for fill levels)
+    view:        anything with show(snapshot) and close(), or None
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        words,
+        row_offsets: Mapping[tuple[str, int], int],
+        rings: Mapping[str, Ring],
+        view=None,
+    ):
+        self.plan = plan
+        self.words = words
+        self.rings = rings
+        self.view = view
+        self.rows = {
+            w.name: [row_offsets[w.name, i] for i in range(w.processes)] for w in plan.workers
+        }
+        self.layouts = {
+            w.name: S.RowLayout(inputs=len(w.inputs), outputs=len(w.outputs)) for w in plan.workers
+        }
+        self.writers = {
+            b.name: [(w.name, w.outputs.index(b.name)) for w in plan.writers_of(b.name)]
+            for b in plan.buffers
+        }
+        self.next_at = 0.0
+        self.last_elapsed = 0.0
+        self.last: dict[str, _Reading] = {}
+        self.last_written: dict[str, int] = {}
+        self.stride = 1  # keep every stride-th sample in the series
+        self.samples = 0
+        self.latest: Snapshot | None = None
+        self.series: dict = {
+            "interval_s": SAMPLE_EVERY_S,
+            "t": [],
+            "workers": {
+                w.name: {
+                    "kind": w.kind,
+                    "processes": w.processes,
+                    "events_in": [],
+                    "events_out": [],
+                    "busy_s": [],
+                    "blocked_in_s": [],
+                }
+                for w in plan.workers
+            },
+            "buffers": {
+                b.name: {"slots": b.slots, "fill": [], "written": [], "dropped": []}
+                for b in plan.buffers
+            },
+        }
+        self.shortest_call_s: dict[str, float | None] = {}
+        self.closed = False
+
+    def due_in(self, elapsed: float) -> float:
+        """Seconds until the next snapshot is due (0 when it is due now)."""
+        return max(0.0, self.next_at - elapsed)
+
+    def tick(self, elapsed: float) -> None:
+        """Take a snapshot if one is due."""
+        if elapsed >= self.next_at and not self.closed:
+            self.sample(elapsed)
+            self.next_at = elapsed + SAMPLE_EVERY_S
+
+    def finish(self, elapsed: float) -> None:
+        """The last snapshot (every worker has ended), then close the view."""
+        if not self.closed:
+            self.sample(elapsed, final=True)
+            self.shortest_call_s = self._shortest_calls()
+        self.close()
+
+    def annotate(self, stats: dict) -> None:
+        """Add to a statistics document what only the monitor read: per worker `call_min_s`."""
+        for name, entry in stats.get("workers", {}).items():
+            if name in self.shortest_call_s:
+                entry["call_min_s"] = self.shortest_call_s[name]
+
+    def close(self) -> None:
+        """Stop reading shared memory and close the view; safe to call more than once."""
+        self.closed = True
+        if self.view is not None:
+            view, self.view = self.view, None
+            view.close()
+
+    def timeline(self) -> dict:
+        """The time series as plain data: cumulative counters and fill levels at times `t`."""
+        return self.series
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _read_worker(self, name: str, kind: str) -> _Reading:
+        words = self.words
+        layout = self.layouts[name]
+        reading = _Reading()
+        for r in self.rows[name]:
+            if kind == "observer":
+                reading.events_in += words[r + S.SEEN]
+            else:
+                reading.events_in += sum(
+                    words[r + layout.consumed_base + i] for i in range(layout.inputs)
+                )
+            reading.events_out += sum(
+                words[r + layout.written_base + j] for j in range(layout.outputs)
+            )
+            reading.errors += words[r + S.ERRORS]
+            reading.busy_s += _as_float(words[r + S.CALL_S])
+            reading.blocked_in_s += _as_float(words[r + S.BLOCKED_IN_S])
+            reading.running += words[r + S.STATE] == S.STATE_RUNNING
+        return reading
+
+    def _fill(self, ring: Ring) -> int:
+        """Slots in use: written and not yet released by every consumer."""
+        layout, words = ring.layout, ring.words
+        if layout.overwrites:
+            return min(words[PUBLISHED], layout.slots)
+        if layout.ordered:
+            bases = [layout.fifo_base(c) for c in range(len(layout.consumers))]
+            written = words[bases[0] + TAIL]
+            released = min(words[b + RELEASED] for b in bases)
+            used = written - released
+        else:
+            used = layout.slots - words[FREE_TOP]
+        return max(0, min(layout.slots, used))
+
+    def _buffer_counts(self, name: str) -> tuple[int, int]:
+        """Events written to a buffer (drops included) and dropped, from its writers' rows."""
+        words = self.words
+        written = dropped = 0
+        for worker, j in self.writers[name]:
+            layout = self.layouts[worker]
+            for r in self.rows[worker]:
+                written += words[r + layout.written_base + j]
+                dropped += words[r + layout.dropped_base + j]
+        return written, dropped
+
+    def sample(self, elapsed: float, final: bool = False) -> Snapshot:
+        interval = max(elapsed - self.last_elapsed, 1e-9)
+        buffers = []
+        full = set()
+        for b in self.plan.buffers:
+            ring = self.rings[b.name]
+            fill = self._fill(ring)
+            written, dropped = self._buffer_counts(b.name)
+            rate = (written - self.last_written.get(b.name, 0)) / interval
+            self.last_written[b.name] = written
+            consumed = not ring.layout.overwrites
+            if consumed and b.overflow == "block" and fill >= FULL_FRACTION * b.slots:
+                full.add(b.name)
+            buffers.append(BufferSnapshot(b.name, b.slots, fill, consumed, written, dropped, rate))
+        workers = []
+        for w in self.plan.workers:
+            now = self._read_worker(w.name, w.kind)
+            before = self.last.get(w.name, _Reading())
+            self.last[w.name] = now
+            capacity = interval * w.processes
+            busy = _fraction(now.busy_s - before.busy_s, capacity)
+            waiting_in = _fraction(now.blocked_in_s - before.blocked_in_s, capacity)
+            waiting_out = 0.0
+            if any(o in full for o in w.outputs):
+                waiting_out = max(0.0, 1.0 - busy - waiting_in)
+            workers.append(
+                WorkerSnapshot(
+                    name=w.name,
+                    kind=w.kind,
+                    processes=w.processes,
+                    running=now.running,
+                    events_in=now.events_in,
+                    events_out=now.events_out,
+                    errors=now.errors,
+                    rate_in=(now.events_in - before.events_in) / interval,
+                    rate_out=(now.events_out - before.events_out) / interval,
+                    busy=busy,
+                    waiting_in=waiting_in,
+                    waiting_out=waiting_out,
+                )
+            )
+        self.last_elapsed = elapsed
+        snapshot = Snapshot(self.plan.name, elapsed, tuple(workers), tuple(buffers))
+        self.latest = snapshot
+        self._record(snapshot, final)
+        if self.view is not None:
+            self.view.show(snapshot)
+        return snapshot
+
+    def _record(self, snapshot: Snapshot, final: bool) -> None:
+        self.samples += 1
+        if not final and (self.samples - 1) % self.stride:
+            return
+        series = self.series
+        if final and series["t"] and snapshot.elapsed - series["t"][-1] < SAMPLE_EVERY_S / 2:
+            self._each_series(lambda values: values.pop())  # too close for a meaningful rate
+        if len(series["t"]) >= MAX_POINTS:
+            self.stride *= 2
+            self._each_series(lambda values: values.__setitem__(slice(None), values[::2]))
+        series["t"].append(round(snapshot.elapsed, 4))
+        for w in snapshot.workers:
+            row = series["workers"][w.name]
+            reading = self.last[w.name]
+            row["events_in"].append(w.events_in)
+            row["events_out"].append(w.events_out)
+            row["busy_s"].append(round(reading.busy_s, 6))
+            row["blocked_in_s"].append(round(reading.blocked_in_s, 6))
+        for b in snapshot.buffers:
+            row = series["buffers"][b.name]
+            row["fill"].append(b.fill)
+            row["written"].append(b.written)
+            row["dropped"].append(b.dropped)
+
+    def _each_series(self, change) -> None:
+        """Apply `change` to every list of the series (times, counters, fill levels)."""
+        series = self.series
+        change(series["t"])
+        for group in ("workers", "buffers"):
+            for row in series[group].values():
+                for values in row.values():
+                    if isinstance(values, list):
+                        change(values)
+
+    def _shortest_calls(self) -> dict[str, float | None]:
+        """Per worker, the shortest time one call of its code took (the middle of the lowest
+        non-empty bin of the call-time histograms; None without calls)."""
+        words = self.words
+        shortest: dict[str, float | None] = {}
+        for name, rows in self.rows.items():
+            base = self.layouts[name].hist_base
+            shortest[name] = next(
+                (
+                    S.bin_seconds(b)
+                    for b in range(S.HIST_BINS)
+                    if any(words[r + base + b] for r in rows)
+                ),
+                None,
+            )
+        return shortest
+
+
+def _fraction(part: float, whole: float) -> float:
+    return 0.0 if whole <= 0 else max(0.0, min(1.0, part / whole))
