@@ -225,8 +225,8 @@ def flow_parser() -> Lark:
 
     The AST is built inline (`transformer=`), keeping every token so that spans can be taken
     from them; that is more than twice as fast as building Lark's tree with positions and
-    transforming it. `strict=True` needs the `interegular` package, which is not installed;
-    tests/unit/test_grammar.py checks instead that the LALR table has no conflicts.
+    transforming it. `strict=True` (with the `interegular` package) makes Lark refuse
+    grammar conflicts and colliding terminals instead of resolving them silently.
     """
     return Lark(
         grammar_text(),
@@ -237,4 +237,5 @@ def flow_parser() -> Lark:
         transformer=AstBuilder(),
         keep_all_tokens=True,
         maybe_placeholders=False,
+        strict=True,
     )
