@@ -298,6 +298,8 @@ class OutputPort:
         self.consumer_count = len(layout.consumers)
         self.ready = list(ready_semaphores)  # one per consuming worker
         self.wake_counts = list(layout.consumer_processes)
+        # one consuming worker of one process (the common case) is rung once, whatever the count
+        self.one_ready = self.ready[0] if self.wake_counts == [1] else None
         self.free_base = layout.free_base
         self.refcount_base = layout.refcount_base
         self.sequence_base = layout.sequence_base
@@ -378,10 +380,13 @@ class OutputPort:
         """Ring the consumers about the events published since the last announcement (as many
         times as there are events, up to the consumer's number of processes)."""
         count = self.unannounced
+        self.unannounced = 0
+        if self.one_ready is not None:
+            self.one_ready.release()
+            return
         for ready, processes in zip(self.ready, self.wake_counts, strict=True):
             for _ in range(min(count, processes)):
                 ready.release()
-        self.unannounced = 0
 
     def close(self) -> None:
         """This writer process is done; the last one closes the buffer and wakes its readers."""
