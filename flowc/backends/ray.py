@@ -121,24 +121,30 @@ class Broker:
     def __init__(self, layouts: dict):
         self.buffers = {name: _Buffer(name, *layout) for name, layout in layouts.items()}
 
-    async def put(self, buffer: str, writer: str, number: int, payload, meta, stoppable: bool):
-        """Accept an event (WRITTEN), or DROPPED when the buffer is full and drops, or STOPPED
-        when a stoppable writer (an importer) would wait while the run is stopping."""
+    async def put(self, buffer: str, writer: str, number: int, payload, meta, importer: bool):
+        """Accept an event: (WRITTEN, seconds it waited for room), or DROPPED when the buffer
+        is full and drops, or STOPPED when an importer would wait while the run is stopping.
+
+        An importer's event gets its metadata here, as it is accepted (`meta` is its counter):
+        the time it was accepted, and the time it waited for room as its deadtime."""
         b = self.buffers[buffer]
         async with b.changed:
             await b.changed.wait_for(lambda: b.expected.get(writer, 0) == number)
             try:
+                waited = 0.0
                 if not b.has_room():
                     if b.drop:
                         b.written += 1
                         b.dropped += 1
-                        return DROPPED
-                    await b.changed.wait_for(lambda: b.has_room() or (stoppable and b.stopping))
+                        return DROPPED, waited
+                    started = time.perf_counter()
+                    await b.changed.wait_for(lambda: b.has_room() or (importer and b.stopping))
+                    waited = time.perf_counter() - started
                     if not b.has_room():
-                        return STOPPED
+                        return STOPPED, waited
                 b.written += 1
-                b.store(payload, meta)
-                return WRITTEN
+                b.store(payload, (meta, time.time(), waited) if importer else meta)
+                return WRITTEN, waited
             finally:
                 b.expected[writer] = number + 1
                 b.changed.notify_all()
@@ -198,18 +204,26 @@ class Broker:
 class _Output:
     """The writing end of one buffer in one worker process: puts pipelined, in order."""
 
-    def __init__(self, broker, name: str, writer: str, dtype, length: int, stoppable: bool):
+    def __init__(self, broker, name: str, writer: str, dtype, length: int, importer: bool):
         self.broker = broker
         self.name = name
         self.writer = writer
         self.dtype = dtype
         self.shape = (length,)
-        self.stoppable = stoppable
+        self.importer = importer
         self.number = 0
         self.pending: deque = deque()
         self.written = 0
         self.dropped = 0
         self.stopped = False
+        self.blocked_s = 0.0  # this process waiting for its puts
+        self.waited_s = 0.0  # its events waiting in the broker for room
+
+    @property
+    def blocked_out_s(self) -> float:
+        """An importer is blocked for as long as its events wait for room (their deadtime);
+        another worker for as long as it waits for its puts."""
+        return self.waited_s if self.importer else self.blocked_s
 
     def event(self, item) -> np.ndarray:
         """An event as this buffer stores it (raises what numpy raises for a bad item)."""
@@ -225,7 +239,9 @@ class _Output:
             return 0.0
         started = time.perf_counter()
         self._settle(ray.get(self.pending.popleft()))
-        return time.perf_counter() - started
+        waited = time.perf_counter() - started
+        self.blocked_s += waited
+        return waited
 
     def send(self, payload, meta) -> None:
         """Put an event: `payload` is an array, or the object reference of one."""
@@ -233,19 +249,22 @@ class _Output:
             payload = ray.put(payload)
         self.pending.append(
             self.broker.put.remote(
-                self.name, self.writer, self.number, payload, meta, self.stoppable
+                self.name, self.writer, self.number, payload, meta, self.importer
             )
         )
         self.number += 1
         self.written += 1
 
-    def flush(self) -> float:
+    def flush(self) -> None:
+        """Wait until every put has been answered."""
         started = time.perf_counter()
         while self.pending:
             self._settle(ray.get(self.pending.popleft()))
-        return time.perf_counter() - started
+        self.blocked_s += time.perf_counter() - started
 
-    def _settle(self, outcome: str) -> None:
+    def _settle(self, answer: tuple[str, float]) -> None:
+        outcome, waited = answer
+        self.waited_s += waited
         if outcome == DROPPED:
             self.dropped += 1
         elif outcome == STOPPED:
@@ -308,16 +327,15 @@ class WorkerActor:
             "accepted": 0,
             "discarded": 0,
             "blocked_in_s": 0.0,
-            "blocked_out_s": 0.0,
             "call_s": 0.0,
             "call_max_s": 0.0,
         }
         self.consumed = [0] * len(worker.inputs)
         self.hist = [0] * HIST_BINS
         writer = f"{worker.name}:{index}"
-        stoppable = worker.kind == "importer"
+        importer = worker.kind == "importer"
         self.outputs = [
-            _Output(broker, b, writer, layouts[b][0], layouts[b][1], stoppable)
+            _Output(broker, b, writer, layouts[b][0], layouts[b][1], importer)
             for b in worker.outputs
         ]
         self.started = time.perf_counter()
@@ -336,7 +354,7 @@ class WorkerActor:
             if self.finish is not None:
                 self.finish()
             for port in self.outputs:
-                self.counters["blocked_out_s"] += port.flush()
+                port.flush()
                 ray.get(self.broker.close.remote(port.name))
         except BaseException as exc:  # the user's code may raise anything; the driver decides
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -344,6 +362,10 @@ class WorkerActor:
         finally:
             self.wall_s = time.perf_counter() - self.started
         return {"failure": None}
+
+    def ready(self) -> bool:
+        """Answers once the actor's process is up (the driver starts its clock then)."""
+        return True
 
     def stop(self) -> None:
         """Importers stop at their next event."""
@@ -360,7 +382,7 @@ class WorkerActor:
             "wall_s": wall,
             "cpu_s": time.process_time(),
             "blocked_in_s": c["blocked_in_s"],
-            "blocked_out_s": c["blocked_out_s"],
+            "blocked_out_s": sum(p.blocked_out_s for p in self.outputs),
             "hist": list(self.hist),
             "call_s": c["call_s"],
             "call_max_s": c["call_max_s"],
@@ -419,9 +441,8 @@ class WorkerActor:
                 self.counters["errors"] += 1
                 counter += 1
                 continue
-            blocked = out.make_room()
-            self.counters["blocked_out_s"] += blocked
-            out.send(event, (counter, time.time(), blocked))
+            out.make_room()
+            out.send(event, counter)
             counter += 1
 
     def _run_consumer(self) -> None:
@@ -452,7 +473,7 @@ class WorkerActor:
             source = worker.inputs[i]
             for (payload, meta), data in zip(batch, _arrays(batch), strict=True):
                 self.consumed[i] += 1
-                blocked_before = self.counters["blocked_out_s"]
+                blocked_before = self._blocked_out()
                 started = perf()
                 try:
                     handle(data, payload, meta, source)
@@ -460,10 +481,13 @@ class WorkerActor:
                     if not skip:
                         raise
                     self.counters["errors"] += 1
-                self._record(perf() - started - (self.counters["blocked_out_s"] - blocked_before))
+                self._record(perf() - started - (self._blocked_out() - blocked_before))
             takes[self.broker.take.remote(source, worker.name, self.index, most[i])] = i
         for b in worker.inputs:
             ray.get(self.broker.release.remote(b, worker.name, self.index))
+
+    def _blocked_out(self) -> float:
+        return sum(p.blocked_s for p in self.outputs)
 
     def _slots_of(self, buffer: str) -> int:
         return self.layouts[buffer][3]
@@ -474,7 +498,7 @@ class WorkerActor:
             event = payload  # the input itself: pass its reference on, no copy
         else:
             event = out.event(item)
-        self.counters["blocked_out_s"] += out.make_room()
+        out.make_room()
         out.send(event, meta)
 
     def _meta_record(self, meta):
@@ -579,7 +603,8 @@ def run(
 
     address:  a running cluster (`ray://host:10001`, `host:6379`, "auto"); None starts a local
               one on loopback for this run (or uses the one this process already connected to)
-    timeout:  seconds; then the importers stop and the graph drains (exit 0)
+    timeout:  seconds, counted from when every worker's actor is up; then the importers stop
+              and the graph drains (exit 0)
     num_cpus: CPUs of a local cluster started for this run
     The other options are those of `flowc.runtime.run`.
     """
@@ -632,6 +657,7 @@ class RayRun:
         self.killed = False
         self.signals = 0
         self.buffer_stats: dict | None = None
+        self.starting: list = []  # ready() references of actors not known to be up yet
 
     def run(self, timeout: float | None) -> RunResult:
         started = time.perf_counter()
@@ -643,7 +669,7 @@ class RayRun:
             if threading.current_thread() is threading.main_thread():
                 old_handlers = self._install_signal_handlers()
             self._start(placements)
-            self._watch(started, timeout)
+            self._watch(timeout)
             return self._result(started, collect=True)
         finally:
             for signum, handler in old_handlers.items():
@@ -707,6 +733,7 @@ class RayRun:
                 )
                 self.actors.append((worker, index, actor))
                 self.running[actor.run.remote()] = (worker, index, actor)
+                self.starting.append(actor.ready.remote())
 
     # --- watching ----------------------------------------------------------------------------
 
@@ -716,11 +743,18 @@ class RayRun:
 
         return {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
 
-    def _watch(self, started: float, timeout: float | None) -> None:
-        deadline = None if timeout is None else started + timeout
+    def _watch(self, timeout: float | None) -> None:
+        """Until every actor has finished; `timeout` counts from when they are all up."""
+        deadline = None
         drain_deadline = None
         while self.running and not self.killed:
             now = time.perf_counter()
+            if self.starting:
+                _, self.starting = ray.wait(
+                    self.starting, num_returns=len(self.starting), timeout=0
+                )
+                if not self.starting and timeout is not None:
+                    deadline = now + timeout
             if deadline is not None and now >= deadline and not self.stop_requested:
                 self.stopped = "timeout"
                 self._request_stop()
@@ -734,7 +768,7 @@ class RayRun:
                     "",
                 )
                 break
-            tick = _WAIT_TICK_S
+            tick = _WAIT_TICK_S / 5 if self.starting else _WAIT_TICK_S
             if deadline is not None and not self.stop_requested:
                 tick = max(0.0, min(tick, deadline - now))
             ready, _ = ray.wait(list(self.running), num_returns=1, timeout=tick)

@@ -1,0 +1,59 @@
+"""Helpers of the Ray backend tests: the runtime tests' plan builders and worker code, whether
+Ray may start here, and what is still alive in the cluster."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNTIME_TESTS = os.path.join(os.path.dirname(HERE), "runtime")
+for folder in (HERE, RUNTIME_TESTS):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def _runtime_helpers():
+    """The plan builders of the runtime tests (their conftest), under a name of its own."""
+    spec = importlib.util.spec_from_file_location(
+        "runtime_test_helpers", os.path.join(RUNTIME_TESTS, "conftest.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+helpers = _runtime_helpers()
+
+
+def ray_skip_reason() -> str | None:
+    """Why Ray may not start here, or None."""
+    if importlib.util.find_spec("ray") is None:
+        return 'Ray is not installed (pip install "flowc[ray]")'
+    interfaces = sorted(name for _, name in socket.if_nameindex())
+    if interfaces != ["lo"]:
+        return (
+            "Ray runs only in a network namespace with nothing but loopback (this one has "
+            f"{', '.join(interfaces)}): run tests/ray/run_isolated.sh"
+        )
+    return None
+
+
+def live_actors() -> list[dict]:
+    """Actors of the cluster that are not dead (from the cluster's own table)."""
+    from ray._private import state
+
+    return [a for a in state.actors().values() if a.get("State") != "DEAD"]
+
+
+@dataclass
+class Backend:
+    """Runs plans on one backend; `name` is "local" or "ray"."""
+
+    name: str
+
+    def run(self, plan, **options):
+        return plan.run(backend=self.name, **options)
