@@ -102,36 +102,28 @@ class LiveView:
             dropped = Text(str(b.dropped), style="red" if b.dropped else "")
             buffers.add_row(b.name, bar, used, format_rate(b.rate), str(b.written), dropped)
         workers = Table(box=None, pad_edge=False, header_style="bold")
-        for column in (
-            "worker",
-            "kind",
-            "in",
-            "out",
-            "rate in",
-            "rate out",
-            "busy",
-            "wait in",
-            "wait out",
-            "errors",
-            "running",
-        ):
-            workers.add_column(column, justify="left" if column in ("worker", "kind") else "right")
+        workers.add_column("worker", no_wrap=True)
+        workers.add_column("kind", no_wrap=True)
+        for column in ("in", "out", "rate", "busy", "wait in", "wait out", "err"):
+            workers.add_column(column, justify="right", no_wrap=True)
         for w in snapshot.workers:
+            rate = w.rate_out if w.kind == "importer" else w.rate_in
+            waits_in = w.kind not in ("importer", "observer")
+            name = Text(w.name, style="" if w.running else "dim")
             workers.add_row(
-                w.name,
-                w.kind,
-                str(w.events_in) if w.kind != "importer" else "-",
-                str(w.events_out) if w.kind not in ("observer",) else "-",
-                format_rate(w.rate_in) if w.kind != "importer" else "-",
-                format_rate(w.rate_out) if w.kind != "observer" else "-",
+                name,
+                w.kind if w.processes == 1 else f"{w.kind} x{w.processes}",
+                "-" if w.kind == "importer" else str(w.events_in),
+                "-" if w.kind == "observer" else str(w.events_out),
+                format_rate(rate),
                 Text(_percent(w.busy), style="bold red" if w.busy >= 0.9 else ""),
-                _percent(w.waiting_in) if w.kind not in ("importer", "observer") else "-",
-                _percent(w.waiting_out) if w.kind != "observer" else "-",
+                _percent(w.waiting_in) if waits_in else "-",
+                "-" if w.kind == "observer" else _percent(w.waiting_out),
                 Text(str(w.errors), style="red" if w.errors else ""),
-                f"{w.running}/{w.processes}",
             )
         note = Text(
-            "busy: time in the worker's code; wait out: estimated while an output is full",
+            "rate: events in (importers: out) per second; busy: share of time in the worker's "
+            "code; wait out: estimated while an output is full; dim: finished",
             style="dim",
         )
         return Group(title, Text(""), buffers, Text(""), workers, note)

@@ -47,7 +47,7 @@ def _worker_table(workers: dict) -> list[str]:
         f"{'blk in':>13} {'blk out':>13}"
     )
     lines = [
-        f"{'':<52}| {'wall time per event':^39} |{'':>11}| {'time blocked':^27}",
+        f"{'':<53}| {'wall time per event':^39} | {'':>9} | {'time blocked':^27}",
         header,
         "-" * len(header),
     ]
