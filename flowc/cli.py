@@ -161,10 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report",
         metavar="FILE.html",
-        help="an HTML report of the run (not available yet: accepted, nothing written)",
+        help="write an HTML report of the run (also of a failed run): the graph with measured "
+        "rates, the summary, plots over time, the plan hash, the source and the overrides",
     )
     run.add_argument("--stats", metavar="FILE.json", help="write the run's statistics as JSON")
-    run.add_argument("--quiet", action="store_true", help="print no end-of-run summary")
+    run.add_argument(
+        "--quiet", action="store_true", help="show no live view and print no end-of-run summary"
+    )
     run.add_argument(
         "--backend",
         choices=("local", "ray"),
@@ -341,6 +344,8 @@ def cmd_run(args) -> int:
     set_texts = split_set_texts(args.set_texts)
     if args.stats:
         _check_writable(args.stats, "--stats")
+    if args.report:
+        _check_writable(args.report, "--report")
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address is for --backend ray")
     if args.backend == "ray":
@@ -353,11 +358,6 @@ def cmd_run(args) -> int:
     plan = _compile_or_report(args.file, set_texts)
     if plan is None:
         return EXIT_ERRORS
-    if args.report:
-        _say(
-            f"flowc: note: the HTML report is not available yet; {args.report} will not be "
-            "written (use --stats FILE.json for the statistics)"
-        )
     backend = {"address": args.address} if args.backend == "ray" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("always")
@@ -370,6 +370,25 @@ def cmd_run(args) -> int:
             raise_on_failure=False,
             **backend,
         )
+    if args.report:
+        return _write_report(args.report, args.file, plan, result)
+    return result.exit
+
+
+def _write_report(path: str, flow_path: str, plan, result) -> int:
+    """Write the run's HTML report; the run's exit code, or 1 when the report failed."""
+    from flowc.render.report import write_report
+
+    try:
+        with open(flow_path, encoding="utf-8") as source:
+            source_text = source.read()
+    except (OSError, UnicodeDecodeError):
+        source_text = None
+    try:
+        write_report(path, plan, result.stats, result.timeline, source_text=source_text)
+    except OSError as exc:
+        _say(f"flowc: error: cannot write the report {path}: {exc.strerror or exc}")
+        return result.exit or EXIT_ERRORS
     return result.exit
 
 
