@@ -44,8 +44,9 @@ OBSERVER_IDLE_S = 0.001
 _SEQLOCK_ATTEMPTS = 16
 # results read as one item per output
 _SEQUENCES = (list, tuple)
-# a worker waiting for events looks at its inputs at least this often, rung or not (seconds)
-_IDLE_LOOK_S = 0.5
+# a worker waiting for events looks at its inputs at least this often, rung or not (seconds):
+# it also bounds how long events a busy writer has not announced yet can wait
+_IDLE_LOOK_S = 0.1
 
 
 @dataclass(frozen=True)
