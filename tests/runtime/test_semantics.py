@@ -506,3 +506,23 @@ def test_observers_may_keep_the_copies_they_get(tmp_path):
         (tmp_path / f"k.{_only_marker(tmp_path, 'k.')}").read_text().split()
     )
     assert int(kept) > 0 and int(changed) == 0 and counters_match == "True"
+
+
+def test_events_a_fast_processor_holds_back_reach_an_idle_consumer_soon(tmp_path):
+    out = tmp_path / "out"
+    plan = make_plan(
+        [buffer("a", slots=32), buffer("b", slots=32)],
+        [
+            worker("src", "importer", "workers:count", outputs=["a"], args={"n": 6}),
+            worker(
+                "mid", "processor", "workers:StallAt", ["a"], ["b"], args={"at": 5, "seconds": 1.0}
+            ),
+            worker("save", "exporter", "workers:Collect", ["b"], args={"path": str(out)}),
+        ],
+    )
+    run(plan)
+    got = collected(out)
+    assert got["x"].tolist() == list(range(6))
+    waits = got["arrived"] - got["arrived"][-1]
+    # events 0..4 came out before the long sixth event ended, not with it
+    assert (waits[:5] < -0.5).all()

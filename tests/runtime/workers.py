@@ -237,3 +237,17 @@ class Keep:
         counters_match = all(int(data["x"][0]) == counter for data, _, counter in self.kept)
         with open(f"{self.path}.{os.getpid()}", "w") as out:
             out.write(f"{len(self.kept)} {changed} {counters_match}")
+
+
+class StallAt:
+    """Processor that starts late (its input fills up meanwhile), then is fast except for one
+    long event."""
+
+    def __init__(self, at: float, seconds: float, start_after: float = 0.3):
+        time.sleep(start_after)
+        self.at, self.seconds = at, seconds
+
+    def process(self, data):
+        if data["x"][0] == self.at:
+            time.sleep(self.seconds)
+        return data
