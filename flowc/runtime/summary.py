@@ -55,19 +55,19 @@ def _worker_table(workers: dict) -> list[str]:
         calls = w.get("calls", 0)
         wall = w.get("wall_s", 0.0)
         lines.append(
-            f"{name:<16} {w['kind']:<9} {w['events_in']:>9} {w['events_out']:>9} "
-            f"{w['errors']:>5} | "
+            f"{name:<16} {w.get('kind', ''):<9} {w.get('events_in', 0):>9} {w.get('events_out', 0):>9} "
+            f"{w.get('errors', 0):>5} | "
             f"{_per_event(w.get('call_s', 0.0), calls):>9} "
             f"{format_duration(w.get('call_median_s') if calls else None):>9} "
             f"{format_duration(w.get('call_min_s') if calls else None):>9} "
             f"{format_duration(w.get('call_max_s') if calls else None):>9} | "
-            f"{_per_event(w['cpu_s'], worker_events(w)):>9} | "
-            f"{_blocked(w['blocked_in_s'], wall):>13} {_blocked(w['blocked_out_s'], wall):>13}"
+            f"{_per_event(w.get('cpu_s', 0.0), worker_events(w)):>9} | "
+            f"{_blocked(w.get('blocked_in_s', 0.0), wall):>13} {_blocked(w.get('blocked_out_s', 0.0), wall):>13}"
         )
         extra = []
-        if w["kind"] == "observer":
+        if w.get("kind", "") == "observer":
             extra.append(f"seen {w.get('seen', 0)}, skipped {w.get('skipped', 0)}")
-        if w["kind"] == "filter":
+        if w.get("kind", "") == "filter":
             per_output = ", ".join(f"{b} {n}" for b, n in w.get("per_output", {}).items())
             extra.append(
                 f"accepted {w.get('accepted', 0)}, discarded {w.get('discarded', 0)}"
@@ -91,10 +91,10 @@ def _buffer_table(buffers: dict) -> list[str]:
     lines = [header, "-" * len(header)]
     for name, b in buffers.items():
         readers = ", ".join(
-            f"{w} {n}/{b['left'].get(w, 0)}" for w, n in b.get("consumed", {}).items()
+            f"{w} {n}/{(b.get('left') or {}).get(w, 0)}" for w, n in b.get("consumed", {}).items()
         )
         lines.append(
-            f"{name:<16} {b['written']:>9} {b['dropped']:>9}  {readers or '(not consumed)'}"
+            f"{name:<16} {b.get('written', 0):>9} {b.get('dropped', 0):>9}  {readers or '(not consumed)'}"
         )
     return lines
 

@@ -1,0 +1,64 @@
+"""Workers for the tests of what a run shows: counting sources, slow stages, a failing one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+
+def count(n, delay=0.0):
+    """Events (i, i) for i in 0..n-1, optionally `delay` seconds apart."""
+    for i in range(n):
+        if delay:
+            time.sleep(delay)
+        yield (float(i), float(i))
+
+
+def parity(data):
+    """A filter: even x to the first output, odd x to the second."""
+    even = int(data["x"][0]) % 2 == 0
+    return [even, not even]
+
+
+def every_fourth(data):
+    """A processor that keeps events whose x is a multiple of 4."""
+    return data if int(data["x"][0]) % 4 == 0 else None
+
+
+def slow(data, delay):
+    """A processor that takes `delay` seconds per event."""
+    time.sleep(delay)
+    return data
+
+
+def take(data, delay=0.0):
+    """An exporter that does nothing with its events, taking `delay` seconds each."""
+    if delay:
+        time.sleep(delay)
+
+
+def peek(data):
+    """An observer that looks and does nothing."""
+
+
+def fail_at(data, at):
+    """A processor that raises at the event whose x is `at`."""
+    if data["x"][0] == at:
+        raise ValueError(f"bad event {at}")
+    return data
+
+
+class PlanRecorder:
+    """An exporter that writes the sha256 of FLOWC_PLAN as its process saw it to `path`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def process(self, data):
+        pass
+
+    def finish(self):
+        text = os.environ.get("FLOWC_PLAN", "")
+        with open(self.path, "w") as out:
+            out.write(hashlib.sha256(text.encode()).hexdigest() if text else "")

@@ -1,0 +1,120 @@
+"""The statistics document (`--stats`, RunResult.stats) holds exact counts on known pipelines,
+consistent with the summary: written = consumed + dropped + left for every buffer and reader."""
+
+from __future__ import annotations
+
+import json
+
+import observe_workers
+import pytest
+
+import flowc
+
+FUNCTIONS = {
+    name: getattr(observe_workers, name)
+    for name in ("count", "parity", "every_fourth", "take", "peek", "slow")
+}
+
+SPLIT = """
+pipeline split
+const N = 100
+type XY = {x: f8, y: f8}
+buffer raw  : XY slots=8
+buffer even : XY slots=8
+buffer odd  : XY slots=4
+buffer kept : XY slots=8
+importer  src   = count(n=N) -> raw
+filter    sides = parity() raw -> even, odd
+processor half  = every_fourth() even -> kept
+exporter  keep  = take() kept
+observer  look  = peek() observes raw
+"""
+
+
+def assert_accounted(stats: dict) -> None:
+    for name, b in stats["buffers"].items():
+        for reader, consumed in b["consumed"].items():
+            assert b["written"] == consumed + b["dropped"] + b["left"][reader], (name, reader)
+
+
+def test_exact_counts_of_a_filter_a_processor_and_an_unconsumed_buffer(tmp_path):
+    plan = flowc.compile_source(SPLIT, functions=FUNCTIONS)
+    path = tmp_path / "stats.json"
+    result = plan.run(stats_path=path, timeout=60)
+    assert result.ok and result.exit == 0
+    stats = json.loads(path.read_text())
+    assert stats == json.loads(json.dumps(result.stats))
+    assert (stats["pipeline"], stats["stopped"], stats["exit"]) == ("split", "completed", 0)
+    buffers, workers = stats["buffers"], stats["workers"]
+    assert buffers["raw"] == {
+        "written": 100,
+        "dropped": 0,
+        "consumed": {"sides": 100},
+        "left": {"sides": 0},
+    }
+    assert buffers["even"] == {
+        "written": 50,
+        "dropped": 0,
+        "consumed": {"half": 50},
+        "left": {"half": 0},
+    }
+    # nobody consumes `odd`: its writer overwrites, and all but the last 4 events are dropped
+    assert buffers["odd"] == {"written": 50, "dropped": 46, "consumed": {}, "left": {}}
+    assert buffers["kept"]["written"] == 25 and buffers["kept"]["consumed"] == {"keep": 25}
+    assert workers["src"]["events_out"] == 100 and workers["src"]["kind"] == "importer"
+    sides = workers["sides"]
+    assert (sides["events_in"], sides["accepted"], sides["discarded"]) == (100, 100, 0)
+    assert sides["per_output"] == {"even": 50, "odd": 50}
+    assert (workers["half"]["events_in"], workers["half"]["events_out"]) == (50, 25)
+    assert workers["keep"]["events_in"] == 25
+    assert workers["look"]["seen"] + workers["look"]["skipped"] == 100
+    for w in workers.values():
+        assert w["errors"] == 0
+        for key in ("wall_s", "cpu_s", "blocked_in_s", "blocked_out_s"):
+            assert w[key] >= 0.0
+        assert w["blocked_in_s"] + w["blocked_out_s"] <= w["wall_s"] * 1.05 + 0.05
+    assert workers["keep"]["calls"] == 25
+    assert 0 < workers["keep"]["call_min_s"] <= workers["keep"]["call_max_s"]
+    assert_accounted(stats)
+
+
+def test_a_dropping_buffer_counts_its_drops(tmp_path):
+    source = """
+pipeline drops
+type XY = {x: f8, y: f8}
+buffer raw : XY slots=4 overflow=drop
+importer src  = count(n=400) -> raw
+exporter keep = take(delay=0.002) raw
+"""
+    plan = flowc.compile_source(source, functions=FUNCTIONS)
+    stats = plan.run(timeout=60).stats
+    raw = stats["buffers"]["raw"]
+    assert raw["written"] == 400
+    assert raw["dropped"] > 0
+    assert raw["consumed"]["keep"] == stats["workers"]["keep"]["events_in"] == 400 - raw["dropped"]
+    assert_accounted(stats)
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_the_time_series_ends_at_the_final_counts(start_method):
+    source = """
+pipeline series
+type XY = {x: f8, y: f8}
+buffer raw : XY slots=8
+importer src  = count(n=300) -> raw
+exporter keep = take(delay=0.003) raw
+"""
+    plan = flowc.compile_source(source, functions=FUNCTIONS)
+    result = plan.run(timeout=60, start_method=start_method)
+    timeline = result.timeline
+    times = timeline["t"]
+    assert len(times) >= 3
+    assert times == sorted(times) and times[0] >= 0
+    assert timeline["workers"]["keep"]["events_in"][-1] == 300
+    assert timeline["workers"]["src"]["events_out"][-1] == 300
+    written = timeline["buffers"]["raw"]["written"]
+    assert written == sorted(written) and written[-1] == 300
+    assert all(0 <= f <= 8 for f in timeline["buffers"]["raw"]["fill"])
+    # the slow exporter keeps the buffer full for most of the run
+    assert max(timeline["buffers"]["raw"]["fill"]) >= 6
+    assert len(timeline["workers"]["keep"]["busy_s"]) == len(times)
