@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import resource
 import signal
 import sys
 import threading
 import time
 import traceback
-from collections import deque
 
 import numpy as np
 import ray
@@ -35,8 +35,6 @@ from flowc.types import META_DTYPE
 
 # events of at least this many bytes go through the object store, smaller ones inline
 INLINE_LIMIT = 100 * 1024
-# puts a writer may have under way at once (the broker still admits at most `slots` events)
-PUTS_IN_FLIGHT = 8
 # after a timeout or Ctrl-C asked the graph to drain, it gets this long (seconds)
 DRAIN_GRACE_S = 60.0
 # an observer with nothing new to look at sleeps this long (seconds)
@@ -47,6 +45,7 @@ _STATS_WAIT_S = 5.0
 _KILL_WAIT_S = 10.0
 
 WRITTEN, DROPPED, STOPPED = "written", "dropped", "stopped"
+_END = object()  # after the last event handed to an output
 _SEQUENCES = (list, tuple)
 
 
@@ -74,7 +73,7 @@ class _Buffer:
         self.next = 0  # sequence number of the next accepted event
         self.cursor = {w: 0 for w in self.consumers}
         self.held: dict[tuple[str, int], list[int]] = {}
-        self.expected: dict[str, int] = {}  # per writer process: its next put's number
+        self.stopped_writers: set[str] = set()  # importers whose events are refused
         self.written = 0
         self.dropped = 0
         self.consumed = {w: 0 for w in self.consumers}
@@ -121,33 +120,42 @@ class Broker:
     def __init__(self, layouts: dict):
         self.buffers = {name: _Buffer(name, *layout) for name, layout in layouts.items()}
 
-    async def put(self, buffer: str, writer: str, number: int, payload, meta, importer: bool):
-        """Accept an event: (WRITTEN, seconds it waited for room), or DROPPED when the buffer
-        is full and drops, or STOPPED when an importer would wait while the run is stopping.
+    async def put(self, buffer: str, writer: str, events: list, importer: bool) -> list:
+        """Accept a writer process's events in order; for each, (WRITTEN, seconds it waited
+        for room), or DROPPED when the buffer is full and drops, or STOPPED when an importer
+        would wait while the run is stopping (and for each of its later events).
 
-        An importer's event gets its metadata here, as it is accepted (`meta` is its counter):
-        the time it was accepted, and the time it waited for room as its deadtime."""
+        An importer's event gets its metadata here, as it is accepted (its `meta` is its
+        counter): the time it was accepted, and the time it waited for room as its deadtime.
+        A writer process has one put under way at a time, so its events keep their order."""
         b = self.buffers[buffer]
+        answers = []
         async with b.changed:
-            await b.changed.wait_for(lambda: b.expected.get(writer, 0) == number)
-            try:
-                waited = 0.0
-                if not b.has_room():
-                    if b.drop:
-                        b.written += 1
-                        b.dropped += 1
-                        return DROPPED, waited
-                    started = time.perf_counter()
-                    await b.changed.wait_for(lambda: b.has_room() or (importer and b.stopping))
-                    waited = time.perf_counter() - started
-                    if not b.has_room():
-                        return STOPPED, waited
+            for payload, meta in events:
+                answers.append(await self._put_one(b, writer, payload, meta, importer))
+            b.changed.notify_all()
+        return answers
+
+    @staticmethod
+    async def _put_one(b: _Buffer, writer: str, payload, meta, importer: bool) -> tuple:
+        if writer in b.stopped_writers:
+            return STOPPED, 0.0
+        waited = 0.0
+        if not b.has_room():
+            if b.drop:
                 b.written += 1
-                b.store(payload, (meta, time.time(), waited) if importer else meta)
-                return WRITTEN, waited
-            finally:
-                b.expected[writer] = number + 1
-                b.changed.notify_all()
+                b.dropped += 1
+                return DROPPED, waited
+            b.changed.notify_all()  # readers may take what is in before this writer waits
+            started = time.perf_counter()
+            await b.changed.wait_for(lambda: b.has_room() or (importer and b.stopping))
+            waited = time.perf_counter() - started
+            if not b.has_room():
+                b.stopped_writers.add(writer)
+                return STOPPED, waited
+        b.written += 1
+        b.store(payload, (meta, time.time(), waited) if importer else meta)
+        return WRITTEN, waited
 
     async def take(self, buffer: str, consumer: str, process: int, most: int):
         """Up to `most` events for a process of `consumer` (finishing those it took before), or
@@ -202,27 +210,41 @@ class Broker:
 
 
 class _Output:
-    """The writing end of one buffer in one worker process: puts pipelined, in order."""
+    """The writing end of one buffer in one worker process.
 
-    def __init__(self, broker, name: str, writer: str, dtype, length: int, importer: bool):
+    The worker hands events over with `send`; a thread of its own puts them into the broker,
+    one call at a time with every event that has come meanwhile (at most `hold`): a fast
+    writer sends batches, a slow one each event at once. The worker blocks when `hold` events
+    wait to be sent."""
+
+    def __init__(self, broker, name: str, writer: str, layout: tuple, importer: bool):
         self.broker = broker
         self.name = name
         self.writer = writer
-        self.dtype = dtype
-        self.shape = (length,)
+        self.dtype = layout[0]
+        self.shape = (layout[1],)
+        self.hold = max(1, layout[3] // 2)
         self.importer = importer
-        self.number = 0
-        self.pending: deque = deque()
-        self.written = 0
+        self.waiting: queue.Queue = queue.Queue(maxsize=self.hold)
+        self.handed = 0  # events handed over by the worker
+        self.refused = 0  # of those, refused because the run is stopping
         self.dropped = 0
         self.stopped = False
-        self.blocked_s = 0.0  # this process waiting for its puts
+        self.blocked_s = 0.0  # the worker waiting to hand events over
         self.waited_s = 0.0  # its events waiting in the broker for room
+        self.error: BaseException | None = None
+        self.sender = threading.Thread(target=self._send_all, name=f"put {name}", daemon=True)
+        self.sender.start()
+
+    @property
+    def written(self) -> int:
+        """Writes attempted: the events handed over that the run was not stopping for."""
+        return self.handed - self.refused
 
     @property
     def blocked_out_s(self) -> float:
         """An importer is blocked for as long as its events wait for room (their deadtime);
-        another worker for as long as it waits for its puts."""
+        another worker for as long as it waits to hand its events over."""
         return self.waited_s if self.importer else self.blocked_s
 
     def event(self, item) -> np.ndarray:
@@ -233,43 +255,54 @@ class _Output:
         array[...] = item
         return array
 
-    def make_room(self) -> float:
-        """Wait until another put may go out; returns the seconds spent waiting."""
-        if len(self.pending) < PUTS_IN_FLIGHT:
-            return 0.0
-        started = time.perf_counter()
-        self._settle(ray.get(self.pending.popleft()))
-        waited = time.perf_counter() - started
-        self.blocked_s += waited
-        return waited
-
     def send(self, payload, meta) -> None:
-        """Put an event: `payload` is an array, or the object reference of one."""
+        """Hand an event over: `payload` is an array, or the object reference of one."""
+        if self.error is not None:
+            raise self.error
         if isinstance(payload, np.ndarray) and payload.nbytes >= INLINE_LIMIT:
             payload = ray.put(payload)
-        self.pending.append(
-            self.broker.put.remote(
-                self.name, self.writer, self.number, payload, meta, self.importer
-            )
-        )
-        self.number += 1
-        self.written += 1
+        started = time.perf_counter()
+        self.waiting.put((payload, meta))
+        self.blocked_s += time.perf_counter() - started
+        self.handed += 1
 
     def flush(self) -> None:
-        """Wait until every put has been answered."""
+        """Wait until every event handed over has been put."""
         started = time.perf_counter()
-        while self.pending:
-            self._settle(ray.get(self.pending.popleft()))
+        self.waiting.put(_END)
+        self.sender.join()
         self.blocked_s += time.perf_counter() - started
+        if self.error is not None:
+            raise self.error
 
-    def _settle(self, answer: tuple[str, float]) -> None:
-        outcome, waited = answer
-        self.waited_s += waited
-        if outcome == DROPPED:
-            self.dropped += 1
-        elif outcome == STOPPED:
-            self.written -= 1
-            self.stopped = True
+    def _send_all(self) -> None:
+        waiting = self.waiting
+        put = self.broker.put.remote
+        ended = False
+        while not ended:
+            batch = [waiting.get()]
+            while len(batch) < self.hold:
+                try:
+                    batch.append(waiting.get_nowait())
+                except queue.Empty:
+                    break
+            if batch[-1] is _END:
+                batch.pop()
+                ended = True
+            if not batch:
+                continue
+            try:
+                answers = ray.get(put(self.name, self.writer, batch, self.importer))
+            except BaseException as exc:  # the broker is gone: the worker raises it
+                self.error = exc
+                return
+            for outcome, waited in answers:
+                self.waited_s += waited
+                if outcome == DROPPED:
+                    self.dropped += 1
+                elif outcome == STOPPED:
+                    self.refused += 1
+                    self.stopped = True
 
 
 def _arrays(batch: list) -> list:
@@ -334,10 +367,7 @@ class WorkerActor:
         self.hist = [0] * HIST_BINS
         writer = f"{worker.name}:{index}"
         importer = worker.kind == "importer"
-        self.outputs = [
-            _Output(broker, b, writer, layouts[b][0], layouts[b][1], importer)
-            for b in worker.outputs
-        ]
+        self.outputs = [_Output(broker, b, writer, layouts[b], importer) for b in worker.outputs]
         self.started = time.perf_counter()
         self.wall_s = 0.0
 
@@ -441,7 +471,6 @@ class WorkerActor:
                 self.counters["errors"] += 1
                 counter += 1
                 continue
-            out.make_room()
             out.send(event, counter)
             counter += 1
 
@@ -498,7 +527,6 @@ class WorkerActor:
             event = payload  # the input itself: pass its reference on, no copy
         else:
             event = out.event(item)
-        out.make_room()
         out.send(event, meta)
 
     def _meta_record(self, meta):
