@@ -406,11 +406,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-latency", action="store_true", help="skip the paced latency runs")
     parser.add_argument("--json", metavar="FILE", help="write every run's result to FILE")
     parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    parser.add_argument(
+        "--render",
+        metavar="FILE",
+        help="print the report of an earlier run from its --json FILE instead of running",
+    )
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
+    if args.render:
+        document = json.loads(Path(args.render).read_text())
+        print_report(document, render_markdown if args.markdown else render_plain)
+        return 0
     profile = QUICK if args.quick else FULL
     repetitions = args.repetitions or profile.repetitions
     implementations = [i for i in IMPLEMENTATIONS if not args.only or i.name in args.only]
@@ -473,19 +482,49 @@ def main() -> int:
                 summary["unavailable"] = reason
             summaries[implementation.name][size.label] = summary
 
-    load_after = os.getloadavg()
-    render = render_markdown if args.markdown else render_plain
+    document = {
+        "profile": "quick" if args.quick else "full",
+        "repetitions": repetitions,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "took_s": time.perf_counter() - started,
+        "interpreters": {i.name: interpreter_versions(cells[i.name]) for i in implementations},
+        "skipped": skipped,
+        "summaries": summaries,
+        "runs": {
+            name: {
+                label: {"throughput": c.throughput_runs, "paced": c.paced_runs}
+                for label, c in by_size.items()
+            }
+            for name, by_size in cells.items()
+        },
+    }
+    print_report(document, render_markdown if args.markdown else render_plain)
+    if args.json:
+        Path(args.json).write_text(json.dumps(document, indent=2))
+    return 0
+
+
+def print_report(document: dict, render) -> None:
+    """The tables and goals of a run, from its document (as `--json` writes it)."""
+    summaries = document["summaries"]
+    skipped = document["skipped"]
+    implementations = [i for i in IMPLEMENTATIONS if i.name in summaries]
     print()
     print(
         f"Chain importer -> processor -> exporter, {{a: f8, b: f8}}[LENGTH], {SLOTS} slots; "
-        f"medians of {repetitions} runs; latency pooled over paced runs at {PACED_RATE_HZ:.0f} Hz"
+        f"medians of {document['repetitions']} runs; latency over the paced runs at "
+        f"{PACED_RATE_HZ:.0f} Hz"
     )
     print(
-        f"Machine: {os.cpu_count()} cores, {platform.python_version()}, load average "
-        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; took {time.perf_counter() - started:.0f} s"
+        f"Machine: {document['cpu_count']} cores, Python {document['python']}, load average "
+        f"{document['load_average_before'][0]:.2f} before, "
+        f"{document['load_average_after'][0]:.2f} after; took {document['took_s']:.0f} s"
     )
     for implementation in implementations:
-        versions = interpreter_versions(cells[implementation.name])
+        versions = document["interpreters"].get(implementation.name)
         if versions:
             print(f"  {implementation.name}: {implementation.description}; {versions}")
     print()
@@ -511,25 +550,6 @@ def main() -> int:
         print()
         for text, passed, figure in goals(summaries):
             print(f"{verdict(passed)}  {text}: {figure if flowc_ran else 'flowc not available'}")
-
-    if args.json:
-        document = {
-            "profile": "quick" if args.quick else "full",
-            "repetitions": repetitions,
-            "load_average_before": load_before,
-            "load_average_after": load_after,
-            "cpu_count": os.cpu_count(),
-            "summaries": summaries,
-            "runs": {
-                name: {
-                    label: {"throughput": c.throughput_runs, "paced": c.paced_runs}
-                    for label, c in by_size.items()
-                }
-                for name, by_size in cells.items()
-            },
-        }
-        Path(args.json).write_text(json.dumps(document, indent=2))
-    return 0
 
 
 if __name__ == "__main__":
