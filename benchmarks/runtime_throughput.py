@@ -8,6 +8,7 @@ is a fresh subprocess (`benchmarks/peers/*_chain.py`), the implementations take 
 repetitions. See benchmarks/README.md.
 
     python benchmarks/runtime_throughput.py [--quick] [--only NAME]... [--json FILE] [--markdown]
+    python benchmarks/runtime_throughput.py --render FILE [--markdown]
 """
 
 from __future__ import annotations
