@@ -34,7 +34,9 @@ END_OF_STREAM = -1  # the counter of the slot that ends the stream
 
 
 class Ring:
-    """Single-writer, single-reader ring of `slots` events of `length` elements.
+    """Single-writer, single-reader ring of `slots` events of `length` elements; both ends go
+    round the slots in order (the chain's two rings have the same number of slots, so the
+    processor uses one index for both).
 
     The mapping is unlinked from /dev/shm as soon as it is mapped: forked children inherit it,
     and nothing is left behind whatever happens to the run.
@@ -96,37 +98,39 @@ def importer(ring: Ring, events: int, length: int, rate: float, settle: float) -
 def processor(source: Ring, sink: Ring) -> None:
     in_views, in_counters, in_timestamps = source.slot_views(), source.counters, source.timestamps
     out_views, out_counters, out_timestamps = sink.slot_views(), sink.counters, sink.timestamps
-    in_slot = out_slot = 0
+    in_filled, in_free, out_filled, out_free = source.filled, source.free, sink.filled, sink.free
+    slots = source.slots
+    slot = 0
     while True:
-        source.filled.acquire()
-        counter = in_counters[in_slot]
-        sink.free.acquire()
-        out_counters[out_slot] = counter
+        in_filled.acquire()
+        counter = in_counters[slot]
+        out_free.acquire()
+        out_counters[slot] = counter
         if counter == END_OF_STREAM:
-            sink.filled.release()
+            out_filled.release()
             return
-        out_views[out_slot][...] = in_views[in_slot]
-        out_timestamps[out_slot] = in_timestamps[in_slot]
-        sink.filled.release()
-        source.free.release()
-        in_slot = in_slot + 1 if in_slot + 1 < source.slots else 0
-        out_slot = out_slot + 1 if out_slot + 1 < sink.slots else 0
+        out_views[slot][...] = in_views[slot]
+        out_timestamps[slot] = in_timestamps[slot]
+        out_filled.release()
+        in_free.release()
+        slot = slot + 1 if slot + 1 < slots else 0
 
 
 def exporter(source: Ring, result_dir: str, events: int, paced: bool) -> None:
     record = ExporterRecord(result_dir, events if paced else 0)
-    counters, events = source.counters, source.event_views() if paced else None
+    counters, slot_events = source.counters, source.event_views()
+    filled, free, slots = source.filled, source.free, source.slots
     slot = 0
     while True:
-        source.filled.acquire()
+        filled.acquire()
         if counters[slot] == END_OF_STREAM:
             break
         if paced:
-            record.arrived_with(handed_over_at(events[slot]))
+            record.arrived_with(handed_over_at(slot_events[slot]))
         else:
             record.arrived()
-        source.free.release()
-        slot = slot + 1 if slot + 1 < source.slots else 0
+        free.release()
+        slot = slot + 1 if slot + 1 < slots else 0
     record.save()
 
 
