@@ -14,7 +14,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from conftest import buffer, make_plan, worker  # noqa: E402
+from runtime_plans import buffer, make_plan, worker  # noqa: E402
 
 from flowc.runtime import run  # noqa: E402
 

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import psutil
 import pytest
-from conftest import HERE, assert_accounted, buffer, collected, descendants, make_plan, worker
+from runtime_plans import HERE, assert_accounted, buffer, collected, descendants, make_plan, worker
 
 from flowc.runtime import RunError, run
 from flowc.types import ElementType
@@ -279,7 +279,7 @@ def test_a_plan_larger_than_free_shared_memory_fails_at_start(tmp_path):
 def test_a_small_dev_shm_fails_at_start_with_a_clear_message(tmp_path):
     script = (
         f"import sys; sys.path.insert(0, {HERE!r})\n"
-        "from conftest import buffer, make_plan, worker\n"
+        "from runtime_plans import buffer, make_plan, worker\n"
         "from flowc.runtime import run\n"
         "from flowc.types import ElementType\n"
         "plan = make_plan([buffer('big', element=ElementType.plain('f8'), length=2**17, slots=8)],"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import collected
+from runtime_plans import collected
 
 import flowc
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import assert_accounted, buffer, make_plan, worker
 from hypothesis import given
 from hypothesis import strategies as st
+from runtime_plans import assert_accounted, buffer, make_plan, worker
 
 from flowc.runtime import run
 

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import (
+from runtime_plans import (
     START_METHODS,
     assert_accounted,
     buffer,
@@ -446,7 +446,7 @@ def test_a_slow_processor_hands_on_each_event_without_waiting_for_a_batch(tmp_pa
 def test_text_printed_before_a_run_is_not_repeated_by_forked_workers():
     script = (
         f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
-        "from conftest import buffer, make_plan, worker\n"
+        "from runtime_plans import buffer, make_plan, worker\n"
         "from flowc.runtime import run\n"
         "print('before the run')\n"
         "plan = make_plan([buffer('a')], [worker('src', 'importer', 'workers:count',"
