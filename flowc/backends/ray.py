@@ -27,6 +27,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from flowc.callables import call_shape, resolve
 from flowc.plan import Plan, WorkerPlan
+from flowc.runtime.bottleneck import find_bottleneck
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
 from flowc.runtime.stats import HIST_BINS, histogram_bin, histogram_median
 from flowc.runtime.summary import format_summary
@@ -362,6 +363,7 @@ class WorkerActor:
             "blocked_in_s": 0.0,
             "call_s": 0.0,
             "call_max_s": 0.0,
+            "call_min_s": float("inf"),
         }
         self.consumed = [0] * len(worker.inputs)
         self.hist = [0] * HIST_BINS
@@ -416,6 +418,7 @@ class WorkerActor:
             "hist": list(self.hist),
             "call_s": c["call_s"],
             "call_max_s": c["call_max_s"],
+            "call_min_s": c["call_min_s"],
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         }
         for key in ("seen", "skipped", "accepted", "discarded"):
@@ -449,6 +452,8 @@ class WorkerActor:
         c["call_s"] += seconds
         if seconds > c["call_max_s"]:
             c["call_max_s"] = seconds
+        if seconds < c["call_min_s"]:
+            c["call_min_s"] = seconds
         self.hist[histogram_bin(seconds)] += 1
 
     def _run_importer(self) -> None:
@@ -652,6 +657,8 @@ def run(
     finally:
         if connected_here:
             ray.shutdown()
+    bottleneck = find_bottleneck(result.stats, plan)
+    result.stats["bottleneck"] = bottleneck.to_json() if bottleneck else None
     if result.failure is not None:
         text = f"flowc: {result.failure}"
         if result.failure.traceback:
@@ -936,6 +943,7 @@ class RayRun:
                 return sum(r[key] for r in rows)
 
             hist = [sum(r["hist"][k] for r in rows) for k in range(HIST_BINS)]
+            calls = sum(hist)
             written = [sum(r["written"][j] for r in rows) for j in range(len(worker.outputs))]
             worker_peak = max((r["peak_rss_bytes"] for r in rows), default=0)
             peak = max(peak, worker_peak)
@@ -949,10 +957,11 @@ class RayRun:
                 "cpu_s": total("cpu_s"),
                 "blocked_in_s": total("blocked_in_s"),
                 "blocked_out_s": total("blocked_out_s"),
-                "calls": sum(hist),
+                "calls": calls,
                 "call_s": total("call_s"),
                 "call_median_s": histogram_median(hist),
                 "call_max_s": max((r["call_max_s"] for r in rows), default=0.0),
+                "call_min_s": min(r["call_min_s"] for r in rows) if calls else None,
                 "peak_rss_bytes": worker_peak,
             }
             if worker.node:

@@ -12,7 +12,7 @@ import os
 import time
 
 import pytest
-from ray_support import Backend, helpers, live_actors, ray_skip_reason
+from ray_support import Backend, flowc_segments, live_actors, ray_skip_reason
 
 _ACTOR_GONE_WAIT_S = 15.0
 
@@ -42,11 +42,11 @@ def backend(request):
     """Each test using it runs on both backends; after a Ray run no actor may be left."""
     if request.param == "ray":
         request.getfixturevalue("ray_cluster")
-    segments_before = helpers._flowc_names()
+    segments_before = flowc_segments()
     yield Backend(request.param)
     if request.param == "ray":
         deadline = time.monotonic() + _ACTOR_GONE_WAIT_S
         while live_actors() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert live_actors() == [], "actors left running in the cluster"
-    assert helpers._flowc_names() - segments_before == set(), "shared memory left in /dev/shm"
+    assert flowc_segments() - segments_before == set(), "shared memory left in /dev/shm"

@@ -1,5 +1,5 @@
-"""Helpers of the Ray backend tests: the runtime tests' plan builders and worker code, whether
-Ray may start here, and what is still alive in the cluster."""
+"""Helpers of the Ray backend tests: the runtime tests' plan builders and worker code on the
+path, whether Ray may start here, and what a run may leave behind."""
 
 from __future__ import annotations
 
@@ -15,18 +15,13 @@ for folder in (HERE, RUNTIME_TESTS):
     if folder not in sys.path:
         sys.path.insert(0, folder)
 
-
-def _runtime_helpers():
-    """The plan builders of the runtime tests (their conftest), under a name of its own."""
-    spec = importlib.util.spec_from_file_location(
-        "runtime_test_helpers", os.path.join(RUNTIME_TESTS, "conftest.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import runtime_plans as helpers  # noqa: E402, F401  (the runtime tests' plan builders, re-exported)
 
 
-helpers = _runtime_helpers()
+def flowc_segments() -> set[str]:
+    """Shared memory of local runs supervised by this process."""
+    mine = (f"flowc_{os.getpid()}_", f"sem.flowc_{os.getpid()}_")
+    return {n for n in os.listdir("/dev/shm") if n.startswith(mine)}
 
 
 def ray_skip_reason() -> str | None:

@@ -51,3 +51,18 @@ def check_big(data):
     if not (data["x"] == data["x"][0]).all():
         raise AssertionError("an event was torn")
     return data
+
+
+def count_announced(started: str, delay: float = 0.0, example=None):
+    """Importer that never ends by itself; creates the file `started` with its first event."""
+    i = 0
+    while True:
+        event = np.zeros_like(example)
+        event["x"] = i
+        event["y"] = 2 * i
+        if i == 0:
+            with open(started, "w") as out:
+                out.write("started")
+        time.sleep(delay)
+        yield event
+        i += 1

@@ -3,6 +3,7 @@
 # processes listen on every interface and talk to the machine's own address, and they must reach
 # nothing but 127.0.0.1. Needs root (unshare -n). Extra arguments go to pytest.
 #   tests/ray/run_isolated.sh            # CI: after pip install -e ".[ray,test]"
+#   tests/ray/run_isolated.sh -x -k cli  # a few of them
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -38,6 +38,7 @@ ALLOWED = {
         "flowc.runtime.result",
         "flowc.runtime.summary",
         "flowc.runtime.stats",
+        "flowc.runtime.bottleneck",
         "flowc.runtime.worker",
         "flowc.backends",
     },
