@@ -292,6 +292,26 @@ def rate_lines(timeline: dict) -> list[Line]:
     return lines
 
 
+def busy_lines(timeline: dict) -> list[Line]:
+    """Per worker (observers aside), the share of its processes' time spent in its code
+    between consecutive samples."""
+    times = timeline.get("t") or []
+    lines = []
+    for name, row in (timeline.get("workers") or {}).items():
+        if row.get("kind") == "observer":
+            continue
+        busy = row.get("busy_s") or []
+        processes = row.get("processes") or 1
+        points = []
+        for k in range(1, min(len(times), len(busy))):
+            dt = times[k] - times[k - 1]
+            if dt > 0:
+                share = (busy[k] - busy[k - 1]) / (dt * processes)
+                points.append((times[k], max(0.0, min(1.0, share))))
+        lines.append(Line(name, tuple(points)))
+    return lines
+
+
 def fill_lines(timeline: dict) -> list[Line]:
     """Per buffer, the share of its slots in use at each sample."""
     times = timeline.get("t") or []
@@ -459,13 +479,16 @@ def render_report(
     timeline = timeline or {}
     graph = draw_graph(plan, stats, dot_program)
     has_series = len(timeline.get("t") or []) >= 2
-    rates = fills = None
+    rates = fills = busy = None
     if has_series:
         rates = markupsafe.Markup(
             line_chart(rate_lines(timeline), "events per second", format_rate)
         )
         fills = markupsafe.Markup(
             line_chart(fill_lines(timeline), "share of slots in use", _percent, y_max=1.0)
+        )
+        busy = markupsafe.Markup(
+            line_chart(busy_lines(timeline), "share of time busy", _percent, y_max=1.0)
         )
     buffers = []
     for name, b in (stats.get("buffers") or {}).items():
@@ -496,6 +519,7 @@ def render_report(
         buffers=buffers,
         rates_svg=rates,
         fills_svg=fills,
+        busy_svg=busy,
         samples=len(timeline.get("t") or []),
         interval=timeline.get("interval_s"),
         overrides=dict(plan.overrides),

@@ -98,7 +98,7 @@ def test_the_report_of_a_completed_run(flow_folder):
     checker = check_html(text)
     assert_self_contained(checker)
     svgs = svg_parts(text)
-    assert len(svgs) == 3  # the graph, the rates, the fill levels
+    assert len(svgs) == 4  # the graph, the rates, the fill levels, the busy shares
     plan = flowc.compile_file(flow_folder / "reported.flow", overrides={"N": 100})
     assert plan.hash in text
     assert '<span class="status completed">completed</span>' in text
@@ -117,6 +117,7 @@ def test_the_report_of_a_completed_run(flow_folder):
     namespace = "{http://www.w3.org/2000/svg}"
     assert len(svgs[1].findall(f"{namespace}polyline")) == 3
     assert len(svgs[2].findall(f"{namespace}polyline")) == 2
+    assert len(svgs[3].findall(f"{namespace}polyline")) == 3
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
