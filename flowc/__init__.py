@@ -2,23 +2,37 @@
 
     plan = flowc.compile_file("pulses.flow", overrides={"N": 500})
     result = plan.run(timeout=60)
+
+The public names load on first use, so a worker process that only needs `flowc.signature` or
+the runtime does not import the compiler (Lark, networkx) at start-up.
 """
 
-from flowc.callables import signature
-from flowc.compiler import compile_file, compile_source
-from flowc.diagnostics import Diagnostic, FlowError
-from flowc.plan import Plan
-from flowc.runtime.result import RunError, RunResult
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Diagnostic",
-    "FlowError",
-    "Plan",
-    "RunError",
-    "RunResult",
-    "compile_file",
-    "compile_source",
-    "signature",
-]
+_PUBLIC = {
+    "Diagnostic": "flowc.diagnostics",
+    "FlowError": "flowc.diagnostics",
+    "Plan": "flowc.plan",
+    "RunError": "flowc.runtime.result",
+    "RunResult": "flowc.runtime.result",
+    "compile_file": "flowc.compiler",
+    "compile_source": "flowc.compiler",
+    "signature": "flowc.callables",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from flowc.callables import CallableTarget
@@ -231,8 +230,11 @@ class Plan:
 
     # --- views -------------------------------------------------------------------------------
 
-    def graph(self) -> nx.MultiDiGraph:
-        """Buffers and workers as nodes (attribute `kind`), edges with `role`."""
+    def graph(self):
+        """A networkx MultiDiGraph: buffers and workers as nodes (attribute `kind`), edges
+        with `role` (read, write, observe)."""
+        import networkx as nx
+
         g = nx.MultiDiGraph(name=self.name)
         for b in self.buffers:
             g.add_node(b.name, kind="buffer", plan=b, origin=b.origin)
