@@ -38,8 +38,9 @@ from flowc.types import META_DTYPE
 INLINE_LIMIT = 100 * 1024
 # after a timeout or Ctrl-C asked the graph to drain, it gets this long (seconds)
 DRAIN_GRACE_S = 60.0
-# an observer with nothing new to look at sleeps this long (seconds)
-OBSERVER_IDLE_S = 0.002
+# an observer looks at its buffers at most this often (seconds): each look is a call to the
+# broker, which must stay free for the chain; what it misses meanwhile counts as skipped
+OBSERVER_PERIOD_S = 0.005
 _WAIT_TICK_S = 0.25
 # how long the driver waits for a statistics answer from an actor (seconds)
 _STATS_WAIT_S = 5.0
@@ -591,12 +592,11 @@ class WorkerActor:
         skip = self.worker.on_error == "skip"
         perf = time.perf_counter
         while True:
+            looked = perf()
             looks = ray.get([self.broker.peek.remote(b) for b in observed])
-            progressed = False
             finished = True
             for k, (accepted, ended, latest) in enumerate(looks):
                 if accepted > last[k] and latest is not None:
-                    progressed = True
                     self.counters["seen"] += 1
                     self.counters["skipped"] += accepted - last[k] - 1
                     last[k] = accepted
@@ -614,8 +614,7 @@ class WorkerActor:
                     finished = False
             if finished:
                 return
-            if not progressed:
-                time.sleep(OBSERVER_IDLE_S)
+            time.sleep(max(0.0, looked + OBSERVER_PERIOD_S - perf()))
 
 
 # ---------------------------------------------------------------------------------------------
