@@ -106,6 +106,9 @@ def main() -> int:
         },
     )
     result["ok"] = result["ok"] and run.ok
+    event_bytes = args.length * 16  # {a: f8, b: f8}
+    rate = result.get("events_per_s")
+    result["mb_per_s"] = rate * event_bytes / 1e6 if rate else None
     emit(result)
     return 0
 
