@@ -100,11 +100,12 @@ def find_bottleneck(stats: dict, plan: Plan | None = None) -> Bottleneck | None:
 
 
 def _busy(load: _Load, upstream: tuple[float, str | None, str | None]) -> Bottleneck:
-    per_event = f", {_duration(load.per_event_s)} per event" if load.per_event_s else ""
+    per_event = f" ({_duration(load.per_event_s)} per event)" if load.per_event_s else ""
     if load.kind == "importer":
         text = (
             f"importer `{load.name}` set the pace: it was busy {_pct(load.active)} of its time "
-            f"producing events{per_event}; it waited for room {_pct(load.blocked_out)} of it"
+            f"producing events{per_event} and waited for room in its output "
+            f"{_pct(load.blocked_out)} of it"
         )
     else:
         text = f"`{load.name}` ({load.kind}) was busy {_pct(load.active)} of its time{per_event}"

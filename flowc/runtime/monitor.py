@@ -283,7 +283,11 @@ class Monitor:
         if not final and (self.samples - 1) % self.stride:
             return
         series = self.series
-        if final and series["t"] and snapshot.elapsed - series["t"][-1] < SAMPLE_EVERY_S / 2:
+        if (
+            final
+            and len(series["t"]) >= 2
+            and snapshot.elapsed - series["t"][-1] < SAMPLE_EVERY_S / 2
+        ):
             self._each_series(lambda values: values.pop())  # too close for a meaningful rate
         if len(series["t"]) >= MAX_POINTS:
             self.stride *= 2
