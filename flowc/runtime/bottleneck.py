@@ -64,7 +64,8 @@ def _loads(stats: dict) -> dict[str, _Load]:
 def find_bottleneck(stats: dict, plan: Plan | None = None) -> Bottleneck | None:
     """The worker that limited the run, from a statistics document (SPEC section 5 plus the
     runtime's `calls` and `call_s`); `plan` adds who waited on whom to the explanation.
-    None when no worker ran."""
+    None when no worker ran, or none was busy or blocked on output half of its time (a run
+    cut short by a failure)."""
     loads = _loads(stats)
     if not loads:
         return None
@@ -93,10 +94,12 @@ def find_bottleneck(stats: dict, plan: Plan | None = None) -> Bottleneck | None:
         return load.active + UPSTREAM_WEIGHT * upstream_wait(load.name)[0]
 
     top = max(loads.values(), key=score)
+    if top.active >= LIMITING_FRACTION:
+        return _busy(top, upstream_wait(top.name))
     waiting = max(loads.values(), key=lambda load: load.blocked_out)
-    if top.active < LIMITING_FRACTION and waiting.blocked_out >= LIMITING_FRACTION:
+    if waiting.blocked_out >= LIMITING_FRACTION:
         return _blocked(waiting, outputs.get(waiting.name, ()), readers, loads, stats)
-    return _busy(top, upstream_wait(top.name))
+    return None
 
 
 def _busy(load: _Load, upstream: tuple[float, str | None, str | None]) -> Bottleneck:

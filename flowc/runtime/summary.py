@@ -61,7 +61,7 @@ def _worker_table(workers: dict) -> list[str]:
             f"{format_duration(w.get('call_median_s') if calls else None):>9} "
             f"{format_duration(w.get('call_min_s') if calls else None):>9} "
             f"{format_duration(w.get('call_max_s') if calls else None):>9} | "
-            f"{_per_event(w.get('cpu_s', 0.0), worker_events(w)):>9} | "
+            f"{_per_event(w.get('cpu_s', 0.0), worker_events(w)) if wall else '-':>9} | "
             f"{_blocked(w.get('blocked_in_s', 0.0), wall):>13} {_blocked(w.get('blocked_out_s', 0.0), wall):>13}"
         )
         extra = []

@@ -119,3 +119,14 @@ def test_observers_and_workers_that_never_ran_are_not_named():
         }
     }
     assert find_bottleneck(stats) is None
+
+
+def test_nobody_is_named_when_every_worker_mostly_waited():
+    stats = {
+        "workers": {
+            "src": worker_stats("importer", 0.0),  # killed: its times were never recorded
+            "mid": worker_stats("processor", 10.0, blocked_in=3.0, blocked_out=3.0),
+            "keep": worker_stats("exporter", 10.0, blocked_in=9.0),
+        }
+    }
+    assert find_bottleneck(stats) is None
