@@ -166,10 +166,16 @@ class Monitor:
         self.close()
 
     def annotate(self, stats: dict) -> None:
-        """Add to a statistics document what only the monitor read: per worker `call_min_s`."""
+        """Add to a statistics document what only the monitor read: per worker `call_min_s`
+        (from the histogram, so never above the exact mean and max it is shown beside)."""
         for name, entry in stats.get("workers", {}).items():
+            shortest = self.shortest_call_s.get(name)
+            calls = entry.get("calls") or 0
+            if shortest is not None and calls:
+                mean = entry.get("call_s", 0.0) / calls
+                shortest = min(shortest, mean, entry.get("call_max_s") or shortest)
             if name in self.shortest_call_s:
-                entry["call_min_s"] = self.shortest_call_s[name]
+                entry["call_min_s"] = shortest
 
     def close(self) -> None:
         """Stop reading shared memory and close the view; safe to call more than once."""
