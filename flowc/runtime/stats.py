@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 # control segment: a few global words, then one row per process
 STOP = 0  # set by the supervisor: importers stop at the next event
+PAUSE = 1  # set while the run is paused: importers wait before their next event
 GLOBAL_WORDS = 8
 
 # row words; those ending in _S hold float64 seconds in the same 8 bytes

@@ -47,6 +47,8 @@ _SEQUENCES = (list, tuple)
 # a worker waiting for events looks at its inputs at least this often, rung or not (seconds):
 # it also bounds how long events a busy writer has not announced yet can wait
 _IDLE_LOOK_S = 0.1
+# a paused importer looks this often whether the run was resumed or stopped (seconds)
+PAUSE_LOOK_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class WorkerProcess:
         self.control = control
         words = memoryview(control.mapping).cast("q")
         self.stop_flag = words[S.STOP : S.STOP + 1]
+        self.pause_flag = words[S.PAUSE : S.PAUSE + 1]
         row = words[spec.row_offset : spec.row_offset + spec.row.words]
         self.counters = row
         self.floats = row.cast("B").cast("d")
@@ -285,9 +288,10 @@ class WorkerProcess:
         out = self.outputs[0]
         ring = out.ring
         meta_words, meta_floats = ring.meta_words, ring.meta_floats
-        stop = self.stop_flag
+        stop, pause = self.stop_flag, self.pause_flag
         events = iter(self.events)
         counter = 0
+        paused_s = 0.0  # paused since the last event was written: part of the next one's deadtime
         perf = time.perf_counter
         now = time.time
         record = self._call_recorder()
@@ -295,6 +299,9 @@ class WorkerProcess:
         skip_errors, counters = self.skip_errors, self.counters
         in_user_code = _in_user_code
         while not stop[0]:
+            if pause[0]:
+                paused_s += self.sit_out_pause()
+                continue
             started = perf()
             try:
                 try:
@@ -323,9 +330,19 @@ class WorkerProcess:
             at = slot * 3
             meta_words[at] = counter
             meta_floats[at + 1] = now()
-            meta_floats[at + 2] = out.blocked_s
+            meta_floats[at + 2] = out.blocked_s + paused_s
             publish(slot)
+            paused_s = 0.0
             counter += 1
+
+    def sit_out_pause(self) -> float:
+        """Wait while the run is paused and not stopping; the seconds waited."""
+        self.clock.before_blocking()
+        pause, stop = self.pause_flag, self.stop_flag
+        started = time.perf_counter()
+        while pause[0] and not stop[0]:
+            time.sleep(PAUSE_LOOK_S)
+        return time.perf_counter() - started
 
     def next_event(self):
         """Yield (input index, slot) of each event for this worker until its inputs end.
