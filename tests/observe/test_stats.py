@@ -7,6 +7,7 @@ import json
 
 import observe_workers
 import pytest
+from conftest import flowc_run
 
 import flowc
 
@@ -120,3 +121,30 @@ exporter keep = take(delay=0.003) raw
     # the slow exporter keeps the buffer full for most of the run
     assert max(timeline["buffers"]["raw"]["fill"]) >= 6
     assert len(timeline["workers"]["keep"]["busy_s"]) == len(times)
+
+
+def test_the_stats_file_and_the_printed_summary_agree(flow_folder):
+    (flow_folder / "split.flow").write_text(
+        SPLIT.replace("count(", '"workers.py":count(')
+        .replace("parity(", '"workers.py":parity(')
+        .replace("every_fourth(", '"workers.py":every_fourth(')
+        .replace("take(", '"workers.py":take(')
+        .replace("peek(", '"workers.py":peek(')
+    )
+    completed = flowc_run(flow_folder, "split.flow", "--set", "N=60", "--stats", "stats.json")
+    assert completed.exit == 0, completed.stderr
+    stats = json.loads((flow_folder / "stats.json").read_text())
+    summary = completed.stderr
+    for name, b in stats["buffers"].items():
+        readers = ", ".join(f"{w} {n}/{b['left'][w]}" for w, n in b["consumed"].items())
+        row = f"{name:<16} {b['written']:>9} {b['dropped']:>9}  {readers or '(not consumed)'}"
+        assert row in summary.splitlines()
+    for name, w in stats["workers"].items():
+        assert any(
+            line.split()[:5]
+            == [name, w["kind"], str(w["events_in"]), str(w["events_out"]), str(w["errors"])]
+            for line in summary.splitlines()
+        ), name
+    bottleneck = stats["bottleneck"]
+    assert f"bottleneck: `{bottleneck['worker']}`" in summary
+    assert stats["buffers"]["kept"]["written"] == 15
