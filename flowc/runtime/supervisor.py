@@ -82,16 +82,27 @@ def run(
     stats_path:       also write the statistics document there, as JSON
     raise_on_failure: raise RunError (holding the result) when a worker failed
     """
-    method = choose_start_method(start_method)
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
-    view = None
-    if not quiet:
-        from flowc.runtime.live import open_view
+    from flowc.runtime.handle import RunHandle
 
-        view = open_view(sys.stderr)
-    supervisor = Supervisor(plan, method, view=view)
-    result = supervisor.run(timeout)
+    with RunHandle(
+        plan, timeout=timeout, start_method=start_method, quiet=quiet, stats_path=stats_path
+    ) as handle:
+        result = handle.wait()
+    if result.failure is not None and raise_on_failure:
+        raise RunError(result)
+    return result
+
+
+def conclude(
+    supervisor: Supervisor,
+    result: RunResult,
+    *,
+    quiet: bool = True,
+    stats_path: str | os.PathLike | None = None,
+) -> RunResult:
+    """Complete the result of a run that has ended: call_min_s, the timeline and the
+    bottleneck; report a failure and (unless quiet) the summary on stderr; write stats_path."""
+    plan = supervisor.plan
     if supervisor.monitor is not None:
         supervisor.monitor.annotate(result.stats)
         result = dataclasses.replace(result, timeline=supervisor.monitor.timeline())
@@ -105,8 +116,6 @@ def run(
         with open(stats_path, "w", encoding="utf-8") as out:
             json.dump(result.stats, out, indent=2)
             out.write("\n")
-    if result.failure is not None and raise_on_failure:
-        raise RunError(result)
     return result
 
 
@@ -199,64 +208,146 @@ class Supervisor:
         self.killed = False
         self.signals = 0
         self.janitor: subprocess.Popen | None = None
+        # control from other threads (flowc.runtime.handle): guards the control block's mapping
+        self.lock = threading.Lock()
+        self.control_words = None
+        self.started: float | None = None
+        self.stop_asked = 0  # 1: drain (as a first Ctrl-C), 2: stop at once (as a second)
+        self.paused = False
+        self.finished = False
+        self.wake_read = self.wake_write = -1
+        self.old_handlers: dict = {}
 
     # --- the run -----------------------------------------------------------------------------
 
     def run(self, timeout: float | None) -> RunResult:
-        started = time.perf_counter()
-        old_handlers = {}
-        wake_read = wake_write = -1
+        """Start the run and watch it to its end, in the calling thread."""
+        early = self.start()
+        return early if early is not None else self.watch(timeout)
+
+    def start(self) -> RunResult | None:
+        """Set up the shared memory and start the worker processes, in the calling thread (so
+        fork copies no other thread of ours). The result, after cleaning up, when the run could
+        not start; else None, and `watch` (in any thread) follows."""
+        self.started = time.perf_counter()
         try:
-            remove_stale()
-            failure = self._check_functions()
-            if failure is not None:
-                self.failure = failure
-                self.stopped = "failed"
-                return self._result(started, collect=False)
-            if not os.path.isdir(SHM_DIR):
-                self.failure = WorkerFailure(
-                    "", 0, f"{SHM_DIR} is not available: flowc's runtime needs Linux shared memory"
-                )
-                self.stopped = "failed"
-                return self._result(started, collect=False)
-            self._start_janitor()
-            try:
-                self._create_shared_memory()
-            except SharedMemoryError as exc:
-                self.failure = WorkerFailure("", 0, str(exc))
-                self.stopped = "failed"
-                return self._result(started, collect=False)
-            wake_read, wake_write = os.pipe()
-            os.set_blocking(wake_write, False)
-            if threading.current_thread() is threading.main_thread():
-                old_handlers = self._install_signal_handlers(wake_write)
-            try:
-                with _plan_in_environment(self.plan):
-                    self._start_processes(wake_read, wake_write)
-            except _StartFailed as failed:
-                self.failure = WorkerFailure(
-                    failed.worker,
-                    failed.index,
-                    f"the process could not be started: {type(failed.cause).__name__}: "
-                    f"{failed.cause}",
-                )
-                self.stopped = "failed"
-                self._terminate_all()
-            self._watch(started, timeout, wake_read)
-            self.monitor.finish(time.perf_counter() - started)
-            return self._result(started, collect=True)
+            early = self._start()
+        except BaseException:
+            self._clean_up()
+            raise
+        if early is not None:
+            self._clean_up()
+        return early
+
+    def watch(self, timeout: float | None) -> RunResult:
+        """Watch a started run to its end, clean up, return its result; `timeout` in seconds
+        from `start`."""
+        try:
+            self._watch(self.started, timeout, self.wake_read)
+            self.monitor.finish(time.perf_counter() - self.started)
+            return self._result(self.started, collect=True)
         finally:
-            if self.monitor is not None:
-                self.monitor.close()
-            for signum, handler in old_handlers.items():
-                signal.signal(signum, handler)
-            self._kill_all()
-            self._unlink_all()
+            self._clean_up()
+
+    def _start(self) -> RunResult | None:
+        started = self.started
+        remove_stale()
+        failure = self._check_functions()
+        if failure is not None:
+            self.failure = failure
+            self.stopped = "failed"
+            return self._result(started, collect=False)
+        if not os.path.isdir(SHM_DIR):
+            self.failure = WorkerFailure(
+                "", 0, f"{SHM_DIR} is not available: flowc's runtime needs Linux shared memory"
+            )
+            self.stopped = "failed"
+            return self._result(started, collect=False)
+        self._start_janitor()
+        try:
+            self._create_shared_memory()
+        except SharedMemoryError as exc:
+            self.failure = WorkerFailure("", 0, str(exc))
+            self.stopped = "failed"
+            return self._result(started, collect=False)
+        self.wake_read, self.wake_write = os.pipe()
+        os.set_blocking(self.wake_write, False)
+        if threading.current_thread() is threading.main_thread():
+            self.old_handlers = self._install_signal_handlers()
+        try:
+            with _plan_in_environment(self.plan):
+                self._start_processes(self.wake_read, self.wake_write)
+        except _StartFailed as failed:
+            self.failure = WorkerFailure(
+                failed.worker,
+                failed.index,
+                f"the process could not be started: {type(failed.cause).__name__}: {failed.cause}",
+            )
+            self.stopped = "failed"
+            self._terminate_all()
+        return None
+
+    def _clean_up(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+        self.finished = True
+        if threading.current_thread() is threading.main_thread():
+            self.restore_signal_handlers()
+        self._kill_all()
+        self._unlink_all()
+        with self.lock:
             self._close()
-            for fd in (wake_read, wake_write):
-                if fd >= 0:
-                    os.close(fd)
-            self._stop_janitor()
+        fds = (self.wake_read, self.wake_write)
+        self.wake_read = self.wake_write = -1
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
+        self._stop_janitor()
+
+    # --- control from other threads ----------------------------------------------------------
+
+    def ask_to_stop(self, drain: bool = True) -> None:
+        """As a first Ctrl-C (drain) or a second (stop at once); from any thread."""
+        self.stop_asked = max(self.stop_asked, 1 if drain else 2)
+        self._wake()
+
+    def set_paused(self, paused: bool) -> None:
+        """Importers wait before their next event while paused; from any thread."""
+        with self.lock:
+            if self.control_words is None:
+                return
+            self.control_words[S.PAUSE] = int(paused)
+            self.paused = paused
+
+    def live_stats(self) -> dict | None:
+        """The statistics document so far, from any thread (`exit` None, `stopped` None or why
+        it is stopping, `paused`); None when the run has not started or its memory is gone."""
+        with self.lock:
+            if self.control_words is None or self.finished:
+                return None
+            document = self._document(self.started, None, self.stopped if self.stopping else None)
+            document["paused"] = self.paused
+            self._collect(document)
+            return document
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_requested or self.killed or self.failure is not None
+
+    def restore_signal_handlers(self) -> None:
+        """Give SIGINT and SIGTERM back to the caller; only in the main thread."""
+        handlers, self.old_handlers = self.old_handlers, {}
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+    def _wake(self) -> None:
+        """Have the watch loop look at what was asked, now."""
+        fd = self.wake_write
+        if fd >= 0:
+            try:
+                os.write(fd, b"s")
+            except OSError:
+                pass
 
     def _check_functions(self) -> WorkerFailure | None:
         """Under spawn and forkserver, `functions=` callables must pickle (by reference)."""
@@ -386,13 +477,18 @@ class Supervisor:
         self.semaphores.append(semaphore)
         return semaphore
 
-    def _install_signal_handlers(self, wake_write: int) -> dict:
+    def _install_signal_handlers(self) -> dict:
         def on_signal(signum, frame):
+            if self.finished:  # the run is over: the signal is the caller's again
+                previous = self.old_handlers.get(signum, signal.SIG_DFL)
+                self.restore_signal_handlers()
+                if callable(previous):
+                    previous(signum, frame)
+                elif previous == signal.SIG_DFL:
+                    signal.raise_signal(signum)
+                return
             self.signals += 1
-            try:
-                os.write(wake_write, b"s")
-            except OSError:
-                pass
+            self._wake()
 
         old = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -537,9 +633,10 @@ class Supervisor:
         self._terminate_all()
 
     def _handle_signals(self) -> None:
-        if not self.signals:
+        asked = max(self.signals, self.stop_asked)
+        if not asked:
             return
-        if self.signals >= 2 and not self.killed:
+        if asked >= 2 and not self.killed:
             self.stopped = "interrupted" if self.failure is None else self.stopped
             self._kill_all()
         elif not self.stop_requested:
@@ -620,8 +717,9 @@ class Supervisor:
         for ring in self.rings.values():
             ring.release_views()
         self.rings.clear()
-        if getattr(self, "control_words", None) is not None:
+        if self.control_words is not None:
             self.control_words.release()
+            self.control_words = None
         for segment in self.segments:
             try:
                 segment.mapping.close()
@@ -632,17 +730,7 @@ class Supervisor:
 
     def _result(self, started: float, collect: bool) -> RunResult:
         exit_code = {"completed": 0, "timeout": 0, "interrupted": 130, "failed": 1}[self.stopped]
-        document = {
-            "pipeline": self.plan.name,
-            "elapsed": time.perf_counter() - started,
-            "exit": exit_code,
-            "stopped": self.stopped,
-            "buffers": {},
-            "workers": {},
-            "failure": None,
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "start_method": self.start_method,
-        }
+        document = self._document(started, exit_code, self.stopped)
         if collect:
             self._kill_all()
             self._collect(document)
@@ -656,6 +744,19 @@ class Supervisor:
             }
         ok = self.failure is None and not (self.killed and self.stopped == "interrupted")
         return RunResult(ok=ok, exit=exit_code, stats=document, failure=self.failure)
+
+    def _document(self, started: float, exit_code: int | None, stopped: str | None) -> dict:
+        return {
+            "pipeline": self.plan.name,
+            "elapsed": time.perf_counter() - started,
+            "exit": exit_code,
+            "stopped": stopped,
+            "buffers": {},
+            "workers": {},
+            "failure": None,
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "start_method": self.start_method,
+        }
 
     def _collect(self, document: dict) -> None:
         plan = self.plan
@@ -726,7 +827,6 @@ class Supervisor:
             for consumer in layout.consumers:
                 port_base = layout.fifo_base(layout.consumers.index(consumer))
                 buffers[name]["left"][consumer] = ring.words[port_base + 1] - ring.words[port_base]
-        words.release()
         floats.release()
         document["buffers"] = buffers
         document["workers"] = workers
