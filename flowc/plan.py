@@ -275,3 +275,17 @@ class Plan:
         from flowc.runtime import run
 
         return run(self, **options)
+
+    def start(self, **options):
+        """Start running the plan on the local shared-memory runtime and return at once: a
+        `flowc.runtime.handle.RunHandle` (stats, pause, resume, stop, wait). Options as
+        `run`, without `raise_on_failure`."""
+        from flowc.runtime import start
+
+        return start(self, **options)
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the graph as SVG when Graphviz's `dot` is there, else tables."""
+        from flowc.render.notebook import plan_html
+
+        return plan_html(self)

@@ -5,7 +5,7 @@ Never imports the parser or the checker: it runs a `flowc.plan.Plan`.
 
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
 
-__all__ = ["RunError", "RunResult", "WorkerFailure", "run"]
+__all__ = ["RunError", "RunResult", "WorkerFailure", "run", "start"]
 
 
 def run(plan, **options):
@@ -13,3 +13,10 @@ def run(plan, **options):
     from flowc.runtime.supervisor import run as _run
 
     return _run(plan, **options)
+
+
+def start(plan, **options):
+    """Start a plan and return its `RunHandle` at once; see `flowc.runtime.handle`."""
+    from flowc.runtime.handle import start as _start
+
+    return _start(plan, **options)

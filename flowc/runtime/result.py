@@ -35,6 +35,12 @@ class RunResult:
     failure: WorkerFailure | None = None
     timeline: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: how the run ended and its summary tables."""
+        from flowc.render.notebook import result_html
+
+        return result_html(self)
+
 
 class RunError(Exception):
     """A worker failed; `.result` holds the RunResult with the failure and the statistics."""
