@@ -125,7 +125,6 @@ class Monitor:
         self.last_written: dict[str, int] = {}
         self.stride = 1  # keep every stride-th sample in the series
         self.samples = 0
-        self.latest: Snapshot | None = None
         self.series: dict = {
             "interval_s": SAMPLE_EVERY_S,
             "t": [],
@@ -278,7 +277,6 @@ class Monitor:
             )
         self.last_elapsed = elapsed
         snapshot = Snapshot(self.plan.name, elapsed, tuple(workers), tuple(buffers))
-        self.latest = snapshot
         self._record(snapshot, final)
         if self.view is not None:
             self.view.show(snapshot)
@@ -294,10 +292,10 @@ class Monitor:
             and len(series["t"]) >= 2
             and snapshot.elapsed - series["t"][-1] < SAMPLE_EVERY_S / 2
         ):
-            self._each_series(lambda values: values.pop())  # too close for a meaningful rate
+            self._each_series(list.pop)  # too close to the last point for a meaningful rate
         if len(series["t"]) >= MAX_POINTS:
             self.stride *= 2
-            self._each_series(lambda values: values.__setitem__(slice(None), values[::2]))
+            self._each_series(_keep_every_second)
         series["t"].append(round(snapshot.elapsed, 4))
         for w in snapshot.workers:
             row = series["workers"][w.name]
@@ -338,6 +336,10 @@ class Monitor:
                 None,
             )
         return shortest
+
+
+def _keep_every_second(values: list) -> None:
+    values[:] = values[::2]
 
 
 def _fraction(part: float, whole: float) -> float:
