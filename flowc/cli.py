@@ -362,17 +362,32 @@ def cmd_run(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning
-        result = plan.run(
-            backend=args.backend,
-            timeout=args.timeout,
-            quiet=args.quiet,
-            stats_path=args.stats,
-            raise_on_failure=False,
-            **backend,
-        )
+        if args.backend == "local" and _keyboard_usable():
+            from flowc.runtime.keyboard import run_with_keyboard
+
+            plan.warn_about_placement()
+            result = run_with_keyboard(
+                plan, timeout=args.timeout, quiet=args.quiet, stats_path=args.stats
+            )
+        else:
+            result = plan.run(
+                backend=args.backend,
+                timeout=args.timeout,
+                quiet=args.quiet,
+                stats_path=args.stats,
+                raise_on_failure=False,
+                **backend,
+            )
     if args.report:
         return _write_report(args.report, args.file, plan, result)
     return result.exit
+
+
+def _keyboard_usable() -> bool:
+    """p / r / q steer `flowc run` when stdin and stderr are the terminal in the foreground."""
+    from flowc.runtime.keyboard import keyboard_usable
+
+    return keyboard_usable(sys.stdin, sys.stderr)
 
 
 def _write_report(path: str, flow_path: str, plan, result) -> int:

@@ -265,13 +265,7 @@ class Plan:
             raise ValueError(f"unknown backend {backend!r}: use 'local' or 'ray'")
         if address is not None:
             raise ValueError("address= is for the Ray backend; the local runtime runs here")
-        placed = [w.name for w in self.workers if w.node]
-        if placed:
-            warnings.warn(
-                f"the local runtime ignores placement (`node=` on {', '.join(placed)}); "
-                "every worker runs on this machine",
-                stacklevel=2,
-            )
+        self.warn_about_placement(stacklevel=3)
         from flowc.runtime import run
 
         return run(self, **options)
@@ -280,9 +274,20 @@ class Plan:
         """Start running the plan on the local shared-memory runtime and return at once: a
         `flowc.runtime.handle.RunHandle` (stats, pause, resume, stop, wait). Options as
         `run`, without `raise_on_failure`."""
+        self.warn_about_placement(stacklevel=3)
         from flowc.runtime import start
 
         return start(self, **options)
+
+    def warn_about_placement(self, stacklevel: int = 2) -> None:
+        """Warn that the local runtime ignores `node=` placement, when a worker has one."""
+        placed = [w.name for w in self.workers if w.node]
+        if placed:
+            warnings.warn(
+                f"the local runtime ignores placement (`node=` on {', '.join(placed)}); "
+                "every worker runs on this machine",
+                stacklevel=stacklevel,
+            )
 
     def _repr_html_(self) -> str:
         """In Jupyter: the graph as SVG when Graphviz's `dot` is there, else tables."""
