@@ -4,6 +4,7 @@ blocked fractions), or a one-line status every few seconds when stderr is a log 
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -14,10 +15,11 @@ STATUS_EVERY_S = 5.0
 
 
 def open_view(stream: TextIO | None = None) -> LiveView | StatusLine:
-    """The live view when `stream` (default stderr) is a terminal, else the status line."""
+    """The live view when `stream` (default stderr) is a terminal that can move its cursor,
+    else the status line."""
     stream = stream if stream is not None else sys.stderr
     isatty = getattr(stream, "isatty", None)
-    if isatty is not None and isatty():
+    if isatty is not None and isatty() and os.environ.get("TERM") != "dumb":
         return LiveView(stream)
     return StatusLine(stream)
 

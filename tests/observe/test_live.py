@@ -66,8 +66,17 @@ def test_the_status_line_comes_every_few_seconds():
     assert "raw 100% full" in lines[0] and "spill" not in lines[0]
 
 
-def test_a_view_is_chosen_by_whether_the_stream_is_a_terminal():
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_view_is_chosen_by_whether_the_stream_is_a_terminal(monkeypatch):
     assert isinstance(open_view(io.StringIO()), StatusLine)
+    monkeypatch.setenv("TERM", "xterm")
+    assert isinstance(open_view(FakeTerminal()), LiveView)
+    monkeypatch.setenv("TERM", "dumb")  # cannot redraw in place
+    assert isinstance(open_view(FakeTerminal()), StatusLine)
     assert [format_rate(r) for r in (0, 950, 12345, 2.5e6)] == [
         "0/s",
         "950/s",
