@@ -10,11 +10,14 @@ never crosses the network.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import queue
+import re
 import resource
 import signal
+import socket
 import sys
 import threading
 import time
@@ -45,6 +48,8 @@ _WAIT_TICK_S = 0.25
 # how long the driver waits for a statistics answer from an actor (seconds)
 _STATS_WAIT_S = 5.0
 _KILL_WAIT_S = 10.0
+# how long a cluster's address gets to answer before the run fails (seconds)
+_CONNECT_WAIT_S = 5.0
 
 WRITTEN, DROPPED, STOPPED = "written", "dropped", "stopped"
 _END = object()  # after the last event handed to an output
@@ -650,7 +655,18 @@ def run(
             options.update(address="local", _node_ip_address="127.0.0.1", num_cpus=num_cpus)
         else:
             options["address"] = address
-        ray.init(**options)
+        try:
+            _check_reachable(address)
+            ray.init(**options)
+        except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError...
+            where = f"at {address}" if address else "on this machine"
+            unreachable = RayRun(plan)
+            unreachable.failure = WorkerFailure(
+                "", 0, f"no Ray cluster {where}: {_first_line(exc)}"
+            )
+            unreachable.stopped = "failed"
+            result = unreachable._result(time.perf_counter(), collect=False)
+            return _report(result, quiet, stats_path, raise_on_failure)
     try:
         result = RayRun(plan).run(timeout)
     finally:
@@ -658,6 +674,11 @@ def run(
             ray.shutdown()
     bottleneck = find_bottleneck(result.stats, plan)
     result.stats["bottleneck"] = bottleneck.to_json() if bottleneck else None
+    return _report(result, quiet, stats_path, raise_on_failure)
+
+
+def _report(result: RunResult, quiet: bool, stats_path, raise_on_failure: bool) -> RunResult:
+    """Print the failure and the summary, write the statistics, raise as the local run does."""
     if result.failure is not None:
         text = f"flowc: {result.failure}"
         if result.failure.traceback:
@@ -666,8 +687,6 @@ def run(
     if not quiet:
         print(format_summary(result.stats), file=sys.stderr)
     if stats_path is not None:
-        import json
-
         with open(stats_path, "w", encoding="utf-8") as out:
             json.dump(result.stats, out, indent=2)
             out.write("\n")
@@ -762,9 +781,13 @@ class RayRun:
             if worker.name in placements:
                 options["scheduling_strategy"] = placements[worker.name]
             for index in range(worker.processes):
-                actor = WorkerActor.options(name=None, **options).remote(
-                    worker, index, self.broker, layouts, dict(setup, functions=functions)
-                )
+                try:
+                    actor = WorkerActor.options(**options).remote(
+                        worker, index, self.broker, layouts, dict(setup, functions=functions)
+                    )
+                except Exception as exc:  # e.g. a `functions=` callable that does not pickle
+                    self._fail(worker, index, f"cannot start on Ray: {_first_line(exc)}", "")
+                    return
                 self.actors.append((worker, index, actor))
                 self.running[actor.run.remote()] = (worker, index, actor)
                 self.starting.append(actor.ready.remote())
@@ -979,10 +1002,26 @@ class RayRun:
         document["peak_rss_bytes"] = peak
 
 
+def _check_reachable(address: str | None) -> None:
+    """Fail at once (ConnectionError) when a `host:port` or `ray://host:port` address does not
+    answer, instead of Ray's minutes of retries."""
+    found = re.fullmatch(r"(?:ray://)?\[?([^\]/]+?)\]?:(\d+)/?", address or "")
+    if found is None:
+        return
+    host, port = found.group(1), int(found.group(2))
+    try:
+        socket.create_connection((host, port), timeout=_CONNECT_WAIT_S).close()
+    except OSError as exc:
+        raise ConnectionError(f"{host}:{port} does not answer ({exc.strerror or exc})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def _death_message(exc: RayActorError) -> str:
-    """One line for an actor whose process died (killed, or left by itself)."""
-    text = str(exc)
-    for line in text.splitlines():
-        if "exit" in line.lower() or "signal" in line.lower() or "killed" in line.lower():
-            return f"its process died: {line.strip()}"
-    return "its process died (killed, or it exited) before the end of its stream"
+    """One line for an actor whose process died (killed, crashed, or left by itself)."""
+    found = re.search(r"Worker exit type: (\w+)", str(exc))
+    how = f"; Ray reports exit type {found.group(1)}" if found else ""
+    return f"its process died before the end of its stream (killed, crashed or exited{how})"

@@ -175,3 +175,16 @@ def test_without_ray_the_backend_says_how_to_install_it(tmp_path):
         'flowc: error: the Ray backend needs Ray: pip install "flowc[ray]"'
     ]
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_an_address_that_does_not_answer_fails_at_once(tmp_path):
+    pytest.importorskip("ray", reason='Ray is not installed (pip install "flowc[ray]")')
+    flow = tmp_path / "x.flow"
+    flow.write_text(FLOW.format(placement="", out=tmp_path / "x.npy"))
+    started = time.monotonic()
+    done = _flowc(
+        "run", str(flow), "--backend", "ray", "--address", "127.0.0.1:1", "--quiet", cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert "the run could not start: no Ray cluster at 127.0.0.1:1" in done.stderr
+    assert time.monotonic() - started < 30
