@@ -165,3 +165,25 @@ def test_without_dot_the_report_says_so_and_draws_a_simple_graph(flow_folder):
     assert {"src", "mid", "keep", "raw", "out"} <= set(graph.itertext())
     assert "No time series was recorded" in text
     assert "The .flow source was not available" in text
+
+
+def test_a_run_that_could_not_start_still_gets_a_report():
+    source = """
+pipeline unstarted
+type XY = {x: f8, y: f8}
+buffer raw : XY slots=4
+importer src  = count(n=5) -> raw
+exporter keep = take() raw
+"""
+
+    def take(data):  # a local function cannot be sent to a spawned process
+        return None
+
+    plan = flowc.compile_source(source, functions={"count": observe_workers.count, "take": take})
+    result = plan.run(start_method="spawn", raise_on_failure=False)
+    assert result.exit == 1 and result.timeline == {}
+    text = render_report(plan, result.stats, result.timeline, source_text=source)
+    check_html(text)
+    assert '<span class="status failed">failed</span>' in text
+    assert "worker <code>keep</code>" in text and "cannot be sent to a spawn process" in text
+    assert "No time series was recorded" in text
