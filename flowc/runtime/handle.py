@@ -56,7 +56,8 @@ class RunHandle:
         self._result: RunResult | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
-        self._supervisor = Supervisor(plan, method, view=view)
+        self._view = _KeepsLatest(view)
+        self._supervisor = Supervisor(plan, method, view=self._view)
         early = self._supervisor.start()
         if early is not None:
             self._conclude(early)
@@ -130,8 +131,7 @@ class RunHandle:
     def snapshot(self):
         """The monitor's latest `Snapshot` (rates, fill levels, busy shares), or None before
         the first one."""
-        monitor = self._supervisor.monitor
-        return None if monitor is None else monitor.latest
+        return self._view.latest
 
     # --- context manager and display ---------------------------------------------------------
 
@@ -154,7 +154,7 @@ class RunHandle:
         return f"<RunHandle {self.plan.name or '(unnamed)'}: {state}>"
 
     def _repr_html_(self) -> str:
-        from flowc.notebook import handle_html
+        from flowc.render.notebook import handle_html
 
         return handle_html(self)
 
@@ -188,6 +188,23 @@ class RunHandle:
         if self.running:
             self.stop(drain=False)
             self._done.wait(EXIT_STOP_S)
+
+
+class _KeepsLatest:
+    """A view for the run's monitor: keeps its latest snapshot and passes each on to `view`."""
+
+    def __init__(self, view=None):
+        self.view = view
+        self.latest = None
+
+    def show(self, snapshot) -> None:
+        self.latest = snapshot
+        if self.view is not None:
+            self.view.show(snapshot)
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.close()
 
 
 def start(plan: Plan, **options) -> RunHandle:
