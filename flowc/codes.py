@@ -83,8 +83,8 @@ CODES: dict[str, CodeInfo] = {
             "E105",
             "error",
             "unknown option",
-            "Buffers take the options `slots=` and `overflow=`; workers take `processes=` and "
-            "`on_error=`. Any other option, or one given twice, is an error. Arguments for a "
+            "Buffers take the options `slots=` and `overflow=`; workers take `processes=`, "
+            "`on_error=` and `node=`. Any other option, or one given twice, is an error. Arguments for a "
             "worker's code go inside its parentheses, not after the buffers.",
             "buffer raw : f4[16] slots=4\n"
             "importer sim = stdlib.sources.pulses(n=4) -> raw procs=1\n",
@@ -97,8 +97,9 @@ CODES: dict[str, CodeInfo] = {
             "bad option or literal value",
             "A value is of the wrong kind or out of range: `slots`, `processes`, a buffer "
             "length and sub-array dimensions must be positive integers; `overflow` is `block` "
-            "or `drop`, `on_error` is `fail` or `skip`; importers and observers run in one "
-            "process; every buffer needs `slots`; a `--set` value must have its const's type.",
+            "or `drop`, `on_error` is `fail` or `skip`; `node` is the name of a machine, a "
+            "non-empty string; importers and observers run in one process; every buffer needs "
+            "`slots`; a `--set` value must have its const's type.",
             "buffer raw : f4[16] slots=0\n",
             "buffer raw : f4[16] slots=4\n",
         ),

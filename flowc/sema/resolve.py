@@ -401,7 +401,8 @@ class _Resolver:
     @staticmethod
     def option_help(key: str, known: Sequence[str], owner: str) -> str:
         guess = did_you_mean(key, known)
-        listing = " and ".join(f"`{k}=`" for k in known)
+        names = [f"`{k}=`" for k in known]
+        listing = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         if guess:
             return f"did you mean `{guess}`? {owner} options are {listing}"
         other = WORKER_OPTIONS if owner == "buffer" else BUFFER_OPTIONS
