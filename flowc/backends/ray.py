@@ -266,8 +266,11 @@ class _Output:
         """Hand an event over: `payload` is an array, or the object reference of one."""
         if self.error is not None:
             raise self.error
-        if isinstance(payload, np.ndarray) and payload.nbytes >= INLINE_LIMIT:
-            payload = ray.put(payload)
+        if isinstance(payload, np.ndarray):
+            if payload.nbytes >= INLINE_LIMIT:
+                payload = ray.put(payload)  # a copy in the object store
+            elif payload.flags.writeable:
+                payload = payload.copy()  # the worker's code may change it once it is handed over
         started = time.perf_counter()
         self.waiting.put((payload, meta))
         self.blocked_s += time.perf_counter() - started

@@ -66,3 +66,11 @@ def count_announced(started: str, delay: float = 0.0, example=None):
         time.sleep(delay)
         yield event
         i += 1
+
+
+def reuse_one_array(n: int, example=None):
+    """Importer yielding the same array every time, changed in place between events."""
+    for i in range(n):
+        example["x"] = i
+        example["y"] = 2 * i
+        yield example

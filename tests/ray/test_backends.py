@@ -144,7 +144,7 @@ def test_calling_conventions(tmp_path, backend):
     assert_accounted(result.stats)
 
 
-def test_tuples_and_plain_dtypes_and_functions(backend):
+def test_tuples_plain_dtypes_functions_and_a_reused_array(tmp_path, backend):
     seen_lengths = []
 
     def ramp(example):
@@ -156,12 +156,22 @@ def test_tuples_and_plain_dtypes_and_functions(backend):
         assert data.shape == (16,) and (data == data[0]).all()
 
     plan = make_plan(
-        [buffer("w", element=ElementType.plain("f4"), length=16, slots=2), buffer("t")],
+        [
+            buffer("w", element=ElementType.plain("f4"), length=16, slots=2),
+            buffer("t"),
+            buffer("r", slots=32),
+        ],
         [
             worker("src", "importer", "ramp", outputs=["w"]),
             worker("chk", "exporter", "check", ["w"]),
             worker("tup", "importer", "workers:count_tuples", outputs=["t"], args={"n": 5}),
             worker("sink", "exporter", "workers:identity", ["t"]),
+            worker(
+                "same", "importer", "ray_workers:reuse_one_array", outputs=["r"], args={"n": 30}
+            ),
+            worker(
+                "keep", "exporter", "workers:Collect", ["r"], args={"path": str(tmp_path / "r")}
+            ),
         ],
         functions={"ramp": ramp, "check": check},
     )
@@ -169,6 +179,7 @@ def test_tuples_and_plain_dtypes_and_functions(backend):
     result = backend.run(plan, **options)
     assert result.stats["workers"]["chk"]["events_in"] == 10
     assert result.stats["workers"]["sink"]["events_in"] == 5
+    assert collected(tmp_path / "r")["x"].tolist() == list(range(30))
 
 
 def test_drops_are_counted_and_unconsumed_buffers_never_block(tmp_path, backend):
