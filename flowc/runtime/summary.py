@@ -5,6 +5,11 @@ written, dropped and left, the peak memory, and the bottleneck named.
 
 from __future__ import annotations
 
+import textwrap
+
+# the explanation under the worker table is wrapped at this width
+FOOTNOTE_WIDTH = 96
+
 
 def format_summary(stats: dict) -> str:
     """A table of what every worker and buffer did, from a statistics document (with the
@@ -40,34 +45,63 @@ def worker_events(w: dict) -> int:
     return max(w.get("events_in", 0), w.get("events_out", 0), w.get("calls", 0))
 
 
+WORKER_COLUMNS = (
+    "worker", "kind", "in", "out", "err", "mean", "median", "min", "max", "cpu/ev", "blk in",
+    "blk out",
+)  # fmt: skip
+# columns grouped under a title: (title, first column, last column)
+WORKER_GROUPS = (("wall time per event", 5, 8), ("time blocked", 10, 11))
+
+
+def _table(headers, rows, left: int, groups=()) -> list[str]:
+    """Aligned text columns: the first `left` columns to the left, the rest to the right;
+    `groups` puts a title centred over a run of columns."""
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells) -> str:
+        return "  ".join(
+            f"{c:<{w}}" if k < left else f"{c:>{w}}"
+            for k, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    lines = []
+    if groups:
+        starts = [sum(widths[:k]) + 2 * k for k in range(len(widths))]
+        title = ""
+        for text, first, last in groups:
+            span = starts[last] + widths[last] - starts[first]
+            title = f"{title:<{starts[first]}}" + f"{text:^{span}}"
+        lines.append(title.rstrip())
+    header = line(headers)
+    return [*lines, header, "-" * len(header), *(line(r) for r in rows)]
+
+
 def _worker_table(workers: dict) -> list[str]:
-    header = (
-        f"{'worker':<16} {'kind':<9} {'in':>9} {'out':>9} {'err':>5} | "
-        f"{'mean':>9} {'median':>9} {'min':>9} {'max':>9} | {'cpu/ev':>9} | "
-        f"{'blk in':>13} {'blk out':>13}"
-    )
-    lines = [
-        f"{'':<53}| {'wall time per event':^39} | {'':>9} | {'time blocked':^27}",
-        header,
-        "-" * len(header),
-    ]
+    rows = []
+    notes: dict[int, list[str]] = {}
     for name, w in workers.items():
         calls = w.get("calls", 0)
         wall = w.get("wall_s", 0.0)
-        lines.append(
-            f"{name:<16} {w.get('kind', ''):<9} {w.get('events_in', 0):>9} {w.get('events_out', 0):>9} "
-            f"{w.get('errors', 0):>5} | "
-            f"{_per_event(w.get('call_s', 0.0), calls):>9} "
-            f"{format_duration(w.get('call_median_s') if calls else None):>9} "
-            f"{format_duration(w.get('call_min_s') if calls else None):>9} "
-            f"{format_duration(w.get('call_max_s') if calls else None):>9} | "
-            f"{_per_event(w.get('cpu_s', 0.0), worker_events(w)) if wall else '-':>9} | "
-            f"{_blocked(w.get('blocked_in_s', 0.0), wall):>13} {_blocked(w.get('blocked_out_s', 0.0), wall):>13}"
+        rows.append(
+            (
+                name,
+                w.get("kind", ""),
+                w.get("events_in", 0),
+                w.get("events_out", 0),
+                w.get("errors", 0),
+                _per_event(w.get("call_s", 0.0), calls),
+                format_duration(w.get("call_median_s") if calls else None),
+                format_duration(w.get("call_min_s") if calls else None),
+                format_duration(w.get("call_max_s") if calls else None),
+                _per_event(w.get("cpu_s", 0.0), worker_events(w)) if wall else "-",
+                _blocked(w.get("blocked_in_s", 0.0), wall),
+                _blocked(w.get("blocked_out_s", 0.0), wall),
+            )
         )
         extra = []
-        if w.get("kind", "") == "observer":
+        if w.get("kind") == "observer":
             extra.append(f"seen {w.get('seen', 0)}, skipped {w.get('skipped', 0)}")
-        if w.get("kind", "") == "filter":
+        if w.get("kind") == "filter":
             per_output = ", ".join(f"{b} {n}" for b, n in w.get("per_output", {}).items())
             extra.append(
                 f"accepted {w.get('accepted', 0)}, discarded {w.get('discarded', 0)}"
@@ -75,33 +109,44 @@ def _worker_table(workers: dict) -> list[str]:
             )
         if w.get("processes", 1) > 1:
             extra.append(f"{w['processes']} processes")
-        for text in extra:
-            lines.append(f"{'':<16} {text}")
-    lines.append(
+        notes[len(rows) - 1] = extra
+    table = _table(WORKER_COLUMNS, rows, left=2, groups=WORKER_GROUPS)
+    indent = " " * (max(len(r[0]) for r in rows) + 2)
+    lines = table[:3]
+    for k, row_line in enumerate(table[3:]):
+        lines.append(row_line)
+        lines += [indent + text for text in notes[k]]
+    lines += textwrap.wrap(
         "wall time per event: in the worker's code, waiting for events and for room excluded "
         "(median and min to within 9%); cpu/ev: the processes' CPU time over their events; "
         "blocked: seconds waiting for events (in) and for room in outputs (out), and the share "
-        "of the worker's time"
+        "of the worker's time",
+        width=FOOTNOTE_WIDTH,
     )
     return lines
 
 
 def _buffer_table(buffers: dict) -> list[str]:
-    header = f"{'buffer':<16} {'written':>9} {'dropped':>9}  consumed / left per reader"
-    lines = [header, "-" * len(header)]
+    rows = []
     for name, b in buffers.items():
-        readers = ", ".join(
-            f"{w} {n}/{(b.get('left') or {}).get(w, 0)}" for w, n in b.get("consumed", {}).items()
-        )
+        left = b.get("left") or {}
+        readers = ", ".join(f"{w} {n}/{left.get(w, 0)}" for w, n in b.get("consumed", {}).items())
+        rows.append((name, b.get("written", 0), b.get("dropped", 0), readers or "(not consumed)"))
+    headers = ("buffer", "written", "dropped", "consumed/left per reader")
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+    lines = []
+    for cells in (headers, *rows):
+        name, written, dropped, readers = cells
         lines.append(
-            f"{name:<16} {b.get('written', 0):>9} {b.get('dropped', 0):>9}  {readers or '(not consumed)'}"
+            f"{name:<{widths[0]}}  {written:>{widths[1]}}  {dropped:>{widths[2]}}  {readers}"
         )
+    lines.insert(1, "-" * len(lines[0]))
     return lines
 
 
 def _blocked(seconds: float, wall: float) -> str:
     share = f"{100 * seconds / wall:3.0f}%" if wall > 0 else "   -"
-    return f"{seconds:7.2f}s {share}"
+    return f"{seconds:.2f}s {share}"
 
 
 def _per_event(seconds: float, events: int) -> str:

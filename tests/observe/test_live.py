@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from conftest import flowc_run, flowc_run_on_a_terminal
+from observe_helpers import flowc_run, flowc_run_on_a_terminal
 from rich.console import Console
 
 from flowc.runtime.live import STATUS_EVERY_S, LiveView, StatusLine, format_rate, open_view

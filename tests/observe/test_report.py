@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 import observe_workers
 import pytest
-from conftest import flowc_run
+from observe_helpers import flowc_run
 
 import flowc
 from flowc.render.report import render_report
