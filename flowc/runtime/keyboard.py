@@ -62,8 +62,9 @@ class KeyboardLiveView(LiveView):
         from rich.console import Group
         from rich.text import Text
 
-        style = "bold yellow" if self.state() == "paused" else "bold"
-        return Group(LiveView.render(snapshot), Text(footer(self.state()), style=style))
+        state = self.state()
+        style = "bold yellow" if state == "paused" else "bold"
+        return Group(super().render(snapshot), Text(footer(state), style=style))
 
 
 @contextlib.contextmanager
