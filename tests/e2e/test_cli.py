@@ -448,12 +448,13 @@ def test_run_completes_and_writes_stats(flowc):
 
 
 @pytest.mark.runtime
-def test_run_accepts_report_and_says_it_is_not_available(flowc):
+def test_run_writes_an_html_report(flowc):
     flowc.write("small.flow", SMALL_FLOW)
     result = flowc("run", "small.flow", "--quiet", "--report", "report.html")
     assert result.exit == 0, result
-    assert "HTML report is not available yet" in result.stderr
-    assert not (flowc.folder / "report.html").exists()
+    report = (flowc.folder / "report.html").read_text()
+    assert report.lstrip().lower().startswith("<!doctype html")
+    assert "small" in report
     assert len((flowc.folder / "out.txt").read_text().split()) == 5
 
 
