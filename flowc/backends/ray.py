@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+from typing import NamedTuple
 
 import numpy as np
 import ray
@@ -54,6 +55,15 @@ _CONNECT_WAIT_S = 5.0
 WRITTEN, DROPPED, STOPPED = "written", "dropped", "stopped"
 _END = object()  # after the last event handed to an output
 _SEQUENCES = (list, tuple)
+
+
+class BufferLayout(NamedTuple):
+    """What a worker process needs to know of a buffer it touches."""
+
+    dtype: np.dtype
+    length: int
+    consumers: dict[str, int]  # consuming worker -> its processes
+    slots: int
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,13 +234,13 @@ class _Output:
     writer sends batches, a slow one each event at once. The worker blocks when `hold` events
     wait to be sent."""
 
-    def __init__(self, broker, name: str, writer: str, layout: tuple, importer: bool):
+    def __init__(self, broker, name: str, writer: str, layout: BufferLayout, importer: bool):
         self.broker = broker
         self.name = name
         self.writer = writer
-        self.dtype = layout[0]
-        self.shape = (layout[1],)
-        self.hold = max(1, layout[3] // 2)
+        self.dtype = layout.dtype
+        self.shape = (layout.length,)
+        self.hold = max(1, layout.slots // 2)
         self.importer = importer
         self.waiting: queue.Queue = queue.Queue(maxsize=self.hold)
         self.handed = 0  # events handed over by the worker
@@ -355,7 +365,7 @@ class WorkerActor:
         self.worker = worker
         self.index = index
         self.broker = broker
-        self.layouts = layouts  # buffer -> (dtype, length, processes of each consumer)
+        self.layouts: dict[str, BufferLayout] = layouts
         self.functions = setup["functions"]
         for folder in reversed(setup["sys_path"]):
             if folder and os.path.isdir(folder) and folder not in sys.path:
@@ -444,8 +454,8 @@ class WorkerActor:
         self.finish = None
         if worker.kind == "importer":
             if self.shape.wants_example:
-                dtype, length = self.layouts[worker.outputs[0]][:2]
-                args["example"] = np.zeros(length, dtype=dtype)
+                out = self.layouts[worker.outputs[0]]
+                args["example"] = np.zeros(out.length, dtype=out.dtype)
             self.events = code(**args)
             if self.shape.is_class:
                 self.finish = getattr(self.events, "finish", None)
@@ -495,10 +505,9 @@ class WorkerActor:
             "filter": self._filter,
             "exporter": self._export,
         }[worker.kind]
-        processes = self.layouts[worker.inputs[0]][2][worker.name]
-        most = [
-            max(1, self._slots_of(b) // (2 * processes)) for b in worker.inputs
-        ]  # a batch leaves room in the buffer for the writers
+        processes = self.layouts[worker.inputs[0]].consumers[worker.name]
+        # a batch leaves room in the buffer for the writers
+        most = [max(1, self.layouts[b].slots // (2 * processes)) for b in worker.inputs]
         skip = worker.on_error == "skip"
         perf = time.perf_counter
         takes = {
@@ -531,9 +540,6 @@ class WorkerActor:
 
     def _blocked_out(self) -> float:
         return sum(p.blocked_s for p in self.outputs)
-
-    def _slots_of(self, buffer: str) -> int:
-        return self.layouts[buffer][3]
 
     def _write(self, j: int, item, data, payload, meta) -> None:
         out = self.outputs[j]
@@ -767,7 +773,7 @@ class RayRun:
         for b in plan.buffers:
             consumers = {w.name: processes[w.name] for w in plan.consumers_of(b.name)}
             writers = sum(w.processes for w in plan.writers_of(b.name))
-            layouts[b.name] = (b.dtype, b.length, consumers, b.slots)
+            layouts[b.name] = BufferLayout(b.dtype, b.length, consumers, b.slots)
             broker_layouts[b.name] = (b.slots, b.overflow, consumers, writers)
         # the broker sits with the first pinned importer, where most events come from
         importers = [w.name for w in plan.workers if w.kind == "importer" and w.name in placements]
