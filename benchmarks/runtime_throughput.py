@@ -53,7 +53,7 @@ class Implementation:
 
 
 IMPLEMENTATIONS = (
-    Implementation("flowc", "flowc_chain.py", "flowc: compile_source + plan.run"),
+    Implementation("flowc", "flowc_chain.py", "compile_source + plan.run"),
     Implementation("mimocorb2", "mimocorb2_chain.py", "mimoCoRB2 0.0.4 (Python 3.12 venv)"),
     Implementation("queue", "queue_chain.py", "two multiprocessing.Queue, arrays pickled"),
     Implementation("ring", "ring_chain.py", "minimal shm ring: 2 semaphores, numpy views"),
@@ -419,7 +419,7 @@ def main() -> int:
     args = parse_args()
     if args.render:
         document = json.loads(Path(args.render).read_text())
-        print_report(document, render_markdown if args.markdown else render_plain)
+        print_report(document, args.markdown)
         return 0
     profile = QUICK if args.quick else FULL
     repetitions = args.repetitions or profile.repetitions
@@ -502,14 +502,16 @@ def main() -> int:
             for name, by_size in cells.items()
         },
     }
-    print_report(document, render_markdown if args.markdown else render_plain)
+    print_report(document, args.markdown)
     if args.json:
         Path(args.json).write_text(json.dumps(document, indent=2))
     return 0
 
 
-def print_report(document: dict, render) -> None:
+def print_report(document: dict, markdown: bool) -> None:
     """The tables and goals of a run, from its document (as `--json` writes it)."""
+    render = render_markdown if markdown else render_plain
+    item = "- " if markdown else "  "  # a line of a list: markdown would join plain lines
     summaries = document["summaries"]
     skipped = document["skipped"]
     implementations = [i for i in IMPLEMENTATIONS if i.name in summaries]
@@ -517,32 +519,41 @@ def print_report(document: dict, render) -> None:
     print(
         f"Chain importer -> processor -> exporter, {{a: f8, b: f8}}[LENGTH], {SLOTS} slots; "
         f"medians of {document['repetitions']} runs; latency over the paced runs at "
-        f"{PACED_RATE_HZ:.0f} Hz"
+        f"{PACED_RATE_HZ:.0f} Hz."
     )
+    print()
     print(
-        f"Machine: {document['cpu_count']} cores, Python {document['python']}, load average "
-        f"{document['load_average_before'][0]:.2f} before, "
+        f"{item}machine: {document['cpu_count']} cores, Python {document['python']}, load "
+        f"average {document['load_average_before'][0]:.2f} before, "
         f"{document['load_average_after'][0]:.2f} after; took {document['took_s']:.0f} s"
     )
     for implementation in implementations:
         versions = document["interpreters"].get(implementation.name)
         if versions:
-            print(f"  {implementation.name}: {implementation.description}; {versions}")
+            print(f"{item}{implementation.name}: {implementation.description}; {versions}")
     print()
     print(render(results_table(summaries, implementations, SIZES)))
+    notes = []
     if any(
         not s["kept_pace"] and s["p50_us"] is not None
         for by_size in summaries.values()
         for s in by_size.values()
     ):
-        print(f"* could not keep the {PACED_RATE_HZ:.0f} Hz pace: the latency includes queueing")
-    for name, reason in skipped.items():
-        print(f"{name}: not available: {reason}")
-    for implementation in implementations:
-        for size in SIZES:
-            for error in summaries[implementation.name][size.label]["errors"]:
-                if implementation.name not in skipped:
-                    print(f"{implementation.name} {size.label}: {error}")
+        notes.append(
+            f"* could not keep the {PACED_RATE_HZ:.0f} Hz pace: the latency includes queueing"
+        )
+    notes += [f"{name}: not available: {reason}" for name, reason in skipped.items()]
+    notes += [
+        f"{implementation.name} {size.label}: {error}"
+        for implementation in implementations
+        if implementation.name not in skipped
+        for size in SIZES
+        for error in summaries[implementation.name][size.label]["errors"]
+    ]
+    if notes:
+        print()
+        for note in notes:
+            print(f"{item}{note}")
     flowc_ran = "flowc" in summaries and "flowc" not in skipped
     if flowc_ran and len(implementations) > 1:
         print()
@@ -550,7 +561,8 @@ def print_report(document: dict, render) -> None:
     if "flowc" in summaries:
         print()
         for text, passed, figure in goals(summaries):
-            print(f"{verdict(passed)}  {text}: {figure if flowc_ran else 'flowc not available'}")
+            shown = figure if flowc_ran else "flowc not available"
+            print(f"{item if markdown else ''}{verdict(passed)}  {text}: {shown}")
 
 
 if __name__ == "__main__":
