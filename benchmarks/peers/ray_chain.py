@@ -96,6 +96,7 @@ def main() -> int:
         failure=str(run.failure) if run.failure else None,
         runtime_elapsed_s=run.stats.get("elapsed"),
         runtime_cpu_s={name: w.get("cpu_s") for name, w in workers.items()},
+        broker_cpu_s=(run.stats.get("broker") or {}).get("cpu_s"),
         blocked_s={
             name: {"in": w.get("blocked_in_s"), "out": w.get("blocked_out_s")}
             for name, w in workers.items()

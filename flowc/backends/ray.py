@@ -219,7 +219,12 @@ class Broker:
                 b.changed.notify_all()
 
     async def stats(self) -> dict:
-        return {name: b.stats() for name, b in self.buffers.items()}
+        """Per buffer its counts, and under "" what the broker's own process spent."""
+        own = {
+            "cpu_s": time.process_time(),
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        }
+        return {"": own} | {name: b.stats() for name, b in self.buffers.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -960,7 +965,9 @@ class RayRun:
         buffers = {
             b.name: {"written": 0, "dropped": 0, "consumed": {}, "left": {}} for b in plan.buffers
         }
-        buffers.update(self.buffer_stats or {})
+        counts = dict(self.buffer_stats or {})
+        document["broker"] = counts.pop("", None)
+        buffers.update(counts)
         workers = {}
         peak = document["peak_rss_bytes"]
         for worker in plan.workers:
