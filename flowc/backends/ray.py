@@ -49,6 +49,9 @@ _WAIT_TICK_S = 0.25
 # how long the driver waits for a statistics answer from an actor (seconds)
 _STATS_WAIT_S = 5.0
 _KILL_WAIT_S = 10.0
+# a worker process passes the interpreter between its threads this often (seconds): its
+# sender threads then take a new event within half a millisecond, not Python's default 5 ms
+_SWITCH_INTERVAL_S = 0.0005
 # how long a cluster's address gets to answer before the run fails (seconds)
 _CONNECT_WAIT_S = 5.0
 
@@ -377,6 +380,7 @@ class WorkerActor:
                 sys.path.insert(0, folder)
         if os.path.isdir(setup["cwd"]):
             os.chdir(setup["cwd"])
+        sys.setswitchinterval(_SWITCH_INTERVAL_S)
         self.stopping = threading.Event()
         self.counters = {
             "errors": 0,
