@@ -321,7 +321,9 @@ class Supervisor:
 
     def live_stats(self) -> dict | None:
         """The statistics document so far, from any thread (`exit` None, `stopped` None or why
-        it is stopping, `paused`); None when the run has not started or its memory is gone."""
+        it is stopping, `paused`); None when the run has not started or its memory is gone.
+        The counters are read one after another while the workers go on, so they balance
+        exactly only once the graph is still (paused and drained)."""
         with self.lock:
             if self.control_words is None or self.finished:
                 return None

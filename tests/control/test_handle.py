@@ -59,6 +59,8 @@ def test_pause_stops_the_counters_and_resume_restarts_them_with_nothing_lost(tmp
         assert stats["paused"] is True
         assert stats["workers"]["save"]["events_in"] == paused_at
         assert stats["workers"]["src"]["events_out"] == paused_at  # everything drained
+        a = stats["buffers"]["a"]
+        assert a["written"] == a["consumed"]["mid"] + a["dropped"] + a["left"]["mid"] == paused_at
         handle.resume()
         assert not handle.paused
         grows(handle, paused_at + 20)
@@ -137,7 +139,9 @@ def test_stats_while_running_keep_the_stats_schema(tmp_path):
     for key in ("kind", "events_in", "events_out", "errors", "wall_s", "cpu_s"):
         assert key in stats["workers"]["mid"]
     a = stats["buffers"]["a"]
-    assert a["written"] >= a["consumed"]["mid"] >= 5
+    # counters are read one after another while the workers go on: only a paused (settled)
+    # run balances exactly (see the pause test)
+    assert a["written"] >= 5 and a["consumed"]["mid"] >= 5
 
 
 def test_wait_with_a_timeout_returns_none_while_running(tmp_path):
