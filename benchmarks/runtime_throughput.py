@@ -42,6 +42,8 @@ class Implementation:
     name: str
     script: str
     description: str
+    speed: str = "fast"  # "fast", "slow" or "slowest": how many events it needs (`Profile`)
+    by_default: bool = True  # False: runs only when named with --only
 
     def python(self) -> tuple[str | None, str | None]:
         """The interpreter that runs this implementation, or None and why there is none."""
@@ -54,9 +56,22 @@ class Implementation:
 
 IMPLEMENTATIONS = (
     Implementation("flowc", "flowc_chain.py", "compile_source + plan.run"),
-    Implementation("mimocorb2", "mimocorb2_chain.py", "mimoCoRB2 0.0.4 (Python 3.12 venv)"),
-    Implementation("queue", "queue_chain.py", "two multiprocessing.Queue, arrays pickled"),
+    Implementation(
+        "mimocorb2", "mimocorb2_chain.py", "mimoCoRB2 0.0.4 (Python 3.12 venv)", speed="slow"
+    ),
+    Implementation(
+        "queue", "queue_chain.py", "two multiprocessing.Queue, arrays pickled", speed="slow"
+    ),
     Implementation("ring", "ring_chain.py", "minimal shm ring: 2 semaphores, numpy views"),
+    # other engineers' runners, on request: flowc running mimoCoRB2's workers, flowc on Ray
+    Implementation(
+        "compat",
+        "compat_chain.py",
+        "mimoCoRB2's workers on flowc (flowc.compat.mimocorb2)",
+        speed="slow",
+        by_default=False,
+    ),
+    Implementation("ray", "ray_chain.py", "flowc's Ray backend", speed="slowest", by_default=False),
 )
 
 
@@ -75,30 +90,33 @@ SIZES = (Size("64 B", 4), Size("8 KB", 512), Size("1 MB", 65536))
 
 @dataclass(frozen=True)
 class Profile:
-    """How much to run: repetitions and event counts (mimoCoRB2 and the queue are slow, so
-    they send fewer events at small sizes: their rate is steady long before)."""
+    """How much to run: repetitions and event counts by an implementation's speed (slow ones
+    send fewer events at small sizes: their rate is steady long before)."""
 
     repetitions: int
-    events: dict[int, int]
-    slow_peer_events: dict[int, int]
+    events: dict[str, dict[int, int]]
     paced_events: int
 
     def events_for(self, implementation: Implementation, size: Size) -> int:
-        if implementation.name in ("mimocorb2", "queue"):
-            return self.slow_peer_events[size.length]
-        return self.events[size.length]
+        return self.events[implementation.speed][size.length]
 
 
 FULL = Profile(
     repetitions=5,
-    events={4: 200_000, 512: 50_000, 65536: 2_000},
-    slow_peer_events={4: 50_000, 512: 20_000, 65536: 2_000},
+    events={
+        "fast": {4: 200_000, 512: 50_000, 65536: 2_000},
+        "slow": {4: 50_000, 512: 20_000, 65536: 2_000},
+        "slowest": {4: 5_000, 512: 5_000, 65536: 1_000},
+    },
     paced_events=1_000,
 )
 QUICK = Profile(
     repetitions=3,
-    events={4: 50_000, 512: 10_000, 65536: 500},
-    slow_peer_events={4: 20_000, 512: 5_000, 65536: 500},
+    events={
+        "fast": {4: 50_000, 512: 10_000, 65536: 500},
+        "slow": {4: 20_000, 512: 5_000, 65536: 500},
+        "slowest": {4: 2_000, 512: 2_000, 65536: 300},
+    },
     paced_events=500,
 )
 
@@ -396,7 +414,9 @@ def parse_args() -> argparse.Namespace:
         metavar="NAME",
         choices=[i.name for i in IMPLEMENTATIONS],
         help="run only this implementation (repeatable): "
-        + ", ".join(i.name for i in IMPLEMENTATIONS),
+        + ", ".join(
+            i.name if i.by_default else f"{i.name} (only when named)" for i in IMPLEMENTATIONS
+        ),
     )
     parser.add_argument("--repetitions", type=int, help="override the profile's repetitions")
     parser.add_argument(
@@ -423,7 +443,9 @@ def main() -> int:
         return 0
     profile = QUICK if args.quick else FULL
     repetitions = args.repetitions or profile.repetitions
-    implementations = [i for i in IMPLEMENTATIONS if not args.only or i.name in args.only]
+    implementations = [
+        i for i in IMPLEMENTATIONS if (i.name in args.only if args.only else i.by_default)
+    ]
     cells = {i.name: {s.label: Cell([], [], []) for s in SIZES} for i in implementations}
     skipped: dict[str, str] = {}
     load_before = os.getloadavg()
