@@ -399,6 +399,7 @@ class WorkerActor:
         importer = worker.kind == "importer"
         self.outputs = [_Output(broker, b, writer, layouts[b], importer) for b in worker.outputs]
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
         self.wall_s = 0.0
 
     # --- what the driver calls ---------------------------------------------------------------
@@ -406,6 +407,7 @@ class WorkerActor:
     def run(self) -> dict:
         """Run to the end of the stream; returns {"failure": None or (message, traceback)}."""
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()  # the actor's start-up is Ray's, not the worker's
         try:
             self._load_code()
             {"importer": self._run_importer, "observer": self._run_observer}.get(
@@ -440,7 +442,7 @@ class WorkerActor:
             "written": [p.written for p in self.outputs],
             "errors": c["errors"],
             "wall_s": wall,
-            "cpu_s": time.process_time(),
+            "cpu_s": time.process_time() - self.cpu_started,
             "blocked_in_s": c["blocked_in_s"],
             "blocked_out_s": sum(p.blocked_out_s for p in self.outputs),
             "hist": list(self.hist),
