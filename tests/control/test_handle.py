@@ -75,8 +75,9 @@ def test_pause_stops_the_counters_and_resume_restarts_them_with_nothing_lost(tmp
     assert saved["deadtime"][:paused_at].max() < 0.6
 
 
-def test_stop_with_drain_exports_a_gap_free_prefix_and_calls_finish(tmp_path):
-    handle = endless_plan(tmp_path).start()
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_stop_with_drain_exports_a_gap_free_prefix_and_calls_finish(tmp_path, start_method):
+    handle = endless_plan(tmp_path).start(start_method=start_method)
     grows(handle, 50)
     handle.stop()  # drain
     result = handle.wait(20)
