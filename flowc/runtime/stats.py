@@ -29,7 +29,8 @@ GLOBAL_WORDS = 8
     CALL_S,
     CALL_MAX_S,
     PEAK_RSS,
-) = range(13)
+    PAUSED_S,  # an importer's time paused (flowc.runtime.handle)
+) = range(14)
 ROW_HEADER = 16
 STATE_STARTING, STATE_RUNNING, STATE_FINISHED = 0, 1, 2
 

@@ -106,7 +106,7 @@ def conclude(
     if supervisor.monitor is not None:
         supervisor.monitor.annotate(result.stats)
         result = dataclasses.replace(result, timeline=supervisor.monitor.timeline())
-    bottleneck = find_bottleneck(result.stats, plan)
+    bottleneck = find_bottleneck(_active_phase(result.stats), plan)
     result.stats["bottleneck"] = bottleneck.to_json() if bottleneck else None
     if result.failure is not None:
         print(_failure_report(result.failure), file=sys.stderr)
@@ -137,6 +137,18 @@ def _preload_in_forkserver() -> None:
     preload = list(getattr(forkserver._forkserver, "_preload_modules", ["__main__"]))
     if "flowc.runtime.worker" not in preload:
         forkserver.set_forkserver_preload([*preload, "flowc.runtime.worker"])
+
+
+def _active_phase(stats: dict) -> dict:
+    """The statistics with each importer's time paused taken out of its wall time: a paused
+    importer was neither busy nor blocked."""
+    workers = {
+        name: {**w, "wall_s": max(0.0, w.get("wall_s", 0.0) - w["paused_s"])}
+        if w.get("paused_s")
+        else w
+        for name, w in stats.get("workers", {}).items()
+    }
+    return {**stats, "workers": workers}
 
 
 def _failure_report(failure: WorkerFailure) -> str:
@@ -816,6 +828,9 @@ class Supervisor:
                 entry["seen"] = total(S.SEEN)
                 entry["skipped"] = total(S.SKIPPED)
                 entry["events_in"] = entry["seen"]
+            paused = seconds(S.PAUSED_S)
+            if paused:  # only a run paused through its handle has it (the Ray backend cannot)
+                entry["paused_s"] = paused
             if worker.kind == "filter":
                 entry["accepted"] = total(S.ACCEPTED)
                 entry["discarded"] = total(S.DISCARDED)

@@ -342,7 +342,9 @@ class WorkerProcess:
         started = time.perf_counter()
         while pause[0] and not stop[0]:
             time.sleep(PAUSE_LOOK_S)
-        return time.perf_counter() - started
+        paused = time.perf_counter() - started
+        self.floats[S.PAUSED_S] += paused
+        return paused
 
     def next_event(self):
         """Yield (input index, slot) of each event for this worker until its inputs end.

@@ -73,6 +73,8 @@ def test_pause_stops_the_counters_and_resume_restarts_them_with_nothing_lost(tmp
     # the pause is in the deadtime of the first event written after it
     assert saved["deadtime"][paused_at] >= 0.6
     assert saved["deadtime"][:paused_at].max() < 0.6
+    source = result.stats["workers"]["src"]
+    assert source["paused_s"] >= 0.6 and source["paused_s"] < source["wall_s"]
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
@@ -164,6 +166,7 @@ def test_a_run_that_ends_by_itself_completes(tmp_path):
     handle = finite_plan(tmp_path, n=300).start()
     result = handle.wait(30)
     assert result.ok and result.exit == 0 and result.stats["stopped"] == "completed"
+    assert "paused_s" not in result.stats["workers"]["src"]  # the schema of a run never paused
     assert len(collected(tmp_path)["x"]) == 300
     handle.pause()  # too late: nothing happens
     handle.stop()
