@@ -229,6 +229,7 @@ class Supervisor:
         self.finished = False
         self.wake_read = self.wake_write = -1
         self.old_handlers: dict = {}
+        self.signal_handler = None  # ours, while installed
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -349,9 +350,17 @@ class Supervisor:
         return self.stop_requested or self.killed or self.failure is not None
 
     def restore_signal_handlers(self) -> None:
-        """Give SIGINT and SIGTERM back to the caller; only in the main thread."""
-        handlers, self.old_handlers = self.old_handlers, {}
-        for signum, handler in handlers.items():
+        """Give SIGINT and SIGTERM back to the caller; only in the main thread. A handler
+        installed after ours (another run's) stays, and gives the caller's back when that run
+        is over (the handlers of runs that ended meanwhile are skipped)."""
+        for signum in list(self.old_handlers):
+            if signal.getsignal(signum) is not self.signal_handler:
+                continue
+            handler = self.old_handlers.pop(signum)
+            earlier = getattr(handler, "supervisor", None)
+            while earlier is not None and earlier.finished and signum in earlier.old_handlers:
+                handler = earlier.old_handlers.pop(signum)
+                earlier = getattr(handler, "supervisor", None)
             signal.signal(signum, handler)
 
     def _wake(self) -> None:
@@ -494,16 +503,18 @@ class Supervisor:
     def _install_signal_handlers(self) -> dict:
         def on_signal(signum, frame):
             if self.finished:  # the run is over: the signal is the caller's again
-                previous = self.old_handlers.get(signum, signal.SIG_DFL)
                 self.restore_signal_handlers()
-                if callable(previous):
-                    previous(signum, frame)
-                elif previous == signal.SIG_DFL:
+                handler = signal.getsignal(signum)
+                if handler is not on_signal and callable(handler):
+                    handler(signum, frame)
+                elif handler == signal.SIG_DFL:
                     signal.raise_signal(signum)
                 return
             self.signals += 1
             self._wake()
 
+        on_signal.supervisor = self
+        self.signal_handler = on_signal
         old = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
             old[signum] = signal.signal(signum, on_signal)

@@ -221,3 +221,35 @@ def test_ctrl_c_drains_a_started_run_and_is_given_back_after(tmp_path):
     assert result.stats["stopped"] == "interrupted" and result.ok
     assert_gap_free(collected(tmp_path))
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_two_runs_at_once_each_give_back_what_they_took(tmp_path):
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first = endless_plan(tmp_path / "one").start()
+    second = endless_plan(tmp_path / "two").start()
+    first.stop()
+    assert first.wait(20).stats["stopped"] == "interrupted"
+    grows(second, 5)
+    os.kill(os.getpid(), signal.SIGINT)  # still the second run's Ctrl-C
+    assert second.wait(20).stats["stopped"] == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_after_a_run_not_waited_for_is_the_callers_again(tmp_path):
+    import os
+    import signal
+
+    handle = finite_plan(tmp_path, n=20).start()
+    deadline = time.monotonic() + 20
+    while handle.running and time.monotonic() < deadline:
+        time.sleep(0.02)  # not wait(): the run's handler stays installed
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert handle.wait(0).ok
