@@ -270,10 +270,15 @@ class Plan:
 
         return run(self, **options)
 
-    def start(self, **options):
+    def start(self, backend: str = "local", **options):
         """Start running the plan on the local shared-memory runtime and return at once: a
         `flowc.runtime.handle.RunHandle` (stats, pause, resume, stop, wait). Options as
         `run`, without `raise_on_failure`."""
+        if backend != "local":
+            raise ValueError(
+                f"start() runs plans on the local runtime only, not on {backend!r}; "
+                "use run(backend=...) there"
+            )
         self.warn_about_placement(stacklevel=3)
         from flowc.runtime import start
 

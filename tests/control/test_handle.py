@@ -253,3 +253,8 @@ def test_ctrl_c_after_a_run_not_waited_for_is_the_callers_again(tmp_path):
         time.sleep(1)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert handle.wait(0).ok
+
+
+def test_start_is_for_the_local_runtime(tmp_path):
+    with pytest.raises(ValueError, match="local runtime only"):
+        endless_plan(tmp_path).start(backend="ray")
