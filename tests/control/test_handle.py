@@ -258,3 +258,21 @@ def test_ctrl_c_after_a_run_not_waited_for_is_the_callers_again(tmp_path):
 def test_start_is_for_the_local_runtime(tmp_path):
     with pytest.raises(ValueError, match="local runtime only"):
         endless_plan(tmp_path).start(backend="ray")
+
+
+def test_a_run_that_cannot_start_ends_at_once_with_its_failure(tmp_path):
+    from runtime_plans import buffer, make_plan, worker
+
+    plan = make_plan(
+        [buffer("a")],
+        [
+            worker("src", "importer", "gen", outputs=["a"]),
+            worker("save", "exporter", "control_workers:Collect", ["a"], args={"path": "x"}),
+        ],
+        functions={"gen": lambda: iter(())},  # cannot be sent to a spawned process
+    )
+    with plan.start(start_method="spawn") as handle:
+        assert not handle.running
+        result = handle.wait(0)
+    assert result.exit == 1 and result.failure.worker == "src"
+    assert handle.stats()["stopped"] == "failed"
