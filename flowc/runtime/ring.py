@@ -222,8 +222,11 @@ class ProcessClock:
         self.slow = False  # the last event took this process SLOW_EVENT_S or more
         self.inputs: list = []
         self.outputs: list = []
+        self.before_block_hooks: list = []  # what else must be written before blocking
 
     def before_blocking(self) -> None:
+        for hook in self.before_block_hooks:
+            hook()
         for port in self.inputs:
             if port.unannounced:
                 port.announce()
