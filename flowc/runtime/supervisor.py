@@ -18,7 +18,6 @@ process's sentinel, so a death (even by SIGKILL) is seen at once.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import multiprocessing
@@ -54,7 +53,6 @@ from flowc.runtime.worker import ProcessSpec, worker_main
 
 START_METHODS = ("fork", "forkserver", "spawn")
 # the environment variable that holds the plan's JSON in worker processes
-PLAN_ENVIRONMENT = "FLOWC_PLAN"
 # after SIGTERM, a worker process gets this long before SIGKILL (seconds)
 TERMINATE_GRACE_S = 1.0
 # after a timeout asked the graph to drain, it gets this long before it is killed (seconds)
@@ -156,21 +154,6 @@ def _failure_report(failure: WorkerFailure) -> str:
     if failure.traceback:
         text += "\n" + failure.traceback.rstrip()
     return text
-
-
-@contextlib.contextmanager
-def _plan_in_environment(plan: Plan):
-    """FLOWC_PLAN holds the plan's JSON while worker processes (and a forkserver) start, so
-    sinks can record where their events came from; the caller's value comes back after."""
-    before = os.environ.get(PLAN_ENVIRONMENT)
-    os.environ[PLAN_ENVIRONMENT] = plan.to_json(indent=None)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(PLAN_ENVIRONMENT, None)
-        else:
-            os.environ[PLAN_ENVIRONMENT] = before
 
 
 class _StartFailed(Exception):
@@ -288,8 +271,7 @@ class Supervisor:
         if threading.current_thread() is threading.main_thread():
             self.old_handlers = self._install_signal_handlers()
         try:
-            with _plan_in_environment(self.plan):
-                self._start_processes(self.wake_read, self.wake_write)
+            self._start_processes(self.wake_read, self.wake_write)
         except _StartFailed as failed:
             self.failure = WorkerFailure(
                 failed.worker,
@@ -526,6 +508,7 @@ class Supervisor:
         sys.stdout.flush()
         sys.stderr.flush()
         inherited = tuple(supervisor_fds)
+        plan_json = plan.to_json(indent=None)
         if self.janitor is not None and self.janitor.stdin is not None:
             inherited += (self.janitor.stdin.fileno(),)
         for worker in plan.workers:
@@ -553,6 +536,7 @@ class Supervisor:
                     supervisor_pid=os.getpid(),
                     functions=functions,
                     inherited_fds=inherited if self.start_method == "fork" else (),
+                    plan_json=plan_json,
                 )
                 process = self.context.Process(
                     target=worker_main,

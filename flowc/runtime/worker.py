@@ -47,6 +47,8 @@ _SEQUENCES = (list, tuple)
 # a worker waiting for events looks at its inputs at least this often, rung or not (seconds):
 # it also bounds how long events a busy writer has not announced yet can wait
 _IDLE_LOOK_S = 0.1
+# the environment variable that gives the worker's code the plan's JSON (for provenance)
+PLAN_ENVIRONMENT = "FLOWC_PLAN"
 # a paused importer looks this often whether the run was resumed or stopped (seconds)
 PAUSE_LOOK_S = 0.005
 # the call times of the user's code reach the shared statistics after this many calls or
@@ -73,6 +75,7 @@ class ProcessSpec:
     supervisor_pid: int
     functions: dict[str, Any] = field(default_factory=dict)
     inherited_fds: tuple[int, ...] = ()  # supervisor-only fds a forked child must close
+    plan_json: str = ""  # the whole plan, given to the worker's code as FLOWC_PLAN
 
 
 class StopImport(BaseException):
@@ -143,6 +146,8 @@ def worker_main(spec: ProcessSpec, conn) -> None:
             pass
     _leave_forkserver()
     _die_with_supervisor(spec.supervisor_pid)
+    # set here, not inherited: a forkserver keeps the environment of the run that started it
+    os.environ[PLAN_ENVIRONMENT] = spec.plan_json
     started_wall = time.perf_counter()
     process = None
     try:
