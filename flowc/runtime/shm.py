@@ -13,6 +13,8 @@ import os
 import re
 import secrets
 
+from flowc.runtime.janitor import alive
+
 SHM_DIR = "/dev/shm"
 _SEMAPHORE_KIND = 1  # _multiprocessing's SEMAPHORE (the other kind is a recursive mutex)
 _SEM_VALUE_MAX = 2**31 - 1
@@ -133,7 +135,7 @@ def remove_stale(directory: str = SHM_DIR) -> list[str]:
             continue
         pid = int(match.group(1))
         if pid not in dead:
-            dead[pid] = not _alive(pid)
+            dead[pid] = not alive(pid)
         if dead[pid]:
             try:
                 os.unlink(os.path.join(directory, name))
@@ -141,13 +143,3 @@ def remove_stale(directory: str = SHM_DIR) -> list[str]:
             except OSError:
                 pass
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
