@@ -314,7 +314,7 @@ def _compile_or_report(path: str, set_texts: Sequence[str] = ()):
 
 
 def _summary_line(path: str, plan) -> str:
-    from flowc.render.dot import format_bytes
+    from flowc.units import format_bytes
 
     workers = len(plan.workers)
     buffers = len(plan.buffers)

@@ -15,6 +15,7 @@ from functools import cache
 import jinja2
 
 from flowc.plan import BufferPlan, Plan, WorkerPlan
+from flowc.units import format_bytes
 
 # how each worker kind is drawn: (shape, fill colour, extra style)
 WORKER_STYLES: dict[str, tuple[str, str, str]] = {
@@ -27,20 +28,6 @@ WORKER_STYLES: dict[str, tuple[str, str, str]] = {
 BUFFER_STYLE = ("cylinder", "#ffffff", "filled")
 # label lines longer than this are wrapped (between the fields of a struct type)
 LABEL_WIDTH = 48
-
-_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def format_bytes(size: int) -> str:
-    """A byte count in binary units for people: `512 B`, `16.0 KiB`, `12.3 MiB`."""
-    if size < 1024:
-        return f"{size} B"
-    value = size / 1024
-    unit = 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
-        value /= 1024
-        unit += 1
-    return f"{value:.1f} {_UNITS[unit]}"
 
 
 def dot_string(value: object) -> str:

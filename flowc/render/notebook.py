@@ -10,8 +10,8 @@ import shutil
 import subprocess
 
 from flowc.plan import Plan
-from flowc.render.dot import format_bytes, render_dot
-from flowc.render.report import format_duration, format_rate
+from flowc.render.dot import render_dot
+from flowc.units import format_bytes, format_duration, format_rate
 
 # `dot` gets this long to draw a plan (seconds)
 DOT_TIMEOUT_S = 20.0

@@ -22,7 +22,8 @@ import markupsafe
 import networkx as nx
 
 from flowc.plan import Plan
-from flowc.render.dot import BUFFER_STYLE, WORKER_STYLES, dot_lines, dot_string, format_bytes
+from flowc.render.dot import BUFFER_STYLE, WORKER_STYLES, dot_lines, dot_string
+from flowc.units import format_bytes, format_duration, format_rate
 
 # `dot` gets this long to lay the graph out (seconds)
 DOT_TIMEOUT_S = 30.0
@@ -39,28 +40,6 @@ PALETTE = (
     "#17becf",
 )
 BOTTLENECK_COLOUR = "#d62728"
-
-
-def format_rate(per_second: float) -> str:
-    """Events per second for people: `950/s`, `12.3k/s`, `1.20M/s`."""
-    if per_second < 999.5:
-        return (
-            f"{per_second:.0f}/s" if per_second >= 1 or per_second == 0 else f"{per_second:.2f}/s"
-        )
-    if per_second < 999.5e3:
-        return f"{per_second / 1e3:.1f}k/s"
-    return f"{per_second / 1e6:.2f}M/s"
-
-
-def format_duration(seconds: float | None) -> str:
-    """`12.5 us`, `3.20 ms`, `1.50 s`; `-` for None."""
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"
 
 
 # --- the graph ------------------------------------------------------------------------------

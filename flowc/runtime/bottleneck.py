@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from flowc.plan import Plan
+from flowc.units import format_duration
 
 # a worker active (neither waiting for events nor for room) this share of its time limits the
 # run; below it, a writer that waited this long for room in a full output is named instead
@@ -103,7 +104,7 @@ def find_bottleneck(stats: dict, plan: Plan | None = None) -> Bottleneck | None:
 
 
 def _busy(load: _Load, upstream: tuple[float, str | None, str | None]) -> Bottleneck:
-    per_event = f" ({_duration(load.per_event_s)} per event)" if load.per_event_s else ""
+    per_event = f" ({format_duration(load.per_event_s)} per event)" if load.per_event_s else ""
     if load.kind == "importer":
         text = (
             f"importer `{load.name}` set the pace: it was busy {_pct(load.active)} of its time "
@@ -166,13 +167,3 @@ def _blocked(
 
 def _pct(fraction: float) -> str:
     return f"{100 * fraction:.0f}%"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"

@@ -9,6 +9,7 @@ import sys
 from typing import TextIO
 
 from flowc.runtime.monitor import Snapshot
+from flowc.units import format_rate
 
 # without a terminal, a status line is written this often (seconds)
 STATUS_EVERY_S = 5.0
@@ -22,15 +23,6 @@ def open_view(stream: TextIO | None = None) -> LiveView | StatusLine:
     if isatty is not None and isatty() and os.environ.get("TERM") != "dumb":
         return LiveView(stream)
     return StatusLine(stream)
-
-
-def format_rate(per_second: float) -> str:
-    """Events per second for people: `0/s`, `950/s`, `12.3k/s`, `1.20M/s`."""
-    if per_second < 999.5:
-        return f"{per_second:.0f}/s"
-    if per_second < 999.5e3:
-        return f"{per_second / 1e3:.1f}k/s"
-    return f"{per_second / 1e6:.2f}M/s"
 
 
 def _percent(fraction: float) -> str:

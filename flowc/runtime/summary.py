@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import textwrap
 
+from flowc.units import format_duration
+
 # the explanation under the worker table is wrapped at this width
 FOOTNOTE_WIDTH = 96
 
@@ -90,9 +92,9 @@ def _worker_table(workers: dict) -> list[str]:
                 w.get("events_out", 0),
                 w.get("errors", 0),
                 _per_event(w.get("call_s", 0.0), calls),
-                format_duration(w.get("call_median_s") if calls else None),
-                format_duration(w.get("call_min_s") if calls else None),
-                format_duration(w.get("call_max_s") if calls else None),
+                _cell_duration(w.get("call_median_s") if calls else None),
+                _cell_duration(w.get("call_min_s") if calls else None),
+                _cell_duration(w.get("call_max_s") if calls else None),
                 _per_event(w.get("cpu_s", 0.0), worker_events(w)) if wall else "-",
                 _blocked(w.get("blocked_in_s", 0.0), wall),
                 _blocked(w.get("blocked_out_s", 0.0), wall),
@@ -149,18 +151,11 @@ def _blocked(seconds: float, wall: float) -> str:
     return f"{seconds:.2f}s {share}"
 
 
+def _cell_duration(seconds: float | None) -> str:
+    return format_duration(seconds, sep="")
+
+
 def _per_event(seconds: float, events: int) -> str:
     if not events:
         return "-"
-    return format_duration(seconds / events)
-
-
-def format_duration(seconds: float | None) -> str:
-    """A short duration for people: `12.5us`, `3.20ms`, `1.50s` (`-` for None)."""
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f}us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.2f}ms"
-    return f"{seconds:.2f}s"
+    return _cell_duration(seconds / events)

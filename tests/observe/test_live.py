@@ -9,8 +9,9 @@ import re
 from observe_helpers import flowc_run, flowc_run_on_a_terminal
 from rich.console import Console
 
-from flowc.runtime.live import STATUS_EVERY_S, LiveView, StatusLine, format_rate, open_view
+from flowc.runtime.live import STATUS_EVERY_S, LiveView, StatusLine, open_view
 from flowc.runtime.monitor import BufferSnapshot, Snapshot, WorkerSnapshot
+from flowc.units import format_rate
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

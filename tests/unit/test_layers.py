@@ -16,6 +16,7 @@ ALLOWED = {
     "flowc.source": set(),
     "flowc.types": set(),
     "flowc.codes": set(),
+    "flowc.units": set(),
     "flowc.diagnostics": {"flowc.source"},
     "flowc.callables": {"flowc.types"},
     "flowc.syntax": {"flowc.source", "flowc.diagnostics", "flowc.types", "flowc.syntax"},
@@ -29,8 +30,14 @@ ALLOWED = {
         "flowc.sema",
         "flowc.plan",
     },
-    "flowc.render": {"flowc.plan", "flowc.types", "flowc.render"},
-    "flowc.runtime": {"flowc.plan", "flowc.types", "flowc.callables", "flowc.runtime"},
+    "flowc.render": {"flowc.units", "flowc.plan", "flowc.types", "flowc.render"},
+    "flowc.runtime": {
+        "flowc.units",
+        "flowc.plan",
+        "flowc.types",
+        "flowc.callables",
+        "flowc.runtime",
+    },
     "flowc.backends": {
         "flowc.plan",
         "flowc.types",
@@ -52,6 +59,7 @@ ALLOWED = {
         "flowc.plan",
     },
     "flowc.cli": {
+        "flowc.units",
         "flowc",
         "flowc.source",
         "flowc.diagnostics",

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from flowc.callables import CallableTarget
 from flowc.plan import BufferPlan, Plan, WorkerPlan
-from flowc.render.dot import dot_lines, dot_string, format_bytes, render_dot
+from flowc.render.dot import dot_lines, dot_string, render_dot
 from flowc.types import ElementType, FieldType
+from flowc.units import format_bytes
 
 SAMPLE = ElementType.struct([FieldType("ch0", "f4"), FieldType("ch1", "f4")])
 PULSE = ElementType.struct(
