@@ -4,8 +4,6 @@ statistics document. Each test runs once on the local runtime and once on Ray.""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from ray_support import helpers
@@ -29,60 +27,12 @@ WORKER_KEYS = {
 }
 
 
-def _marker(folder, prefix) -> str:
-    names = [n for n in os.listdir(folder) if n.startswith(prefix) and not n.endswith(".npz")]
-    assert len(names) == 1, names
-    return (folder / names[0]).read_text()
-
-
 def test_chain_of_every_kind_delivers_every_event_in_order(tmp_path, backend):
-    out = tmp_path / "out"
-    plan = make_plan(
-        [buffer("a"), buffer("b", slots=4), buffer("c")],
-        [
-            worker("src", "importer", "workers:count", outputs=["a"], args={"n": 200}),
-            worker("mid", "processor", "workers:identity", ["a"], ["b"]),
-            worker("cut", "filter", "workers:is_even", ["b"], ["c"]),
-            worker("save", "exporter", "workers:Collect", ["c"], args={"path": str(out)}),
-            worker(
-                "look",
-                "observer",
-                "workers:Watch",
-                observes=["b"],
-                args={"path": str(tmp_path / "w")},
-            ),
-        ],
-        name="chain",
-    )
-    result = backend.run(plan)
-    assert (result.ok, result.exit, result.stats["stopped"]) == (True, 0, "completed")
-    got = collected(out)
-    assert got["x"].tolist() == list(range(0, 200, 2))
-    assert got["counter"].tolist() == list(range(0, 200, 2))
-    assert set(got["source"].tolist()) == {"c"}
+    result = backend.run(helpers.every_kind_chain(tmp_path, name="chain"))
+    helpers.assert_every_kind_chain_delivered(result, tmp_path)
     stats = result.stats
     assert STATS_KEYS <= set(stats) and stats["pipeline"] == "chain"
     assert all(WORKER_KEYS <= set(w) for w in stats["workers"].values())
-    assert stats["buffers"]["a"] == {
-        "written": 200,
-        "dropped": 0,
-        "consumed": {"mid": 200},
-        "left": {"mid": 0},
-    }
-    cut = stats["workers"]["cut"]
-    assert (cut["events_in"], cut["accepted"], cut["discarded"], cut["per_output"]) == (
-        200,
-        100,
-        100,
-        {"c": 100},
-    )
-    assert stats["workers"]["src"]["events_out"] == 200
-    assert stats["workers"]["save"]["events_in"] == 100
-    look = stats["workers"]["look"]
-    assert look["seen"] >= 1 and look["seen"] + look["skipped"] == 200
-    seen, torn, sources = _marker(tmp_path, "w.").split()
-    assert (int(seen), int(torn), sources) == (look["seen"], 0, "b")
-    assert_accounted(stats)
 
 
 def test_sharing_broadcast_and_fan_in(tmp_path, backend):

@@ -103,3 +103,66 @@ def descendants(pid: int | None = None) -> list[psutil.Process]:
             continue
         out.append(child)
     return out
+
+
+def marker_text(folder, prefix) -> str:
+    """The text of the one marker file named `prefix...` an observer left in `folder`."""
+    names = [n for n in os.listdir(folder) if n.startswith(prefix) and not n.endswith(".npz")]
+    assert len(names) == 1, names
+    with open(os.path.join(folder, names[0])) as handle:
+        return handle.read()
+
+
+def every_kind_chain(folder, name="test") -> Plan:
+    """importer -> processor -> filter (evens) -> exporter, with an observer on the middle
+    buffer; the exporter saves into `folder/out`, the observer its marker `folder/w.*`."""
+    return make_plan(
+        [buffer("a"), buffer("b", slots=4), buffer("c")],
+        [
+            worker("src", "importer", "workers:count", outputs=["a"], args={"n": 200}),
+            worker("mid", "processor", "workers:identity", ["a"], ["b"]),
+            worker("cut", "filter", "workers:is_even", ["b"], ["c"]),
+            worker(
+                "save", "exporter", "workers:Collect", ["c"], args={"path": str(folder / "out")}
+            ),
+            worker(
+                "look",
+                "observer",
+                "workers:Watch",
+                observes=["b"],
+                args={"path": str(folder / "w")},
+            ),
+        ],
+        name=name,
+    )
+
+
+def assert_every_kind_chain_delivered(result, folder) -> None:
+    """What `every_kind_chain` must give on any backend: the even events in order, exact
+    counts, an observer that saw consistent copies, every event accounted for."""
+    assert (result.ok, result.exit, result.stats["stopped"]) == (True, 0, "completed")
+    got = collected(folder / "out")
+    assert got["x"].tolist() == list(range(0, 200, 2))
+    assert got["counter"].tolist() == list(range(0, 200, 2))
+    assert set(got["source"].tolist()) == {"c"}
+    stats = result.stats
+    assert stats["buffers"]["a"] == {
+        "written": 200,
+        "dropped": 0,
+        "consumed": {"mid": 200},
+        "left": {"mid": 0},
+    }
+    cut = stats["workers"]["cut"]
+    assert (cut["events_in"], cut["accepted"], cut["discarded"], cut["per_output"]) == (
+        200,
+        100,
+        100,
+        {"c": 100},
+    )
+    assert stats["workers"]["src"]["events_out"] == 200
+    assert stats["workers"]["save"]["events_in"] == 100
+    look = stats["workers"]["look"]
+    assert look["seen"] >= 1 and look["seen"] + look["skipped"] == 200
+    seen, torn, sources = marker_text(folder, "w.").split()
+    assert (int(seen), int(torn), sources) == (look["seen"], 0, "b")
+    assert_accounted(stats)

@@ -14,9 +14,12 @@ import pytest
 from runtime_plans import (
     START_METHODS,
     assert_accounted,
+    assert_every_kind_chain_delivered,
     buffer,
     collected,
+    every_kind_chain,
     make_plan,
+    marker_text,
     worker,
 )
 
@@ -29,57 +32,9 @@ pytestmark = pytest.mark.runtime
 
 @pytest.mark.parametrize("start_method", START_METHODS)
 def test_chain_of_every_kind_delivers_every_event_in_order(tmp_path, start_method):
-    out = tmp_path / "out"
-    plan = make_plan(
-        [buffer("a"), buffer("b", slots=4), buffer("c")],
-        [
-            worker("src", "importer", "workers:count", outputs=["a"], args={"n": 200}),
-            worker("mid", "processor", "workers:identity", ["a"], ["b"]),
-            worker("cut", "filter", "workers:is_even", ["b"], ["c"]),
-            worker("save", "exporter", "workers:Collect", ["c"], args={"path": str(out)}),
-            worker(
-                "look",
-                "observer",
-                "workers:Watch",
-                observes=["b"],
-                args={"path": str(tmp_path / "w")},
-            ),
-        ],
-    )
-    result = run(plan, start_method=start_method)
-    assert (result.ok, result.exit, result.stats["stopped"]) == (True, 0, "completed")
-    got = collected(out)
-    assert got["x"].tolist() == list(range(0, 200, 2))
-    assert got["counter"].tolist() == list(range(0, 200, 2))
-    assert set(got["source"].tolist()) == {"c"}
-    stats = result.stats
-    assert stats["buffers"]["a"] == {
-        "written": 200,
-        "dropped": 0,
-        "consumed": {"mid": 200},
-        "left": {"mid": 0},
-    }
-    assert stats["buffers"]["c"]["written"] == 100
-    cut = stats["workers"]["cut"]
-    assert (cut["events_in"], cut["accepted"], cut["discarded"], cut["per_output"]) == (
-        200,
-        100,
-        100,
-        {"c": 100},
-    )
-    assert stats["workers"]["src"]["events_out"] == 200
-    assert stats["workers"]["save"]["events_in"] == 100
-    look = stats["workers"]["look"]
-    assert look["seen"] >= 1 and look["seen"] + look["skipped"] == 200
-    seen, torn, sources = (tmp_path / f"w.{_only_marker(tmp_path, 'w.')}").read_text().split()
-    assert (int(seen), int(torn), sources) == (look["seen"], 0, "b")
-    assert_accounted(stats)
-
-
-def _only_marker(folder, prefix) -> str:
-    names = [n for n in os.listdir(folder) if n.startswith(prefix) and not n.endswith(".npz")]
-    assert len(names) == 1, names
-    return names[0][len(prefix) :]
+    result = run(every_kind_chain(tmp_path), start_method=start_method)
+    assert_every_kind_chain_delivered(result, tmp_path)
+    assert result.stats["buffers"]["c"]["written"] == 100
 
 
 @pytest.mark.parametrize("start_method", START_METHODS)
@@ -329,7 +284,7 @@ def test_observers_copy_consistent_slots_while_writers_race(tmp_path):
         ],
     )
     result = run(plan)
-    seen, torn, _ = (tmp_path / f"w.{_only_marker(tmp_path, 'w.')}").read_text().split()
+    seen, torn, _ = marker_text(tmp_path, "w.").split()
     assert int(seen) == result.stats["workers"]["look"]["seen"] > 0
     assert int(torn) == 0
 
@@ -502,9 +457,7 @@ def test_observers_may_keep_the_copies_they_get(tmp_path):
         ],
     )
     run(plan)
-    kept, changed, counters_match = (
-        (tmp_path / f"k.{_only_marker(tmp_path, 'k.')}").read_text().split()
-    )
+    kept, changed, counters_match = marker_text(tmp_path, "k.").split()
     assert int(kept) > 0 and int(changed) == 0 and counters_match == "True"
 
 
