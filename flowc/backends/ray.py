@@ -34,6 +34,7 @@ from flowc.plan import Plan, WorkerPlan
 from flowc.runtime.bottleneck import find_bottleneck
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
 from flowc.runtime.stats import HIST_BINS, histogram_bin, histogram_median
+from flowc.runtime.stopping import stop_step
 from flowc.runtime.summary import format_summary
 from flowc.runtime.worker import _adapt
 from flowc.types import META_DTYPE
@@ -880,19 +881,14 @@ class RayRun:
         self._kill_all()
 
     def _handle_signals(self) -> None:
-        if not self.signals:
-            return
-        if self.signals >= 2:
-            if self.failure is None:
-                self.stopped = "interrupted"
+        action, self.stopped = stop_step(
+            self.signals, self.stop_requested, self.stopped, self.failure is not None
+        )
+        if action == "kill":
             self._collect_live()
             self._kill_all()
-        elif not self.stop_requested:
-            if self.failure is None:
-                self.stopped = "interrupted"
+        elif action == "drain":
             self._request_stop()
-        elif self.stopped == "timeout" and self.failure is None:
-            self.stopped = "interrupted"
 
     def _request_stop(self) -> None:
         """Stop the importers; the rest of the graph drains and finishes."""

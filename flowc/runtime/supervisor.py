@@ -48,6 +48,7 @@ from flowc.runtime.shm import (
     run_prefix,
     unlink_semaphore,
 )
+from flowc.runtime.stopping import stop_step
 from flowc.runtime.summary import format_summary
 from flowc.runtime.worker import ProcessSpec, worker_main
 
@@ -642,18 +643,17 @@ class Supervisor:
         self._terminate_all()
 
     def _handle_signals(self) -> None:
-        asked = max(self.signals, self.stop_asked)
-        if not asked:
-            return
-        if asked >= 2 and not self.killed:
-            self.stopped = "interrupted" if self.failure is None else self.stopped
+        action, self.stopped = stop_step(
+            max(self.signals, self.stop_asked),
+            self.stop_requested,
+            self.stopped,
+            self.failure is not None,
+            self.killed,
+        )
+        if action == "kill":
             self._kill_all()
-        elif not self.stop_requested:
-            if self.failure is None:
-                self.stopped = "interrupted"
+        elif action == "drain":
             self._request_stop()
-        elif self.stopped == "timeout" and self.failure is None:
-            self.stopped = "interrupted"
 
     def _request_stop(self) -> None:
         """Stop the importers; the rest of the graph drains and finishes."""

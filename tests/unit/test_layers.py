@@ -44,6 +44,7 @@ ALLOWED = {
         "flowc.callables",
         "flowc.runtime.result",
         "flowc.runtime.summary",
+        "flowc.runtime.stopping",
         "flowc.runtime.stats",
         "flowc.runtime.bottleneck",
         "flowc.runtime.worker",
