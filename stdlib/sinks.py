@@ -44,16 +44,7 @@ class NpyStream:
         self.rows = 0
         self.header_bytes = 0
         self.last_checkpoint = time.monotonic()
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RuntimeError(
-                f"`{path}` is being written by another process; an exporter writing one file "
-                "must run with processes=1"
-            ) from None
-        os.ftruncate(fd, 0)
+        fd = _open_exclusively(path, os.O_RDWR)
         self.file = os.fdopen(fd, "wb", buffering=_WRITE_BUFFER_BYTES)
 
     def start(self, dtype: np.dtype, shape_tail: tuple[int, ...]) -> None:
@@ -211,16 +202,7 @@ class csv:
             raise ValueError(f"csv: delimiter={delimiter!r} must be one character")
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RuntimeError(
-                f"`{path}` is being written by another process; an exporter writing one file "
-                "must run with processes=1"
-            ) from None
-        os.ftruncate(fd, 0)
+        fd = _open_exclusively(target, os.O_WRONLY)
         self.file = os.fdopen(fd, "w", newline="")
         self.writer = csv_format.writer(self.file, delimiter=delimiter)
         self.metadata = metadata
@@ -312,15 +294,27 @@ def _read_plan(path: str, given: str) -> str:
         ) from None
 
 
-def _lock_for_writing(fd: int, path: str) -> None:
+def _lock_for_writing(fd: int, path, lock=fcntl.lockf) -> None:
+    """Lock an open file for this process alone (`lockf` by default, which does not collide
+    with the `flock` the HDF5 library may take itself), or close it and say that another
+    process writes it."""
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
         raise RuntimeError(
             f"`{path}` is being written by another process; an exporter writing one file "
             "must run with processes=1"
         ) from None
+
+
+def _open_exclusively(path, mode: int) -> int:
+    """Open `path` for writing, locked against a second writer before it is emptied (so a
+    second process of the same exporter fails at once instead of wiping the first's file)."""
+    fd = os.open(path, mode | os.O_CREAT, 0o644)
+    _lock_for_writing(fd, path, fcntl.flock)
+    os.ftruncate(fd, 0)
+    return fd
 
 
 class _BlockWriter:
