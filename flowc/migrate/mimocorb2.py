@@ -558,16 +558,7 @@ class _Converter:
                     error("M101", f"buffer `{name}` is not a mapping", self.doc.span(value_node))
                 )
                 continue
-            for k, _ in _pairs(value_node):
-                if k.value not in BUFFER_KEYS:
-                    self.report(
-                        warning(
-                            "M002",
-                            f"buffer `{name}`: `{k.value}` is not a buffer key; it is ignored",
-                            self.doc.span(k),
-                            help=f"a buffer has {', '.join(BUFFER_KEYS)}",
-                        )
-                    )
+            self.unknown_keys("buffer", name, value_node, BUFFER_KEYS)
             numbers = {}
             for key in ("slot_count", "data_length"):
                 value_at = _child(value_node, key)
@@ -783,21 +774,25 @@ class _Converter:
             return None
         return value
 
+    def unknown_keys(self, what: str, name: str, node, known) -> None:
+        """M002 for every key of a buffer's or worker's mapping that mimoCoRB2 does not know."""
+        for k, _ in _pairs(node):
+            if k.value not in known:
+                self.report(
+                    warning(
+                        "M002",
+                        f"{what} `{name}`: `{k.value}` is not a {what} key; it is ignored",
+                        self.doc.span(k),
+                        help=f"a {what} has {', '.join(known)}",
+                    )
+                )
+
     def worker(self, key_node, node, buffers, base_config, base_where, run_dir) -> list[str]:
         name = str(key_node.value)
         if not isinstance(node, yaml.MappingNode):
             self.report(error("M401", f"worker `{name}` is not a mapping", self.doc.span(node)))
             return []
-        for k, _ in _pairs(node):
-            if k.value not in WORKER_KEYS:
-                self.report(
-                    warning(
-                        "M002",
-                        f"worker `{name}`: `{k.value}` is not a worker key; it is ignored",
-                        self.doc.span(k),
-                        help=f"a worker has {', '.join(WORKER_KEYS)}",
-                    )
-                )
+        self.unknown_keys("worker", name, node, WORKER_KEYS)
         lists = [self.buffer_list(name, node, key) for key in ("sources", "sinks", "observes")]
         if any(v is None for v in lists):
             return []
