@@ -214,3 +214,34 @@ def chain_result(
     }
     result.update(extra)
     return result
+
+
+def run_process_chain(args, context, importer, processor, exporter, first, second) -> None:
+    """Run a hand-written importer -> processor -> exporter chain over two channels (queues,
+    rings...) in three processes of `context`, and emit its result line."""
+    processes = [
+        context.Process(
+            target=importer,
+            args=(first, args.events, args.length, args.rate, args.settle),
+            name="importer",
+        ),
+        context.Process(target=processor, args=(first, second), name="processor"),
+        context.Process(
+            target=exporter,
+            args=(second, args.result_dir, args.events, args.rate > 0),
+            name="exporter",
+        ),
+    ]
+    cpu_before = tree_cpu_seconds()
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    wall = time.perf_counter() - started
+    unreaped = reap_children()
+    cpu = tree_cpu_seconds() - cpu_before
+    failed = [p.name for p in processes if p.exitcode != 0]
+    result = chain_result(args, wall_s=wall, cpu_s=cpu, unreaped=unreaped, failed=failed)
+    result["ok"] = result["ok"] and not failed
+    emit(result)

@@ -21,12 +21,9 @@ from common import (
     META_DTYPE,
     ExporterRecord,
     Pacer,
-    chain_result,
-    emit,
     handed_over_at,
     parse_args,
-    reap_children,
-    tree_cpu_seconds,
+    run_process_chain,
     zeroed_event,
 )
 
@@ -139,32 +136,7 @@ def main() -> None:
     context = multiprocessing.get_context("fork")
     raw = Ring(args.length, args.slots, context)
     processed = Ring(args.length, args.slots, context)
-    processes = [
-        context.Process(
-            target=importer,
-            args=(raw, args.events, args.length, args.rate, args.settle),
-            name="importer",
-        ),
-        context.Process(target=processor, args=(raw, processed), name="processor"),
-        context.Process(
-            target=exporter,
-            args=(processed, args.result_dir, args.events, args.rate > 0),
-            name="exporter",
-        ),
-    ]
-    cpu_before = tree_cpu_seconds()
-    started = time.perf_counter()
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    wall = time.perf_counter() - started
-    unreaped = reap_children()
-    cpu = tree_cpu_seconds() - cpu_before
-    failed = [p.name for p in processes if p.exitcode != 0]
-    result = chain_result(args, wall_s=wall, cpu_s=cpu, unreaped=unreaped, failed=failed)
-    result["ok"] = result["ok"] and not failed
-    emit(result)
+    run_process_chain(args, context, importer, processor, exporter, raw, processed)
 
 
 if __name__ == "__main__":
