@@ -14,9 +14,10 @@ Segment layout (int64 words, then the metadata records, then the slot data):
     data          slots * LENGTH elements, page aligned
 
 Semaphores are doorbells: a process that finds nothing to do sleeps on its semaphore, and
-whoever changes what it waits for rings it after writing the shared words. A process drains
-stray rings as it goes and always looks at the words again after taking one, so no wake-up is
-lost and no syscall happens while everyone is busy. Each consuming worker has one `ready`
+whoever changes what it waits for rings it after writing the shared words. A process takes
+the rings left in its doorbell before it looks at the words a last time and sleeps (an ordered
+writer also whenever it looks at RELEASED, a process sharing its doorbell with others one ring
+per event), so no wake-up is lost and no syscall happens while everyone is busy. Each consuming worker has one `ready`
 doorbell for all its inputs and processes. How slots go round depends on who uses the buffer:
 
 - ordered (one writer process, every consuming worker one process, the common case): no lock.
@@ -427,8 +428,12 @@ class OrderedOutput(OutputPort):
     def claim(self, stoppable: bool = False) -> int:
         self.blocked_s = 0.0
         written = self.written
-        self.doorbell.acquire(False)
         if written >= self.limit:
+            # rings of the doorbell pile up while the writer is not waiting: drain them before
+            # the words are looked at (a ring after this wakes the wait below)
+            doorbell = self.doorbell
+            while doorbell.acquire(False):
+                pass
             self.limit = self._limit()
             while written >= self.limit:
                 if self.drops:

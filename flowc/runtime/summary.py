@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import textwrap
 
+from flowc.runtime.calltimes import SAMPLE_EVERY
+from flowc.runtime.ring import SLOW_EVENT_S
 from flowc.units import format_duration
 
 # the explanation under the worker table is wrapped at this width
@@ -118,9 +120,17 @@ def _worker_table(workers: dict) -> list[str]:
     for k, row_line in enumerate(table[3:]):
         lines.append(row_line)
         lines += [indent + text for text in notes[k]]
+    timed = any(w.get("calls") for w in workers.values())
+    wall_note = (
+        "wall time per event: in the worker's code, waiting for events and for room excluded; "
+        f"one call in {SAMPLE_EVERY} is timed while calls take under "
+        f"{format_duration(SLOW_EVENT_S, sep='')}, every call after that (median and min to "
+        "within 9%)"
+        if timed
+        else "wall time per event: not measured (call times were off: FLOWC_CALL_TIMES)"
+    )
     lines += textwrap.wrap(
-        "wall time per event: in the worker's code, waiting for events and for room excluded "
-        "(median and min to within 9%); cpu/ev: the processes' CPU time over their events; "
+        f"{wall_note}; cpu/ev: the processes' CPU time over their events; "
         "blocked: seconds waiting for events (in) and for room in outputs (out), and the share "
         "of the worker's time",
         width=FOOTNOTE_WIDTH,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from flowc.plan import Plan, WorkerPlan
 from flowc.runtime import stats as S
 from flowc.runtime.bottleneck import find_bottleneck
+from flowc.runtime.calltimes import enabled_by as call_times_enabled_by
 from flowc.runtime.janitor import process_start_time
 from flowc.runtime.monitor import Monitor
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
@@ -510,6 +511,7 @@ class Supervisor:
         sys.stderr.flush()
         inherited = tuple(supervisor_fds)
         plan_json = plan.to_json(indent=None)
+        call_times = call_times_enabled_by(os.environ)
         if self.janitor is not None and self.janitor.stdin is not None:
             inherited += (self.janitor.stdin.fileno(),)
         for worker in plan.workers:
@@ -538,6 +540,7 @@ class Supervisor:
                     functions=functions,
                     inherited_fds=inherited if self.start_method == "fork" else (),
                     plan_json=plan_json,
+                    call_times=call_times,
                 )
                 process = self.context.Process(
                     target=worker_main,

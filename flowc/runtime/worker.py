@@ -22,6 +22,7 @@ import numpy as np
 from flowc.callables import call_shape, resolve
 from flowc.plan import WorkerPlan
 from flowc.runtime import stats as S
+from flowc.runtime.calltimes import CallTimes
 from flowc.runtime.ring import (
     CLOSED,
     LAST_SLOT,
@@ -51,13 +52,6 @@ _IDLE_LOOK_S = 0.1
 PLAN_ENVIRONMENT = "FLOWC_PLAN"
 # a paused importer looks this often whether the run was resumed or stopped (seconds)
 PAUSE_LOOK_S = 0.005
-# the call times of the user's code reach the shared statistics after this many calls or
-# this many seconds of calls (and whenever the process blocks or ends)
-FLUSH_CALLS = 64
-FLUSH_SECONDS = 0.05
-# every this many calls one goes into the call-time histogram (weighted by it), which gives
-# the median: total and longest call are exact
-HISTOGRAM_EVERY = 8
 
 
 @dataclass(frozen=True)
@@ -76,6 +70,7 @@ class ProcessSpec:
     functions: dict[str, Any] = field(default_factory=dict)
     inherited_fds: tuple[int, ...] = ()  # supervisor-only fds a forked child must close
     plan_json: str = ""  # the whole plan, given to the worker's code as FLOWC_PLAN
+    call_times: bool = True  # time the user's code (statistics); off, calls are only counted
 
 
 class StopImport(BaseException):
@@ -227,7 +222,7 @@ class WorkerProcess:
         ]
         self.in_views = [self.rings[b].slot_views(writeable=False) for b in plan.inputs]
         self.skip_errors = plan.on_error == "skip"
-        self.hist_base = spec.row.hist_base
+        self.times = CallTimes(row, self.floats, spec.row.hist_base, self.clock, spec.call_times)
 
     def load_code(self) -> None:
         """Import the user's code and call it once (a generator, or a class's `__init__`)."""
@@ -281,59 +276,6 @@ class WorkerProcess:
         floats[S.BLOCKED_OUT_S] = self.clock.blocked_out_s
         self.counters[S.PEAK_RSS] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    def _call_recorder(self):
-        """record(seconds): add one call of the user's code to the statistics.
-
-        The times gather in local variables and reach the shared statistics row every
-        FLUSH_CALLS calls or FLUSH_SECONDS of calls, before the process blocks, and at its end:
-        a write into shared memory per call would cost more than the call's bookkeeping.
-        """
-        floats, counters = self.floats, self.counters
-        hist_base = self.hist_base
-        histogram_bin = S.histogram_bin
-        call_s, call_max_s = S.CALL_S, S.CALL_MAX_S
-        bins: dict[int, int] = {}
-        # not yet in the shared row: seconds, longest call, calls; the calls since the last one
-        # that went into the histogram, and the latest call's seconds
-        total = longest = latest = 0.0
-        calls = unsampled = 0
-
-        def flush() -> None:
-            nonlocal total, longest, calls, unsampled
-            if not calls:
-                return
-            if unsampled:  # the calls not sampled yet count with the latest one
-                b = histogram_bin(latest)
-                bins[b] = bins.get(b, 0) + unsampled
-                unsampled = 0
-            floats[call_s] += total
-            if longest > floats[call_max_s]:
-                floats[call_max_s] = longest
-            for b, n in bins.items():
-                counters[hist_base + b] += n
-            bins.clear()
-            total = longest = 0.0
-            calls = 0
-
-        def record(seconds: float) -> None:
-            nonlocal total, longest, latest, calls, unsampled
-            total += seconds
-            if seconds > longest:
-                longest = seconds
-            calls += 1
-            unsampled += 1
-            if unsampled == HISTOGRAM_EVERY:
-                b = histogram_bin(seconds)
-                bins[b] = bins.get(b, 0) + HISTOGRAM_EVERY
-                unsampled = 0
-            else:
-                latest = seconds
-            if calls >= FLUSH_CALLS or total >= FLUSH_SECONDS:
-                flush()
-
-        self.clock.before_block_hooks.append(flush)
-        return record
-
     def run_importer(self) -> None:
         out = self.outputs[0]
         ring = out.ring
@@ -344,7 +286,9 @@ class WorkerProcess:
         paused_s = 0.0  # paused since the last event was written: part of the next one's deadtime
         perf = time.perf_counter
         now = time.time
-        record = self._call_recorder()
+        times = self.times
+        timed = times.timed
+        countdown = times.calls_until_timed()
         claim, publish, fill = out.claim, out.publish, out.fill
         skip_errors, counters = self.skip_errors, self.counters
         in_user_code = _in_user_code
@@ -352,7 +296,9 @@ class WorkerProcess:
             if pause[0]:
                 paused_s += self.sit_out_pause()
                 continue
-            started = perf()
+            countdown -= 1
+            if not countdown:
+                started = perf()
             try:
                 try:
                     in_user_code[0] = True
@@ -360,8 +306,10 @@ class WorkerProcess:
                 finally:
                     in_user_code[0] = False
             except (StopIteration, StopImport):
+                countdown += 1  # that was no call
                 break
-            record(perf() - started)
+            if not countdown:
+                countdown = timed(perf() - started)
             slot = claim(True)
             if slot < 0:
                 if slot == STOPPED:
@@ -384,6 +332,7 @@ class WorkerProcess:
             publish(slot)
             paused_s = 0.0
             counter += 1
+        times.finish(countdown)
 
     def sit_out_pause(self) -> float:
         """Wait while the run is paused and not stopping; the seconds waited."""
@@ -432,6 +381,28 @@ class WorkerProcess:
                 ready.acquire(True, _IDLE_LOOK_S)
                 floats[S.BLOCKED_IN_S] += perf() - started
 
+    def wait_for_event(self, port) -> int:
+        """The slot of the next event of the only input of a one-process worker, waiting for it;
+        -1 once the input is closed and, looked at after that, empty.
+
+        The hot loop pops without looking at the `ready` doorbell; rings left in it are drained
+        here, before the process looks at the input a last time and sleeps."""
+        ready, pop, words = self.ready, port.pop, port.words
+        floats = self.floats
+        perf = time.perf_counter
+        while True:
+            while ready.acquire(False):
+                pass
+            slot = pop()
+            if slot >= 0:
+                return slot
+            if words[CLOSED]:
+                return pop()  # events may have come before the close
+            self.clock.before_blocking()
+            started = perf()
+            ready.acquire(True, _IDLE_LOOK_S)
+            floats[S.BLOCKED_IN_S] += perf() - started
+
     def run_consumer(self) -> None:
         handle = {
             "processor": self._processor_handler,
@@ -440,23 +411,44 @@ class WorkerProcess:
         }[self.kind]()
         done = [port.done for port in self.inputs]
         perf = time.perf_counter
-        record = self._call_recorder()
+        times = self.times
+        timed = times.timed
+        countdown = times.calls_until_timed()
         skip_errors = self.skip_errors
         counters = self.counters
         clock = self.clock
-        for i, slot in self.next_event():
-            blocked_before = clock.blocked_out_s
-            started = perf()
+        # the common case, one input read by one process, pops in the loop itself; otherwise
+        # `next_event` takes turns between the inputs and shares the doorbell between processes
+        only = self.inputs[0] if len(self.inputs) == 1 and self.plan.processes == 1 else None
+        pop = only.pop if only is not None else None
+        events = self.next_event() if only is None else None
+        i = 0
+        while True:
+            if pop is not None:
+                slot = pop()
+                if slot < 0:
+                    slot = self.wait_for_event(only)
+                    if slot < 0:
+                        break
+            else:
+                event = next(events, None)
+                if event is None:
+                    break
+                i, slot = event
+            countdown -= 1
+            if not countdown:
+                blocked_before = clock.blocked_out_s
+                started = perf()
             try:
                 handle(i, slot)
             except Exception:
                 if not skip_errors:
                     raise
                 counters[S.ERRORS] += 1
-            elapsed = perf() - started - (clock.blocked_out_s - blocked_before)
-            clock.slow = elapsed >= SLOW_EVENT_S
-            record(elapsed)
+            if not countdown:
+                countdown = timed(perf() - started - (clock.blocked_out_s - blocked_before))
             done[i](slot)
+        times.finish(countdown)
 
     def _copier(self):
         """copy(i, slot, j): copy input i's event in `slot` unchanged to output j."""
@@ -630,7 +622,7 @@ class WorkerProcess:
         last = [0] * len(rings)
         counters = self.counters
         perf = time.perf_counter
-        record = self._call_recorder()
+        timed = self.times.timed_alone
         while True:
             progressed = False
             finished = True
@@ -653,7 +645,7 @@ class WorkerProcess:
                             if not self.skip_errors:
                                 raise
                             counters[S.ERRORS] += 1
-                        record(perf() - started)
+                        timed(perf() - started)
                     else:
                         counters[S.SKIPPED] += fresh
                 if not closed or words[PUBLISHED] > last[k]:

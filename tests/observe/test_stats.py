@@ -10,6 +10,7 @@ import pytest
 from observe_helpers import flowc_run
 
 import flowc
+from flowc.runtime.summary import format_summary
 
 FUNCTIONS = {
     name: getattr(observe_workers, name)
@@ -96,6 +97,38 @@ exporter keep = take(delay=0.002) raw
     assert raw["dropped"] > 0
     assert raw["consumed"]["keep"] == stats["workers"]["keep"]["events_in"] == 400 - raw["dropped"]
     assert_accounted(stats)
+
+
+def test_call_times_are_exact_in_count_and_catch_a_slow_worker(tmp_path):
+    source = """
+pipeline timed
+type XY = {x: f8, y: f8}
+buffer raw  : XY slots=8
+buffer kept : XY slots=8
+importer  src  = count(n=203) -> raw
+processor wait = slow(delay=0.002) raw -> kept
+exporter  keep = take() kept
+"""
+    workers = flowc.compile_source(source, functions=FUNCTIONS).run(timeout=60).stats["workers"]
+    # fast workers time one call in eight, each standing for the calls before it: the count
+    # is exact all the same
+    assert [workers[w]["calls"] for w in ("src", "wait", "keep")] == [203, 203, 203]
+    wait = workers["wait"]
+    assert 0.002 <= wait["call_min_s"] and wait["call_max_s"] < 1.0
+    assert 203 * 0.002 <= wait["call_s"] <= wait["wall_s"]
+    assert workers["keep"]["call_s"] < wait["call_s"] / 10
+
+
+def test_with_call_times_off_counts_stay_exact_and_times_are_left_out(monkeypatch):
+    monkeypatch.setenv("FLOWC_CALL_TIMES", "off")
+    plan = flowc.compile_source(SPLIT, functions=FUNCTIONS)
+    stats = plan.run(timeout=60).stats
+    assert stats["buffers"]["raw"]["consumed"] == {"sides": 100}
+    assert stats["workers"]["keep"]["events_in"] == 25
+    for name, w in stats["workers"].items():
+        assert (w["calls"], w["call_s"], w["call_max_s"]) == (0, 0.0, 0.0), name
+    assert_accounted(stats)
+    assert "keep" in format_summary(stats)
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
