@@ -44,6 +44,8 @@ class Implementation:
     description: str
     speed: str = "fast"  # "fast", "slow" or "slowest": how many events it needs (`Profile`)
     by_default: bool = True  # False: runs only when named with --only
+    environment: tuple[tuple[str, str], ...] = ()  # set for its runs
+    paced: bool = True  # False: no latency runs (they would measure nothing new)
 
     def python(self) -> tuple[str | None, str | None]:
         """The interpreter that runs this implementation, or None and why there is none."""
@@ -56,6 +58,14 @@ class Implementation:
 
 IMPLEMENTATIONS = (
     Implementation("flowc", "flowc_chain.py", "compile_source + plan.run"),
+    # the same runtime without call times: what flowc's statistics cost
+    Implementation(
+        "flowc-untimed",
+        "flowc_chain.py",
+        "flowc with FLOWC_CALL_TIMES=off (event counts only)",
+        environment=(("FLOWC_CALL_TIMES", "off"),),
+        paced=False,
+    ),
     Implementation(
         "mimocorb2", "mimocorb2_chain.py", "mimoCoRB2 0.0.4 (Python 3.12 venv)", speed="slow"
     ),
@@ -152,18 +162,19 @@ def run_chain(
             "--result-dir",
             result_dir,
         ]
-        if implementation.name == "flowc" and flowc_start_method:
+        if implementation.script == "flowc_chain.py" and flowc_start_method:
             command += ["--start-method", flowc_start_method]
-        result = _run_subprocess(command)
+        result = _run_subprocess(command, dict(implementation.environment))
         latency_file = Path(result_dir) / "latencies.npy"
         latencies = np.load(latency_file) if rate > 0 and latency_file.exists() else np.empty(0)
     return result, latencies
 
 
-def _run_subprocess(command: list[str]) -> dict:
+def _run_subprocess(command: list[str], environment: dict[str, str]) -> dict:
     process = subprocess.Popen(
         command,
         cwd=PEERS,
+        env={**os.environ, **environment},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -358,6 +369,14 @@ def goals(summaries: dict) -> list[tuple[str, bool | None, str]]:
             ring.get(label, {}).get("events_per_s"),
             0.7,
         )
+    untimed = summaries.get("flowc-untimed", {})
+    for label in ("64 B", "8 KB", "1 MB"):
+        against(
+            f"statistics cost < 5%: flowc >= 0.95x flowc-untimed's events/s at {label}",
+            flowc.get(label, {}).get("events_per_s"),
+            untimed.get(label, {}).get("events_per_s"),
+            0.95,
+        )
     cpu = flowc.get("64 B", {}).get("cpu_us_per_event")
     out.append(
         (
@@ -466,7 +485,7 @@ def main() -> int:
         for kind, rate in passes:
             for size in SIZES:
                 for implementation in order:
-                    if implementation.name in skipped:
+                    if implementation.name in skipped or (rate and not implementation.paced):
                         continue
                     events = (
                         profile.paced_events if rate else profile.events_for(implementation, size)
