@@ -1,31 +1,46 @@
 """How long one process's calls of the user's code take: sampled on the hot path, summed into
 the process's statistics row (`flowc.runtime.stats`) in batches.
 
-Reading the clock around every event would cost a fast worker more than the rest of its
-bookkeeping, so a process times one call in SAMPLE_EVERY while its calls are fast, and every
-call once one takes SLOW_EVENT_S or more (its clock reads are then nothing next to its work).
-Each timed call stands for the calls since the previous one: the call count is exact, and the
-total, the median (from a histogram) and the longest call are those of the timed calls, each
-weighted by the calls it stands for. The same timing tells the process's ports whether it is
-slow (`ProcessClock.slow`), which decides how soon a writer hands its events on.
+Reading the clock around every event, and keeping a histogram of the times, would cost a fast
+worker more than the rest of its bookkeeping. So while its calls are fast a process times each
+call with probability 1/SAMPLE_EVERY (the gaps between timed calls are geometric, so what
+comes next never depends on where the last timed call fell: a worker that does something
+costly every N events is caught as often as chance says), and once a call takes SLOW_EVENT_S or
+more it times the next call too (the clock is then nothing next to the work). Each timed call
+counts with the inverse of the probability it had of being timed (Horvitz-Thompson): the
+total, the median (from a histogram) and the longest call are estimates from the timed calls;
+the number of calls is exact. The same timing tells the process's ports whether it is slow
+(`ProcessClock.slow`), which decides how soon a writer hands its events on.
 
-With statistics off (`FLOWC_CALL_TIMES=off`) the calls are counted but not timed into the row,
-and a fast process looks at the clock only once every SLOW_CHECK_EVERY calls, to notice that it
-has become slow.
+With statistics off (`FLOWC_CALL_TIMES=off`) the calls are counted but their times are not
+kept: the timed calls only tell the process whether it is slow.
 """
 
 from __future__ import annotations
 
+import math
+import random
+
 from flowc.runtime import stats as S
 from flowc.runtime.ring import SLOW_EVENT_S, ProcessClock
+from flowc.runtime.stats import histogram_bin
 
-# a fast process times one call in this many
-SAMPLE_EVERY = 8
-# with call times off, a fast process looks at the clock once in this many calls
-SLOW_CHECK_EVERY = 64
+# a fast process times each call with probability 1 / SAMPLE_EVERY
+SAMPLE_EVERY = 32
+
+
+def _geometric_gaps(count: int, mean: int, seed: int) -> tuple[int, ...]:
+    """`count` draws of the number of calls up to and including the next timed one."""
+    draw = random.Random(seed).random
+    log_miss = math.log1p(-1 / mean)
+    return tuple(1 + int(math.log1p(-draw()) / log_miss) for _ in range(count))
+
+
+# the gaps between timed calls of a fast process, used in turn (drawn once: cheap to take)
+GAPS = _geometric_gaps(1021, SAMPLE_EVERY, seed=20261121)
 # the timed calls reach the shared row after this many calls or this many seconds of calls
 # (and whenever the process blocks or ends)
-FLUSH_CALLS = 64
+FLUSH_CALLS = 256
 FLUSH_SECONDS = 0.05
 # the environment variable that turns call times off (statistics keep their exact counts)
 ENVIRONMENT = "FLOWC_CALL_TIMES"
@@ -40,65 +55,81 @@ class CallTimes:
     """The call times of one process, gathered in plain attributes and flushed into its row.
 
     The hot loop keeps a countdown: `calls_until_timed()` calls from now the next call is
-    timed, and `timed(seconds)` takes that call's time and returns the next countdown.
+    timed, and `timed(seconds)` takes that call's time and returns the next countdown;
+    `finish(countdown)` when the loop ends.
     """
 
-    def __init__(self, row, floats, hist_base: int, clock: ProcessClock, enabled: bool):
+    def __init__(
+        self,
+        row,
+        floats,
+        hist_base: int,
+        clock: ProcessClock,
+        enabled: bool,
+        gaps: tuple[int, ...] = GAPS,
+        weight: int = SAMPLE_EVERY,
+    ):
         self.row = row
         self.floats = floats
         self.hist_base = hist_base
         self.clock = clock
         self.enabled = enabled
-        self.every = SAMPLE_EVERY if enabled else SLOW_CHECK_EVERY
-        self.weight = 1  # calls the next timed call stands for
+        self.gaps = gaps
+        self.fast_weight = weight  # what a call timed by chance counts for
+        self.next_gap = 0  # the index of the next gap
+        self.gap = 1  # the calls from the last timed one up to and including the next
+        self.weight = 1  # what the next timed call counts for
         self.latest = 0.0  # the time of the latest timed call, and its histogram bin
         self.latest_bin = 0
         # not yet in the shared row
+        self.calls = 0
         self.total = 0.0
         self.longest = 0.0
-        self.calls = 0
         self.bins: dict[int, int] = {}
         clock.before_block_hooks.append(self.flush)
 
     def calls_until_timed(self) -> int:
         """The countdown for the first call: it is timed."""
-        self.weight = 1
+        self.gap, self.weight = 1, 1
         return 1
 
     def timed(self, seconds: float) -> int:
         """Take the time of a timed call; return how many calls from now the next is timed."""
         slow = seconds >= SLOW_EVENT_S
         self.clock.slow = slow
+        calls = self.calls + self.gap
+        self.calls = calls
         if self.enabled:
             weight = self.weight
-            self.total += seconds * weight
+            total = self.total + seconds * weight
+            self.total = total
             if seconds > self.longest:
                 self.longest = seconds
-            self.calls += weight
-            b = S.histogram_bin(seconds)
+            b = histogram_bin(seconds)
             self.latest, self.latest_bin = seconds, b
             bins = self.bins
             bins[b] = bins.get(b, 0) + weight
-            if self.calls >= FLUSH_CALLS or self.total >= FLUSH_SECONDS:
-                self.flush()
-        self.weight = 1 if slow else self.every
-        return self.weight
+        if calls >= FLUSH_CALLS or self.total >= FLUSH_SECONDS:
+            self.flush()
+        if slow:
+            self.gap, self.weight = 1, 1
+        else:
+            at = self.next_gap
+            self.gap, self.weight = self.gaps[at], self.fast_weight
+            self.next_gap = at + 1 if at + 1 < len(self.gaps) else 0
+        return self.gap
 
     def timed_alone(self, seconds: float) -> None:
         """Take the time of a call in a loop that times every call (an observer's: its calls
         are few)."""
-        self.weight = 1
+        self.gap, self.weight = 1, 1
         self.timed(seconds)
 
     def finish(self, countdown: int) -> None:
         """The loop ends with `countdown` calls to go before the next timed one: count the calls
-        made since the last timed call (with its time: the best guess there is), then flush."""
-        calls = self.weight - countdown
-        if self.enabled and calls > 0:
-            self.calls += calls
-            self.total += calls * self.latest
-            self.bins[self.latest_bin] = self.bins.get(self.latest_bin, 0) + calls
-        self.weight = countdown
+        made since the last timed one, then flush."""
+        self.calls += self.gap - countdown
+        self.gap = countdown
         self.flush()
 
     def flush(self) -> None:
@@ -106,12 +137,15 @@ class CallTimes:
         if not self.calls:
             return
         floats, row = self.floats, self.row
+        self.calls, calls = 0, self.calls
+        if not self.enabled:  # the row then says no call was timed
+            return
+        row[S.CALLS] += calls
         floats[S.CALL_S] += self.total
         if self.longest > floats[S.CALL_MAX_S]:
             floats[S.CALL_MAX_S] = self.longest
         base = self.hist_base
-        for b, n in self.bins.items():
-            row[base + b] += n
+        for b, weight in self.bins.items():
+            row[base + b] += weight
         self.bins.clear()
         self.total = self.longest = 0.0
-        self.calls = 0

@@ -30,11 +30,12 @@ GLOBAL_WORDS = 8
     CALL_MAX_S,
     PEAK_RSS,
     PAUSED_S,  # an importer's time paused (flowc.runtime.handle)
-) = range(14)
+    CALLS,  # calls of the user's code (their times are sampled: flowc.runtime.calltimes)
+) = range(15)
 ROW_HEADER = 16
 STATE_STARTING, STATE_RUNNING, STATE_FINISHED = 0, 1, 2
 
-# time spent in the user's code per event, in bins of a quarter octave from 2**-30 s (~1 ns)
+# time spent in the user's code per event (weighted samples), in bins of a quarter octave from 2**-30 s (~1 ns)
 HIST_BINS = 4 * 42
 _HIST_LOW_EXPONENT = -30
 

@@ -123,9 +123,9 @@ def _worker_table(workers: dict) -> list[str]:
     timed = any(w.get("calls") for w in workers.values())
     wall_note = (
         "wall time per event: in the worker's code, waiting for events and for room excluded; "
-        f"one call in {SAMPLE_EVERY} is timed while calls take under "
-        f"{format_duration(SLOW_EVENT_S, sep='')}, every call after that (median and min to "
-        "within 9%)"
+        f"while calls take under {format_duration(SLOW_EVENT_S, sep='')}, one in "
+        f"{SAMPLE_EVERY} is timed, at random: the times are estimates (median and min from bins "
+        "9% wide)"
         if timed
         else "wall time per event: not measured (call times were off: FLOWC_CALL_TIMES)"
     )

@@ -801,7 +801,7 @@ class Supervisor:
                 buffers[b]["written"] += written[j]
                 buffers[b]["dropped"] += dropped[j]
             hist = [total(layout.hist_base + k) for k in range(S.HIST_BINS)]
-            calls = sum(hist)
+            calls = total(S.CALLS)
             worker_peak = max((words[c.row_offset + S.PEAK_RSS] for c in children), default=0)
             peak = max(peak, worker_peak)
             entry = {
