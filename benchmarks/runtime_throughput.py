@@ -114,7 +114,7 @@ class Profile:
 FULL = Profile(
     repetitions=5,
     events={
-        "fast": {4: 200_000, 512: 50_000, 65536: 2_000},
+        "fast": {4: 400_000, 512: 500_000, 65536: 8_000},
         "slow": {4: 50_000, 512: 20_000, 65536: 2_000},
         "slowest": {4: 5_000, 512: 5_000, 65536: 1_000},
     },
@@ -133,6 +133,17 @@ QUICK = Profile(
 
 # ---------------------------------------------------------------------------------------------
 # running one chain
+
+
+def paired(order: list[Implementation]) -> list[Implementation]:
+    """`order` with flowc-untimed moved right after flowc: the two runs whose ratio is the cost
+    of statistics see the same state of the machine."""
+    untimed = [i for i in order if i.name == "flowc-untimed"]
+    if not untimed or not any(i.name == "flowc" for i in order):
+        return order
+    rest = [i for i in order if i.name != "flowc-untimed"]
+    at = next(k for k, i in enumerate(rest) if i.name == "flowc")
+    return rest[: at + 1] + untimed + rest[at + 1 :]
 
 
 def run_chain(
@@ -252,6 +263,17 @@ class Cell:
         }
 
 
+def paired_ratio(mine: Cell, theirs: Cell) -> float | None:
+    """The median over repetitions of the ratio of events/s of two implementations that ran
+    one right after the other (a slow drift of the machine's load cancels out)."""
+    ratios = [
+        a["events_per_s"] / b["events_per_s"]
+        for a, b in zip(mine.throughput_runs, theirs.throughput_runs, strict=False)
+        if a.get("ok") and b.get("ok") and a.get("events_per_s") and b.get("events_per_s")
+    ]
+    return statistics.median(ratios) if ratios else None
+
+
 def why_failed(run: dict) -> str:
     """One line: the runtime's failure when it reported one, else what the runner saw."""
     if run.get("failure"):
@@ -369,13 +391,15 @@ def goals(summaries: dict) -> list[tuple[str, bool | None, str]]:
             ring.get(label, {}).get("events_per_s"),
             0.7,
         )
-    untimed = summaries.get("flowc-untimed", {})
     for label in ("64 B", "8 KB", "1 MB"):
-        against(
-            f"statistics cost < 5%: flowc >= 0.95x flowc-untimed's events/s at {label}",
-            flowc.get(label, {}).get("events_per_s"),
-            untimed.get(label, {}).get("events_per_s"),
-            0.95,
+        value = flowc.get(label, {}).get("statistics_cost_ratio")
+        out.append(
+            (
+                f"statistics cost < 5%: flowc >= 0.95x flowc-untimed's events/s at {label} "
+                "(median of the paired runs' ratios)",
+                None if value is None else value >= 0.95,
+                fmt(value, 2) + "x",
+            )
         )
     cpu = flowc.get("64 B", {}).get("cpu_us_per_event")
     out.append(
@@ -481,6 +505,7 @@ def main() -> int:
             implementations[repetition % len(implementations) :]
             + implementations[: repetition % len(implementations)]
         )
+        order = paired(order)
         passes = [("throughput", 0.0)] + ([] if args.no_latency else [("latency", PACED_RATE_HZ)])
         for kind, rate in passes:
             for size in SIZES:
@@ -523,6 +548,11 @@ def main() -> int:
             if reason:
                 summary["unavailable"] = reason
             summaries[implementation.name][size.label] = summary
+    if "flowc" in cells and "flowc-untimed" in cells:
+        for size in SIZES:
+            summaries["flowc"][size.label]["statistics_cost_ratio"] = paired_ratio(
+                cells["flowc"][size.label], cells["flowc-untimed"][size.label]
+            )
 
     document = {
         "profile": "quick" if args.quick else "full",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 
 from flowc.runtime import stats as S
 from flowc.runtime.ring import SLOW_EVENT_S, ProcessClock
@@ -38,8 +39,9 @@ def _geometric_gaps(count: int, mean: int, seed: int) -> tuple[int, ...]:
 
 # the gaps between timed calls of a fast process, used in turn (drawn once: cheap to take)
 GAPS = _geometric_gaps(1021, SAMPLE_EVERY, seed=20261121)
-# the timed calls reach the shared row after this many calls or this many seconds of calls
-# (and whenever the process blocks or ends)
+# the timed calls reach the shared row after this many calls or this many seconds of calls,
+# when the process ends, and when it blocks and has not flushed for FLUSH_SECONDS (a process
+# that blocks every few events would spend more on flushing than on its events)
 FLUSH_CALLS = 256
 FLUSH_SECONDS = 0.05
 # the environment variable that turns call times off (statistics keep their exact counts)
@@ -86,7 +88,8 @@ class CallTimes:
         self.total = 0.0
         self.longest = 0.0
         self.bins: dict[int, int] = {}
-        clock.before_block_hooks.append(self.flush)
+        self.flushed_at = time.perf_counter()
+        clock.before_block_hooks.append(self.flush_if_stale)
 
     def calls_until_timed(self) -> int:
         """The countdown for the first call: it is timed."""
@@ -132,10 +135,16 @@ class CallTimes:
         self.gap = countdown
         self.flush()
 
+    def flush_if_stale(self) -> None:
+        """Flush when the last flush is FLUSH_SECONDS old (the process is about to block)."""
+        if self.calls and time.perf_counter() - self.flushed_at >= FLUSH_SECONDS:
+            self.flush()
+
     def flush(self) -> None:
         """Add what was gathered to the shared row."""
         if not self.calls:
             return
+        self.flushed_at = time.perf_counter()
         floats, row = self.floats, self.row
         self.calls, calls = 0, self.calls
         if not self.enabled:  # the row then says no call was timed

@@ -70,7 +70,7 @@ class ProcessSpec:
     functions: dict[str, Any] = field(default_factory=dict)
     inherited_fds: tuple[int, ...] = ()  # supervisor-only fds a forked child must close
     plan_json: str = ""  # the whole plan, given to the worker's code as FLOWC_PLAN
-    call_times: bool = True  # time the user's code (statistics); off, calls are only counted
+    call_times: bool = True  # keep the call times (statistics); off, they only tell slow from fast
 
 
 class StopImport(BaseException):

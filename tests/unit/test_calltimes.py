@@ -8,7 +8,8 @@ import random
 import pytest
 
 from flowc.runtime import stats as S
-from flowc.runtime.calltimes import GAPS, SAMPLE_EVERY, CallTimes, enabled_by
+from flowc.runtime import calltimes
+from flowc.runtime.calltimes import FLUSH_SECONDS, GAPS, SAMPLE_EVERY, CallTimes, enabled_by
 from flowc.runtime.ring import SLOW_EVENT_S, ProcessClock
 
 # most tests time every EVERY-th call, to count what is timed
@@ -116,12 +117,17 @@ def test_random_call_times_give_the_mean_and_median():
     assert S.histogram_median(histogram(row)) == pytest.approx(2e-6, rel=0.1)
 
 
-def test_the_times_reach_the_row_before_the_process_blocks():
+def test_the_times_reach_the_row_when_the_process_blocks_after_a_while(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(calltimes.time, "perf_counter", lambda: now[0])
     times, row, floats, clock = new_times()
     countdown = times.calls_until_timed()
     countdown -= 1
     countdown = times.timed(3e-6)
     assert floats[S.CALL_S] == 0.0  # gathered, not flushed
+    clock.before_blocking()
+    assert floats[S.CALL_S] == 0.0  # flushed a moment ago (at the start): not yet
+    now[0] += 2 * FLUSH_SECONDS
     clock.before_blocking()
     assert floats[S.CALL_S] == pytest.approx(3e-6) and row[S.CALLS] == 1
 
