@@ -210,6 +210,27 @@ class CallShape:
     wants_source: bool
     wants_example: bool
 
+    def adapt(self, fn, args: dict):
+        """A callable (data, meta, source) -> result calling the step `fn` (the function, or a
+        class's `process`) as its signature asks, with the `.flow` file's `args`."""
+        meta, source = self.wants_meta, self.wants_source
+        if meta and source:
+            return lambda data, m, s: fn(data, meta=m, source=s, **args)
+        if meta:
+            return lambda data, m, s: fn(data, meta=m, **args)
+        if source:
+            return lambda data, m, s: fn(data, source=s, **args)
+        if args:
+            return lambda data, m, s: fn(data, **args)
+        return lambda data, m, s: fn(data)
+
+    def plain(self, fn, args: dict):
+        """`fn` itself when it takes nothing but the data (one call less per event), else
+        None."""
+        if args or self.wants_meta or self.wants_source:
+            return None
+        return fn
+
 
 def call_shape(obj, kind: str) -> CallShape:
     """Inspect a worker's function or class as a worker of `kind` calls it."""

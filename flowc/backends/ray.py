@@ -36,7 +36,6 @@ from flowc.runtime.result import RunError, RunResult, WorkerFailure
 from flowc.runtime.stats import HIST_BINS, histogram_bin, histogram_median
 from flowc.runtime.stopping import stop_step
 from flowc.runtime.summary import format_summary
-from flowc.runtime.worker import _adapt
 from flowc.types import META_DTYPE
 
 # events of at least this many bytes go through the object store, smaller ones inline
@@ -474,9 +473,9 @@ class WorkerActor:
         elif self.shape.is_class:
             instance = code(**args)
             self.finish = getattr(instance, "finish", None)
-            self.step = _adapt(instance.process, {}, self.shape)
+            self.step = self.shape.adapt(instance.process, {})
         else:
-            self.step = _adapt(code, args, self.shape)
+            self.step = self.shape.adapt(code, args)
 
     def _record(self, seconds: float) -> None:
         c = self.counters

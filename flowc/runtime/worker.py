@@ -27,7 +27,6 @@ from flowc.runtime.ring import (
     CLOSED,
     LAST_SLOT,
     PUBLISHED,
-    SLOW_EVENT_S,
     STOPPED,
     ProcessClock,
     ResultError,
@@ -245,11 +244,11 @@ class WorkerProcess:
         elif self.shape.is_class:
             instance = code(**args)
             self.finish = getattr(instance, "finish", None)
-            self.step = _adapt(instance.process, {}, self.shape)
-            self.plain_step = _plain(instance.process, {}, self.shape)
+            self.step = self.shape.adapt(instance.process, {})
+            self.plain_step = self.shape.plain(instance.process, {})
         else:
-            self.step = _adapt(code, args, self.shape)
-            self.plain_step = _plain(code, args, self.shape)
+            self.step = self.shape.adapt(code, args)
+            self.plain_step = self.shape.plain(code, args)
 
     # --- running -----------------------------------------------------------------------------
 
@@ -681,24 +680,3 @@ def _copy_latest(ring: Ring):
         if words[at] == before:
             return data, meta[0]
     return None
-
-
-def _plain(fn, args: dict, shape):
-    """`fn` itself when it takes nothing but the data (one call less per event), else None."""
-    if args or shape.wants_meta or shape.wants_source:
-        return None
-    return fn
-
-
-def _adapt(fn, args: dict, shape):
-    """A callable (data, meta, source) -> result calling `fn` as its signature asks."""
-    meta, source = shape.wants_meta, shape.wants_source
-    if meta and source:
-        return lambda data, m, s: fn(data, meta=m, source=s, **args)
-    if meta:
-        return lambda data, m, s: fn(data, meta=m, **args)
-    if source:
-        return lambda data, m, s: fn(data, source=s, **args)
-    if args:
-        return lambda data, m, s: fn(data, **args)
-    return lambda data, m, s: fn(data)

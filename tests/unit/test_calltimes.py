@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from flowc.runtime import stats as S
 from flowc.runtime import calltimes
+from flowc.runtime import stats as S
 from flowc.runtime.calltimes import FLUSH_SECONDS, GAPS, SAMPLE_EVERY, CallTimes, enabled_by
 from flowc.runtime.ring import SLOW_EVENT_S, ProcessClock
 
@@ -133,7 +133,8 @@ def test_the_times_reach_the_row_when_the_process_blocks_after_a_while(monkeypat
 
 
 @pytest.mark.parametrize(
-    "value, on", [(None, True), ("on", True), ("1", True), ("off", False), ("0", False), ("No", False)]
+    "value, on",
+    [(None, True), ("on", True), ("1", True), ("off", False), ("0", False), ("No", False)],
 )
 def test_the_environment_turns_call_times_off(value, on):
     environment = {} if value is None else {"FLOWC_CALL_TIMES": value}
