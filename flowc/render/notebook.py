@@ -192,7 +192,7 @@ def snapshot_tables(snapshot) -> str:
                 "-" if w.kind == "importer" else w.events_in,
                 "-" if w.kind == "observer" else w.events_out,
                 format_rate(w.rate_out if w.kind == "importer" else w.rate_in),
-                f"{100 * w.busy:.0f}%",
+                "-" if w.busy is None else f"{100 * w.busy:.0f}%",
                 w.errors,
             ]
             for w in snapshot.workers

@@ -25,8 +25,8 @@ def open_view(stream: TextIO | None = None) -> LiveView | StatusLine:
     return StatusLine(stream)
 
 
-def _percent(fraction: float) -> str:
-    return f"{100 * fraction:.0f}%"
+def _percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{100 * fraction:.0f}%"
 
 
 class LiveView:
@@ -110,7 +110,7 @@ class LiveView:
                 "-" if w.kind == "importer" else str(w.events_in),
                 "-" if w.kind == "observer" else str(w.events_out),
                 format_rate(rate),
-                Text(_percent(w.busy), style="bold red" if w.busy >= 0.9 else ""),
+                Text(_percent(w.busy), style="bold red" if (w.busy or 0.0) >= 0.9 else ""),
                 _percent(w.waiting_in) if waits_in else "-",
                 "-" if w.kind == "observer" else _percent(w.waiting_out),
                 Text(str(w.errors), style="red" if w.errors else ""),

@@ -44,9 +44,9 @@ class WorkerSnapshot:
     errors: int
     rate_in: float  # events per second
     rate_out: float
-    busy: float  # fraction of the interval spent in the user's code
+    busy: float | None  # fraction of the interval spent in the user's code (None: not timed)
     waiting_in: float  # fraction spent waiting for events
-    waiting_out: float  # estimated fraction spent waiting for room in a full output
+    waiting_out: float | None  # estimated fraction spent waiting for room in a full output
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,10 @@ class Monitor:
         row_offsets: Mapping[tuple[str, int], int],
         rings: Mapping[str, Ring],
         view=None,
+        call_times: bool = True,
     ):
         self.plan = plan
+        self.call_times = call_times  # off, busy shares are not known (FLOWC_CALL_TIMES)
         self.words = words
         self.rings = rings
         self.view = view
@@ -254,11 +256,13 @@ class Monitor:
             before = self.last.get(w.name, _Reading())
             self.last[w.name] = now
             capacity = interval * w.processes
-            busy = _fraction(now.busy_s - before.busy_s, capacity)
             waiting_in = _fraction(now.blocked_in_s - before.blocked_in_s, capacity)
-            waiting_out = 0.0
-            if any(o in full for o in w.outputs):
-                waiting_out = max(0.0, 1.0 - busy - waiting_in)
+            busy = waiting_out = None
+            if self.call_times:
+                busy = _fraction(now.busy_s - before.busy_s, capacity)
+                waiting_out = 0.0
+                if any(o in full for o in w.outputs):
+                    waiting_out = max(0.0, 1.0 - busy - waiting_in)
             workers.append(
                 WorkerSnapshot(
                     name=w.name,

@@ -192,6 +192,8 @@ class Supervisor:
         self.monitor: Monitor | None = None
         self.context = multiprocessing.get_context(start_method)
         self.start_method = start_method
+        # whether workers keep the times of their calls (FLOWC_CALL_TIMES)
+        self.call_times = call_times_enabled_by(os.environ)
         self.prefix = run_prefix()
         self.segments: list[Segment] = []
         self.semaphore_names: list[str] = []
@@ -511,7 +513,6 @@ class Supervisor:
         sys.stderr.flush()
         inherited = tuple(supervisor_fds)
         plan_json = plan.to_json(indent=None)
-        call_times = call_times_enabled_by(os.environ)
         if self.janitor is not None and self.janitor.stdin is not None:
             inherited += (self.janitor.stdin.fileno(),)
         for worker in plan.workers:
@@ -540,7 +541,7 @@ class Supervisor:
                     functions=functions,
                     inherited_fds=inherited if self.start_method == "fork" else (),
                     plan_json=plan_json,
-                    call_times=call_times,
+                    call_times=self.call_times,
                 )
                 process = self.context.Process(
                     target=worker_main,
@@ -576,7 +577,12 @@ class Supervisor:
         by_conn = {c.conn: c for c in self.children}
         by_sentinel = {c.process.sentinel: c for c in self.children}
         self.monitor = Monitor(
-            self.plan, self.control_words, self.row_offsets, self.rings, self.view
+            self.plan,
+            self.control_words,
+            self.row_offsets,
+            self.rings,
+            self.view,
+            call_times=self.call_times,
         )
         while not all(c.exited for c in self.children):
             now = time.perf_counter()

@@ -54,6 +54,14 @@ def test_the_live_view_shows_every_buffer_and_worker():
     assert re.search(r"src +importer +- +120 +80/s +10% +- +90%", text)
 
 
+def test_with_call_times_off_the_busy_share_is_not_made_up():
+    untimed = WorkerSnapshot("mid", "processor", 1, 1, 112, 111, 0, 75.0, 75.0, None, 0.02, None)
+    plain = Snapshot("watched", 1.5, (untimed,), ())
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(LiveView.render(plain))
+    assert re.search(r"mid +processor +112 +111 +75/s +- +2% +- +0", out.getvalue())
+
+
 def test_the_status_line_comes_every_few_seconds():
     out = io.StringIO()
     line = StatusLine(out)
