@@ -74,12 +74,12 @@ def check_source(
     max_shm: int | None = None,
 ) -> CheckResult:
     """Every diagnostic of a flow text, and its plan when there is no error."""
-    try:
-        module = parse(source)
-    except FlowError as exc:
-        return CheckResult(source, sort_diagnostics(exc.diagnostics), None)
-    requests = overrides_from_api(overrides or {}) + overrides_from_set(set_texts)
     with _collector_paused():
+        try:
+            module = parse(source)
+        except FlowError as exc:
+            return CheckResult(source, sort_diagnostics(exc.diagnostics), None)
+        requests = overrides_from_api(overrides or {}) + overrides_from_set(set_texts)
         model, diagnostics = resolve_module(
             source,
             module,
@@ -96,9 +96,9 @@ def check_source(
 
 @contextmanager
 def _collector_paused():
-    """Pause Python's cyclic garbage collector while the model is built.
+    """Pause Python's cyclic garbage collector while the syntax tree and the model are built.
 
-    The model is tens of thousands of small objects that all stay alive until the plan is
+    They are tens of thousands of small objects that all stay alive until the plan is
     made; every full collection would walk all of them again, making large files quadratic.
     """
     was_enabled = gc.isenabled()
