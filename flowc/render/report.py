@@ -466,9 +466,11 @@ def render_report(
         fills = markupsafe.Markup(
             line_chart(fill_lines(timeline), "share of slots in use", _percent, y_max=1.0)
         )
-        busy = markupsafe.Markup(
-            line_chart(busy_lines(timeline), "share of time busy", _percent, y_max=1.0)
-        )
+        busy_series = busy_lines(timeline)
+        if any(line.points for line in busy_series):  # none when call times were off
+            busy = markupsafe.Markup(
+                line_chart(busy_series, "share of time busy", _percent, y_max=1.0)
+            )
     buffers = []
     for name, b in (stats.get("buffers") or {}).items():
         readers = [

@@ -136,7 +136,7 @@ class Monitor:
                     "processes": w.processes,
                     "events_in": [],
                     "events_out": [],
-                    "busy_s": [],
+                    **({"busy_s": []} if call_times else {}),  # off: not measured
                     "blocked_in_s": [],
                 }
                 for w in plan.workers
@@ -306,7 +306,8 @@ class Monitor:
             reading = self.last[w.name]
             row["events_in"].append(w.events_in)
             row["events_out"].append(w.events_out)
-            row["busy_s"].append(round(reading.busy_s, 6))
+            if self.call_times:
+                row["busy_s"].append(round(reading.busy_s, 6))
             row["blocked_in_s"].append(round(reading.blocked_in_s, 6))
         for b in snapshot.buffers:
             row = series["buffers"][b.name]

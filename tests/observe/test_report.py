@@ -120,6 +120,25 @@ def test_the_report_of_a_completed_run(flow_folder):
     assert len(svgs[3].findall(f"{namespace}polyline")) == 3
 
 
+def test_with_call_times_off_the_report_says_busy_shares_were_not_measured(flow_folder):
+    (flow_folder / "reported.flow").write_text(FLOW)
+    completed = flowc_run(
+        flow_folder,
+        "reported.flow",
+        "--set",
+        "N=100",
+        "--report",
+        "report.html",
+        FLOWC_CALL_TIMES="off",
+    )
+    assert completed.exit == 0, completed.stderr
+    assert "not measured (call times were off" in " ".join(completed.stderr.split())
+    text = (flow_folder / "report.html").read_text()
+    check_html(text)
+    assert len(svg_parts(text)) == 3  # the graph, the rates, the fill levels
+    assert "Not measured: call times were off" in text
+
+
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
 def test_the_graph_is_drawn_by_graphviz_when_dot_is_present(flow_folder):
     (flow_folder / "reported.flow").write_text(FLOW)
