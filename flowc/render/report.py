@@ -116,6 +116,19 @@ def annotated_dot(plan: Plan, stats: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _call_times(w: dict, calls: int, prefix: str) -> dict:
+    """`mean`, `median`, `min`, `max` (`prefix` "") or `cpu_mean`... ("cpu_") of a worker's
+    calls; None where they were not measured."""
+    measured = bool(calls) and f"{prefix}call_s" in w
+    return {
+        f"{prefix}mean": w[f"{prefix}call_s"] / calls if measured else None,
+        **{
+            f"{prefix}{stat}": w.get(f"{prefix}call_{stat}_s") if measured else None
+            for stat in ("median", "min", "max")
+        },
+    }
+
+
 def _busy_share(measured: dict) -> float | None:
     wall = measured.get("wall_s") or 0.0
     if wall <= 0:
@@ -408,7 +421,6 @@ def _worker_rows(stats: dict) -> list[dict]:
     rows = []
     for name, w in (stats.get("workers") or {}).items():
         calls = w.get("calls") or 0
-        events = max(w.get("events_in", 0), w.get("events_out", 0), calls)
         wall = w.get("wall_s") or 0.0
         rows.append(
             {
@@ -418,11 +430,8 @@ def _worker_rows(stats: dict) -> list[dict]:
                 "events_in": w.get("events_in", 0),
                 "events_out": w.get("events_out", 0),
                 "errors": w.get("errors", 0),
-                "mean": w.get("call_s", 0.0) / calls if calls else None,
-                "median": w.get("call_median_s") if calls else None,
-                "min": w.get("call_min_s") if calls else None,
-                "max": w.get("call_max_s") if calls else None,
-                "cpu": w.get("cpu_s", 0.0) / events if events else None,
+                **_call_times(w, calls, ""),
+                **_call_times(w, calls, "cpu_"),
                 "blocked_in": w.get("blocked_in_s", 0.0),
                 "blocked_out": w.get("blocked_out_s", 0.0),
                 "blocked_in_share": w.get("blocked_in_s", 0.0) / wall if wall > 0 else None,

@@ -8,8 +8,8 @@ comes next never depends on where the last timed call fell: a worker that does s
 costly every N events is caught as often as chance says), and once a call takes SLOW_EVENT_S or
 more it times the next call too (the clock is then nothing next to the work). Each timed call
 counts with the inverse of the probability it had of being timed (Horvitz-Thompson): the
-total, the median (from a histogram) and the longest call are estimates from the timed calls;
-the number of calls is exact. The same timing tells the process's ports whether it is slow
+total, the median (from a histogram) and the longest call, in wall time and in the process's
+CPU time, are estimates from the timed calls; the number of calls is exact. The same timing tells the process's ports whether it is slow
 (`ProcessClock.slow`), which decides how soon a writer hands its events on.
 
 With statistics off (`FLOWC_CALL_TIMES=off`) the calls are counted but their times are not
@@ -73,7 +73,8 @@ class CallTimes:
     ):
         self.row = row
         self.floats = floats
-        self.hist_base = hist_base
+        self.hist_base = hist_base  # the wall-time histogram; the CPU-time one follows it
+        self.cpu_hist_base = hist_base + S.HIST_BINS
         self.clock = clock
         self.enabled = enabled
         self.gaps = gaps
@@ -81,13 +82,14 @@ class CallTimes:
         self.next_gap = 0  # the index of the next gap
         self.gap = 1  # the calls from the last timed one up to and including the next
         self.weight = 1  # what the next timed call counts for
-        self.latest = 0.0  # the time of the latest timed call, and its histogram bin
-        self.latest_bin = 0
         # not yet in the shared row
         self.calls = 0
         self.total = 0.0
         self.longest = 0.0
         self.bins: dict[int, int] = {}
+        self.cpu_total = 0.0
+        self.cpu_longest = 0.0
+        self.cpu_bins: dict[int, int] = {}
         self.flushed_at = time.perf_counter()
         clock.before_block_hooks.append(self.flush_if_stale)
 
@@ -96,8 +98,9 @@ class CallTimes:
         self.gap, self.weight = 1, 1
         return 1
 
-    def timed(self, seconds: float) -> int:
-        """Take the time of a timed call; return how many calls from now the next is timed."""
+    def timed(self, seconds: float, cpu_seconds: float) -> int:
+        """Take the wall and CPU time of a timed call; return how many calls from now the next
+        is timed."""
         slow = seconds >= SLOW_EVENT_S
         self.clock.slow = slow
         calls = self.calls + self.gap
@@ -109,8 +112,13 @@ class CallTimes:
             if seconds > self.longest:
                 self.longest = seconds
             b = histogram_bin(seconds)
-            self.latest, self.latest_bin = seconds, b
             bins = self.bins
+            bins[b] = bins.get(b, 0) + weight
+            self.cpu_total += cpu_seconds * weight
+            if cpu_seconds > self.cpu_longest:
+                self.cpu_longest = cpu_seconds
+            b = histogram_bin(cpu_seconds)
+            bins = self.cpu_bins
             bins[b] = bins.get(b, 0) + weight
         if calls >= FLUSH_CALLS or self.total >= FLUSH_SECONDS:
             self.flush()
@@ -122,11 +130,11 @@ class CallTimes:
             self.next_gap = at + 1 if at + 1 < len(self.gaps) else 0
         return self.gap
 
-    def timed_alone(self, seconds: float) -> None:
-        """Take the time of a call in a loop that times every call (an observer's: its calls
+    def timed_alone(self, seconds: float, cpu_seconds: float) -> None:
+        """Take the times of a call in a loop that times every call (an observer's: its calls
         are few)."""
         self.gap, self.weight = 1, 1
-        self.timed(seconds)
+        self.timed(seconds, cpu_seconds)
 
     def finish(self, countdown: int) -> None:
         """The loop ends with `countdown` calls to go before the next timed one: count the calls
@@ -153,8 +161,11 @@ class CallTimes:
         floats[S.CALL_S] += self.total
         if self.longest > floats[S.CALL_MAX_S]:
             floats[S.CALL_MAX_S] = self.longest
-        base = self.hist_base
-        for b, weight in self.bins.items():
-            row[base + b] += weight
-        self.bins.clear()
-        self.total = self.longest = 0.0
+        floats[S.CPU_CALL_S] += self.cpu_total
+        if self.cpu_longest > floats[S.CPU_CALL_MAX_S]:
+            floats[S.CPU_CALL_MAX_S] = self.cpu_longest
+        for base, bins in ((self.hist_base, self.bins), (self.cpu_hist_base, self.cpu_bins)):
+            for b, weight in bins.items():
+                row[base + b] += weight
+            bins.clear()
+        self.total = self.longest = self.cpu_total = self.cpu_longest = 0.0

@@ -146,7 +146,8 @@ class Monitor:
                 for b in plan.buffers
             },
         }
-        self.shortest_call_s: dict[str, float | None] = {}
+        # per worker the shortest wall and CPU time of a call, read at the end
+        self.shortest_call_s: dict[str, tuple[float | None, float | None]] = {}
         self.closed = False
 
     def due_in(self, elapsed: float) -> float:
@@ -168,15 +169,17 @@ class Monitor:
 
     def annotate(self, stats: dict) -> None:
         """Add to a statistics document what only the monitor read: per worker `call_min_s`
-        (from the histogram, so never above the exact mean and max it is shown beside)."""
+        and `cpu_call_min_s` (from the histograms, so never above the mean and max they are
+        shown beside)."""
         for name, entry in stats.get("workers", {}).items():
-            shortest = self.shortest_call_s.get(name)
+            if name not in self.shortest_call_s:
+                continue
             calls = entry.get("calls") or 0
-            if shortest is not None and calls:
-                mean = entry.get("call_s", 0.0) / calls
-                shortest = min(shortest, mean, entry.get("call_max_s") or shortest)
-            if name in self.shortest_call_s:
-                entry["call_min_s"] = shortest
+            for shortest, prefix in zip(self.shortest_call_s[name], ("", "cpu_"), strict=True):
+                if shortest is not None and calls:
+                    mean = entry.get(f"{prefix}call_s", 0.0) / calls
+                    shortest = min(shortest, mean, entry.get(f"{prefix}call_max_s") or shortest)
+                entry[f"{prefix}call_min_s"] = shortest
 
     def close(self) -> None:
         """Stop reading shared memory and close the view; safe to call more than once."""
@@ -325,14 +328,13 @@ class Monitor:
                     if isinstance(values, list):
                         change(values)
 
-    def _shortest_calls(self) -> dict[str, float | None]:
-        """Per worker, the shortest time one call of its code took (the middle of the lowest
-        non-empty bin of the call-time histograms; None without calls)."""
+    def _shortest_calls(self) -> dict[str, tuple[float | None, float | None]]:
+        """Per worker, the shortest wall and CPU time one call of its code took (the middle of
+        the lowest non-empty bin of the histograms; None without calls)."""
         words = self.words
-        shortest: dict[str, float | None] = {}
-        for name, rows in self.rows.items():
-            base = self.layouts[name].hist_base
-            shortest[name] = next(
+
+        def lowest(rows, base: int) -> float | None:
+            return next(
                 (
                     S.bin_seconds(b)
                     for b in range(S.HIST_BINS)
@@ -340,7 +342,14 @@ class Monitor:
                 ),
                 None,
             )
-        return shortest
+
+        return {
+            name: (
+                lowest(rows, self.layouts[name].hist_base),
+                lowest(rows, self.layouts[name].cpu_hist_base),
+            )
+            for name, rows in self.rows.items()
+        }
 
 
 def _keep_every_second(values: list) -> None:

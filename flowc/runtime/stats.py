@@ -31,11 +31,13 @@ GLOBAL_WORDS = 8
     PEAK_RSS,
     PAUSED_S,  # an importer's time paused (flowc.runtime.handle)
     CALLS,  # calls of the user's code (their times are sampled: flowc.runtime.calltimes)
-) = range(15)
-ROW_HEADER = 16
+    CPU_CALL_S,  # the CPU time of those calls
+    CPU_CALL_MAX_S,
+) = range(17)
+ROW_HEADER = 24
 STATE_STARTING, STATE_RUNNING, STATE_FINISHED = 0, 1, 2
 
-# time spent in the user's code per event (weighted samples), in bins of a quarter octave from 2**-30 s (~1 ns)
+# time spent in the user's code per event (weighted samples; wall, then CPU), in bins of a quarter octave from 2**-30 s (~1 ns)
 HIST_BINS = 4 * 42
 _HIST_LOW_EXPONENT = -30
 
@@ -64,8 +66,12 @@ class RowLayout:
         return ROW_HEADER
 
     @property
-    def consumed_base(self) -> int:
+    def cpu_hist_base(self) -> int:
         return ROW_HEADER + HIST_BINS
+
+    @property
+    def consumed_base(self) -> int:
+        return ROW_HEADER + 2 * HIST_BINS
 
     @property
     def written_base(self) -> int:

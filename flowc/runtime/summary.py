@@ -44,17 +44,11 @@ def format_summary(stats: dict) -> str:
     return "\n".join(lines)
 
 
-def worker_events(w: dict) -> int:
-    """Events a worker handled: taken in, put out, or (importers) produced."""
-    return max(w.get("events_in", 0), w.get("events_out", 0), w.get("calls", 0))
-
-
-WORKER_COLUMNS = (
-    "worker", "kind", "in", "out", "err", "mean", "median", "min", "max", "cpu/ev", "blk in",
-    "blk out",
-)  # fmt: skip
+WORKER_COLUMNS = ("worker", "kind", "in", "out", "err", "blk in", "blk out")
 # columns grouped under a title: (title, first column, last column)
-WORKER_GROUPS = (("wall time per event", 5, 8), ("time blocked", 10, 11))
+WORKER_GROUPS = (("time blocked", 5, 6),)
+TIME_COLUMNS = ("worker", "mean", "median", "min", "max", "mean", "median", "min", "max")
+TIME_GROUPS = (("wall time per event", 1, 4), ("CPU time per event", 5, 8))
 
 
 def _table(headers, rows, left: int, groups=()) -> list[str]:
@@ -82,9 +76,9 @@ def _table(headers, rows, left: int, groups=()) -> list[str]:
 
 def _worker_table(workers: dict) -> list[str]:
     rows = []
+    time_rows = []
     notes: dict[int, list[str]] = {}
     for name, w in workers.items():
-        calls = w.get("calls", 0)
         wall = w.get("wall_s", 0.0)
         rows.append(
             (
@@ -93,15 +87,11 @@ def _worker_table(workers: dict) -> list[str]:
                 w.get("events_in", 0),
                 w.get("events_out", 0),
                 w.get("errors", 0),
-                _per_event(w.get("call_s", 0.0), calls),
-                _cell_duration(w.get("call_median_s") if calls else None),
-                _cell_duration(w.get("call_min_s") if calls else None),
-                _cell_duration(w.get("call_max_s") if calls else None),
-                _per_event(w.get("cpu_s", 0.0), worker_events(w)) if wall else "-",
                 _blocked(w.get("blocked_in_s", 0.0), wall),
                 _blocked(w.get("blocked_out_s", 0.0), wall),
             )
         )
+        time_rows.append((name, *_call_times(w, ""), *_call_times(w, "cpu_")))
         extra = []
         if w.get("kind") == "observer":
             extra.append(f"seen {w.get('seen', 0)}, skipped {w.get('skipped', 0)}")
@@ -120,21 +110,23 @@ def _worker_table(workers: dict) -> list[str]:
     for k, row_line in enumerate(table[3:]):
         lines.append(row_line)
         lines += [indent + text for text in notes[k]]
-    timed = any(w.get("calls") for w in workers.values())
-    wall_note = (
-        "wall time per event: in the worker's code, waiting for events and for room excluded; "
-        f"while calls take under {format_duration(SLOW_EVENT_S, sep='')}, one in "
-        f"{SAMPLE_EVERY} is timed, at random: the times are estimates (median and min from bins "
-        "9% wide)"
-        if timed
-        else "wall time per event: not measured (call times were off: FLOWC_CALL_TIMES)"
-    )
     lines += textwrap.wrap(
-        f"{wall_note}; cpu/ev: the processes' CPU time over their events; "
         "blocked: seconds waiting for events (in) and for room in outputs (out), and the share "
         "of the worker's time",
         width=FOOTNOTE_WIDTH,
     )
+    lines.append("")
+    if any(w.get("calls") for w in workers.values()):
+        lines += _table(TIME_COLUMNS, time_rows, left=1, groups=TIME_GROUPS)
+        note = (
+            "time per event: in the worker's code (waiting for events and for room excluded), "
+            "wall-clock and the process's CPU; while calls take under "
+            f"{format_duration(SLOW_EVENT_S, sep='')}, one in {SAMPLE_EVERY} is timed, at "
+            "random, and the times are estimates (median and min from bins 9% wide)"
+        )
+    else:
+        note = "time per event: not measured (call times were off: FLOWC_CALL_TIMES)"
+    lines += textwrap.wrap(note, width=FOOTNOTE_WIDTH)
     return lines
 
 
@@ -154,6 +146,20 @@ def _buffer_table(buffers: dict) -> list[str]:
         )
     lines.insert(1, "-" * len(lines[0]))
     return lines
+
+
+def _call_times(w: dict, prefix: str) -> tuple[str, str, str, str]:
+    """Mean, median, min and max of a worker's calls, in wall (`prefix` "") or CPU ("cpu_")
+    time; "-" where they were not measured."""
+    calls = w.get("calls", 0)
+    if not calls or f"{prefix}call_s" not in w:
+        return ("-", "-", "-", "-")
+    return (
+        _per_event(w[f"{prefix}call_s"], calls),
+        _cell_duration(w.get(f"{prefix}call_median_s")),
+        _cell_duration(w.get(f"{prefix}call_min_s")),
+        _cell_duration(w.get(f"{prefix}call_max_s")),
+    )
 
 
 def _blocked(seconds: float, wall: float) -> str:

@@ -807,6 +807,7 @@ class Supervisor:
                 buffers[b]["written"] += written[j]
                 buffers[b]["dropped"] += dropped[j]
             hist = [total(layout.hist_base + k) for k in range(S.HIST_BINS)]
+            cpu_hist = [total(layout.cpu_hist_base + k) for k in range(S.HIST_BINS)]
             calls = total(S.CALLS)
             worker_peak = max((words[c.row_offset + S.PEAK_RSS] for c in children), default=0)
             peak = max(peak, worker_peak)
@@ -825,6 +826,11 @@ class Supervisor:
                 "call_median_s": S.histogram_median(hist),
                 "call_max_s": max(
                     (floats[c.row_offset + S.CALL_MAX_S] for c in children), default=0.0
+                ),
+                "cpu_call_s": seconds(S.CPU_CALL_S),
+                "cpu_call_median_s": S.histogram_median(cpu_hist),
+                "cpu_call_max_s": max(
+                    (floats[c.row_offset + S.CPU_CALL_MAX_S] for c in children), default=0.0
                 ),
                 "peak_rss_bytes": worker_peak,
             }

@@ -285,6 +285,7 @@ class WorkerProcess:
         paused_s = 0.0  # paused since the last event was written: part of the next one's deadtime
         perf = time.perf_counter
         now = time.time
+        cpu = time.process_time
         times = self.times
         timed = times.timed
         countdown = times.calls_until_timed()
@@ -297,7 +298,7 @@ class WorkerProcess:
                 continue
             countdown -= 1
             if not countdown:
-                started = perf()
+                started, cpu_started = perf(), cpu()
             try:
                 try:
                     in_user_code[0] = True
@@ -308,7 +309,7 @@ class WorkerProcess:
                 countdown += 1  # that was no call
                 break
             if not countdown:
-                countdown = timed(perf() - started)
+                countdown = timed(perf() - started, cpu() - cpu_started)
             slot = claim(True)
             if slot < 0:
                 if slot == STOPPED:
@@ -409,7 +410,7 @@ class WorkerProcess:
             "exporter": self._exporter_handler,
         }[self.kind]()
         done = [port.done for port in self.inputs]
-        perf = time.perf_counter
+        perf, cpu = time.perf_counter, time.process_time
         times = self.times
         timed = times.timed
         countdown = times.calls_until_timed()
@@ -440,7 +441,7 @@ class WorkerProcess:
             countdown -= 1
             if not countdown:
                 blocked_before = clock.blocked_out_s
-                started = perf()
+                started, cpu_started = perf(), cpu()
             try:
                 handle(i, slot)
             except Exception:
@@ -448,7 +449,9 @@ class WorkerProcess:
                     raise
                 counters[S.ERRORS] += 1
             if not countdown:
-                countdown = timed(perf() - started - (clock.blocked_out_s - blocked_before))
+                countdown = timed(
+                    perf() - started - (clock.blocked_out_s - blocked_before), cpu() - cpu_started
+                )
                 if ring_taken is not None:
                     while ring_taken(False):
                         pass
@@ -626,7 +629,7 @@ class WorkerProcess:
         rings = [self.rings[b] for b in plan.observes]
         last = [0] * len(rings)
         counters = self.counters
-        perf = time.perf_counter
+        perf, cpu = time.perf_counter, time.process_time
         timed = self.times.timed_alone
         while True:
             progressed = False
@@ -643,14 +646,14 @@ class WorkerProcess:
                     if copied is not None:
                         counters[S.SEEN] += 1
                         counters[S.SKIPPED] += fresh - 1
-                        started = perf()
+                        started, cpu_started = perf(), cpu()
                         try:
                             self.step(copied[0], copied[1], plan.observes[k])
                         except Exception:
                             if not self.skip_errors:
                                 raise
                             counters[S.ERRORS] += 1
-                        timed(perf() - started)
+                        timed(perf() - started, cpu() - cpu_started)
                     else:
                         counters[S.SKIPPED] += fresh
                 if not closed or words[PUBLISHED] > last[k]:

@@ -32,6 +32,14 @@ def slow(data, delay):
     return data
 
 
+def spin(data, seconds):
+    """A processor that keeps its CPU busy for `seconds` per event."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+    return data
+
+
 def take(data, delay=0.0):
     """An exporter that does nothing with its events, taking `delay` seconds each."""
     if delay:

@@ -14,7 +14,7 @@ from flowc.runtime.summary import format_summary
 
 FUNCTIONS = {
     name: getattr(observe_workers, name)
-    for name in ("count", "parity", "every_fourth", "take", "peek", "slow")
+    for name in ("count", "parity", "every_fourth", "take", "peek", "slow", "spin")
 }
 
 SPLIT = """
@@ -117,6 +117,27 @@ exporter  keep = take() kept
     assert 0.002 <= wait["call_min_s"] and wait["call_max_s"] < 1.0
     assert 203 * 0.002 <= wait["call_s"] <= wait["wall_s"]
     assert workers["keep"]["call_s"] < wait["call_s"] / 10
+    # it sleeps: its calls take wall time, hardly any CPU
+    assert wait["cpu_call_s"] < wait["call_s"] / 4
+    assert wait["cpu_call_min_s"] <= wait["cpu_call_median_s"] <= wait["cpu_call_max_s"]
+
+
+def test_a_worker_that_computes_spends_its_wall_time_on_the_cpu():
+    source = """
+pipeline computing
+type XY = {x: f8, y: f8}
+buffer raw  : XY slots=8
+buffer kept : XY slots=8
+importer  src  = count(n=100) -> raw
+processor busy = spin(seconds=0.001) raw -> kept
+exporter  keep = take() kept
+"""
+    busy = flowc.compile_source(source, functions=FUNCTIONS).run(timeout=60).stats["workers"]
+    busy = busy["busy"]
+    assert busy["calls"] == 100
+    assert 100 * 0.001 <= busy["cpu_call_s"] <= busy["call_s"] * 1.05
+    assert busy["cpu_call_median_s"] == pytest.approx(0.001, rel=0.15)
+    assert 0.001 <= busy["cpu_call_max_s"]
 
 
 def test_with_call_times_off_counts_stay_exact_and_times_are_left_out(monkeypatch):

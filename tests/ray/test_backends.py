@@ -25,6 +25,13 @@ WORKER_KEYS = {
     "blocked_in_s",
     "blocked_out_s",
 }
+# beyond SPEC: the time per call of the worker's code, in wall and CPU time, on both backends
+TIME_KEYS = {
+    "calls",
+    *(f"{clock}call_{stat}_s" for clock in ("", "cpu_") for stat in ("median", "min", "max")),
+    "call_s",
+    "cpu_call_s",
+}
 
 
 def test_chain_of_every_kind_delivers_every_event_in_order(tmp_path, backend):
@@ -33,6 +40,11 @@ def test_chain_of_every_kind_delivers_every_event_in_order(tmp_path, backend):
     stats = result.stats
     assert STATS_KEYS <= set(stats) and stats["pipeline"] == "chain"
     assert all(WORKER_KEYS <= set(w) for w in stats["workers"].values())
+    assert all(TIME_KEYS <= set(w) for w in stats["workers"].values())
+    for name, w in stats["workers"].items():
+        if w["kind"] != "observer":  # an observer may see no event of a short run
+            assert w["calls"] > 0, name
+            assert 0 <= w["cpu_call_min_s"] <= w["cpu_call_max_s"], name
 
 
 def test_sharing_broadcast_and_fan_in(tmp_path, backend):

@@ -17,21 +17,21 @@ EVERY = 8
 
 
 def run_loop(times: CallTimes, durations: list[float]) -> int:
-    """Drive `times` as a worker's hot loop does, with made-up call durations; return how many
-    calls were timed."""
+    """Drive `times` as a worker's hot loop does, with made-up call durations (each call's CPU
+    time half its wall time); return how many calls were timed."""
     countdown = times.calls_until_timed()
     timed = 0
     for seconds in durations:
         countdown -= 1
         if not countdown:
             timed += 1
-            countdown = times.timed(seconds)
+            countdown = times.timed(seconds, seconds / 2)
     times.finish(countdown)
     return timed
 
 
 def new_times(enabled=True, gaps=(EVERY,), weight=EVERY):
-    row = [0] * (S.ROW_HEADER + S.HIST_BINS)
+    row = [0] * (S.ROW_HEADER + 2 * S.HIST_BINS)
     floats = [0.0] * S.ROW_HEADER
     clock = ProcessClock()
     times = CallTimes(row, floats, S.ROW_HEADER, clock, enabled, gaps, weight)
@@ -40,6 +40,10 @@ def new_times(enabled=True, gaps=(EVERY,), weight=EVERY):
 
 def histogram(row) -> list[int]:
     return row[S.ROW_HEADER : S.ROW_HEADER + S.HIST_BINS]
+
+
+def cpu_histogram(row) -> list[int]:
+    return row[S.ROW_HEADER + S.HIST_BINS : S.ROW_HEADER + 2 * S.HIST_BINS]
 
 
 @pytest.mark.parametrize("calls", [1, 7, 8, 9, 100, 1001])
@@ -53,6 +57,9 @@ def test_fast_calls_are_sampled_and_counted_exactly(calls):
     assert floats[S.CALL_S] == pytest.approx((1 + (timed - 1) * EVERY) * 1e-6)
     assert floats[S.CALL_MAX_S] == pytest.approx(1e-6)
     assert S.histogram_median(histogram(row)) == pytest.approx(1e-6, rel=0.1)
+    assert floats[S.CPU_CALL_S] == pytest.approx(floats[S.CALL_S] / 2)
+    assert floats[S.CPU_CALL_MAX_S] == pytest.approx(0.5e-6)
+    assert S.histogram_median(cpu_histogram(row)) == pytest.approx(0.5e-6, rel=0.1)
     assert not clock.slow
 
 
@@ -85,6 +92,7 @@ def test_call_times_off_keep_nothing_but_still_notice_a_slow_process():
     durations = [1e-6] * (2 * EVERY) + [2 * SLOW_EVENT_S] * EVERY
     timed = run_loop(times, durations)
     assert row[S.CALLS] == 0 and sum(histogram(row)) == 0 and floats[S.CALL_S] == 0.0
+    assert sum(cpu_histogram(row)) == 0 and floats[S.CPU_CALL_S] == 0.0
     assert clock.slow
     # fast calls timed at 1 and 1 + EVERY only; the slow one at 1 + 2 * EVERY and every call after
     assert timed == 3 + (EVERY - 1)
@@ -123,7 +131,7 @@ def test_the_times_reach_the_row_when_the_process_blocks_after_a_while(monkeypat
     times, row, floats, clock = new_times()
     countdown = times.calls_until_timed()
     countdown -= 1
-    countdown = times.timed(3e-6)
+    countdown = times.timed(3e-6, 2e-6)
     assert floats[S.CALL_S] == 0.0  # gathered, not flushed
     clock.before_blocking()
     assert floats[S.CALL_S] == 0.0  # flushed a moment ago (at the start): not yet
