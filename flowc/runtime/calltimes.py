@@ -2,8 +2,8 @@
 the process's statistics row (`flowc.runtime.stats`) in batches.
 
 Reading the clock around every event, and keeping a histogram of the times, would cost a fast
-worker more than the rest of its bookkeeping. So while its calls are fast a process times each
-call with probability 1/SAMPLE_EVERY (the gaps between timed calls are geometric, so what
+worker more than the rest of its bookkeeping. So after timing its first EVERY_CALL_FIRST calls,
+a process whose calls are fast times each call with probability 1/SAMPLE_EVERY (the gaps between timed calls are geometric, so what
 comes next never depends on where the last timed call fell: a worker that does something
 costly every N events is caught as often as chance says), and once a call takes SLOW_EVENT_S or
 more it times the next call too (the clock is then nothing next to the work). Each timed call
@@ -27,7 +27,9 @@ from flowc.runtime.ring import SLOW_EVENT_S, ProcessClock
 from flowc.runtime.stats import histogram_bin
 
 # a fast process times each call with probability 1 / SAMPLE_EVERY
-SAMPLE_EVERY = 32
+SAMPLE_EVERY = 64
+# ... after timing each of its first EVERY_CALL_FIRST calls (a short run gets exact figures)
+EVERY_CALL_FIRST = 1024
 
 
 def _geometric_gaps(count: int, mean: int, seed: int) -> tuple[int, ...]:
@@ -42,7 +44,7 @@ GAPS = _geometric_gaps(1021, SAMPLE_EVERY, seed=20261121)
 # the timed calls reach the shared row after this many calls or this many seconds of calls,
 # when the process ends, and when it blocks and has not flushed for FLUSH_SECONDS (a process
 # that blocks every few events would spend more on flushing than on its events)
-FLUSH_CALLS = 256
+FLUSH_CALLS = 1024
 FLUSH_SECONDS = 0.05
 # the environment variable that turns call times off (statistics keep their exact counts)
 ENVIRONMENT = "FLOWC_CALL_TIMES"
@@ -70,6 +72,7 @@ class CallTimes:
         enabled: bool,
         gaps: tuple[int, ...] = GAPS,
         weight: int = SAMPLE_EVERY,
+        every_call_first: int = EVERY_CALL_FIRST,
     ):
         self.row = row
         self.floats = floats
@@ -81,6 +84,8 @@ class CallTimes:
         self.fast_weight = weight  # what a call timed by chance counts for
         self.next_gap = 0  # the index of the next gap
         self.gap = 1  # the calls from the last timed one up to and including the next
+        self.made = 0  # calls made up to the last timed one, since the process started
+        self.every_call_first = every_call_first
         self.weight = 1  # what the next timed call counts for
         # not yet in the shared row
         self.calls = 0
@@ -105,6 +110,7 @@ class CallTimes:
         self.clock.slow = slow
         calls = self.calls + self.gap
         self.calls = calls
+        self.made += self.gap
         if self.enabled:
             weight = self.weight
             total = self.total + seconds * weight
@@ -122,7 +128,7 @@ class CallTimes:
             bins[b] = bins.get(b, 0) + weight
         if calls >= FLUSH_CALLS or self.total >= FLUSH_SECONDS:
             self.flush()
-        if slow:
+        if slow or self.made < self.every_call_first:
             self.gap, self.weight = 1, 1
         else:
             at = self.next_gap

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import textwrap
 
-from flowc.runtime.calltimes import SAMPLE_EVERY
+from flowc.runtime.calltimes import EVERY_CALL_FIRST, SAMPLE_EVERY
 from flowc.runtime.ring import SLOW_EVENT_S
 from flowc.units import format_duration
 
@@ -120,9 +120,10 @@ def _worker_table(workers: dict) -> list[str]:
         lines += _table(TIME_COLUMNS, time_rows, left=1, groups=TIME_GROUPS)
         note = (
             "time per event: in the worker's code (waiting for events and for room excluded), "
-            "wall-clock and the process's CPU; while calls take under "
-            f"{format_duration(SLOW_EVENT_S, sep='')}, one in {SAMPLE_EVERY} is timed, at "
-            "random, and the times are estimates (median and min from bins 9% wide)"
+            f"wall-clock and the process's CPU; after the first {EVERY_CALL_FIRST:,} calls, "
+            f"while calls take under {format_duration(SLOW_EVENT_S, sep='')}, one in "
+            f"{SAMPLE_EVERY} is timed, at random, and the times are estimates (median and min "
+            "from bins 9% wide)"
         )
     else:
         note = "time per event: not measured (call times were off: FLOWC_CALL_TIMES)"

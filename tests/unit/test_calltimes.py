@@ -30,11 +30,11 @@ def run_loop(times: CallTimes, durations: list[float]) -> int:
     return timed
 
 
-def new_times(enabled=True, gaps=(EVERY,), weight=EVERY):
+def new_times(enabled=True, gaps=(EVERY,), weight=EVERY, every_call_first=0):
     row = [0] * (S.ROW_HEADER + 2 * S.HIST_BINS)
     floats = [0.0] * S.ROW_HEADER
     clock = ProcessClock()
-    times = CallTimes(row, floats, S.ROW_HEADER, clock, enabled, gaps, weight)
+    times = CallTimes(row, floats, S.ROW_HEADER, clock, enabled, gaps, weight, every_call_first)
     return times, row, floats, clock
 
 
@@ -61,6 +61,16 @@ def test_fast_calls_are_sampled_and_counted_exactly(calls):
     assert floats[S.CPU_CALL_MAX_S] == pytest.approx(0.5e-6)
     assert S.histogram_median(cpu_histogram(row)) == pytest.approx(0.5e-6, rel=0.1)
     assert not clock.slow
+
+
+def test_the_first_calls_are_each_timed_then_sampled():
+    times, row, floats, clock = new_times(gaps=GAPS, weight=SAMPLE_EVERY, every_call_first=100)
+    assert run_loop(times, [1e-6] * 100) == 100
+    assert floats[S.CALL_S] == pytest.approx(100e-6) and row[S.CALLS] == 100
+    times, row, floats, clock = new_times(gaps=GAPS, weight=SAMPLE_EVERY, every_call_first=100)
+    timed = run_loop(times, [1e-6] * 100_000)
+    assert 100 < timed < 100 + 2 * 100_000 / SAMPLE_EVERY
+    assert row[S.CALLS] == 100_000
 
 
 def test_slow_calls_are_each_timed_and_make_the_process_slow():
