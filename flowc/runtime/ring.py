@@ -419,6 +419,8 @@ class OrderedOutput(OutputPort):
         self.doorbell = self.frees[0] if self.frees else None
         self.released_at = [base + RELEASED for base in self.fifo_bases]
         self.tails = [base + TAIL for base in self.fifo_bases]
+        # one consumer (the common case): its TAIL word, written without a loop
+        self.only_tail = self.tails[0] if len(self.tails) == 1 else None
         self.limit = self.slots  # events that may be written before looking at RELEASED again
 
     def _limit(self) -> int:
@@ -454,8 +456,11 @@ class OrderedOutput(OutputPort):
             words[self.sequence_base + slot] += 1
             words[LAST_SLOT] = slot
             words[PUBLISHED] = written
-        for at in self.tails:
-            words[at] = written
+        if self.only_tail is not None:
+            words[self.only_tail] = written
+        else:
+            for at in self.tails:
+                words[at] = written
         self.counters[self.written_at] += 1
         self.unannounced += 1
         if self.unannounced >= self.batch or self.clock.slow:
@@ -566,19 +571,25 @@ class OrderedInput(InputPort):
         self.doorbell = self.ring.frees[0] if self.ring.layout.overflow == "block" else None
         self.read = 0
         self.released = 0
+        self.head_at = self.base + HEAD
+        self.tail_at = self.base + TAIL
+        self.released_at = self.base + RELEASED
 
     def pop(self) -> int:
         read = self.read
-        if read == self.words[self.base + TAIL]:
+        words = self.words
+        if read == words[self.tail_at]:
             return -1
-        self.read = read + 1
-        self.words[self.base + HEAD] = read + 1
+        read += 1
+        self.read = read
+        words[self.head_at] = read
         self.counters[self.consumed_at] += 1
-        return read % self.slots
+        return (read - 1) % self.slots
 
     def done(self, slot: int) -> None:
-        self.released += 1
-        self.words[self.base + RELEASED] = self.released
+        released = self.released + 1
+        self.released = released
+        self.words[self.released_at] = released
         self.unannounced += 1
         if self.unannounced >= self.batch:
             self.announce()
