@@ -59,7 +59,7 @@ class CallTimes:
     """The call times of one process, gathered in plain attributes and flushed into its row.
 
     The hot loop keeps a countdown: `calls_until_timed()` calls from now the next call is
-    timed, and `timed(seconds)` takes that call's time and returns the next countdown;
+    timed, and `timed(seconds, cpu_seconds)` takes that call's times and returns the next countdown;
     `finish(countdown)` when the loop ends.
     """
 
