@@ -33,7 +33,7 @@ from flowc.callables import call_shape, resolve
 from flowc.plan import Plan, WorkerPlan
 from flowc.runtime.bottleneck import find_bottleneck
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
-from flowc.runtime.stats import HIST_BINS, histogram_bin, histogram_median
+from flowc.runtime.stats import HIST_BINS, call_times_entry, histogram_bin
 from flowc.runtime.stopping import stop_step
 from flowc.runtime.summary import format_summary
 from flowc.types import META_DTYPE
@@ -57,6 +57,9 @@ _CONNECT_WAIT_S = 5.0
 
 WRITTEN, DROPPED, STOPPED = "written", "dropped", "stopped"
 _END = object()  # after the last event handed to an output
+# the counters a worker keeps of its calls' wall and CPU times: total, longest, shortest
+_WALL_KEYS = ("call_s", "call_max_s", "call_min_s")
+_CPU_KEYS = ("cpu_call_s", "cpu_call_max_s", "cpu_call_min_s")
 _SEQUENCES = (list, tuple)
 
 
@@ -496,12 +499,15 @@ class WorkerActor:
         wall = time.perf_counter() - started[0] - blocked_s
         cpu = time.process_time() - started[1]
         c = self.counters
-        for seconds, prefix, hist in ((wall, "", self.hist), (cpu, "cpu_", self.cpu_hist)):
-            c[f"{prefix}call_s"] += seconds
-            if seconds > c[f"{prefix}call_max_s"]:
-                c[f"{prefix}call_max_s"] = seconds
-            if seconds < c[f"{prefix}call_min_s"]:
-                c[f"{prefix}call_min_s"] = seconds
+        for seconds, (total, most, least), hist in (
+            (wall, _WALL_KEYS, self.hist),
+            (cpu, _CPU_KEYS, self.cpu_hist),
+        ):
+            c[total] += seconds
+            if seconds > c[most]:
+                c[most] = seconds
+            if seconds < c[least]:
+                c[least] = seconds
             hist[histogram_bin(seconds)] += 1
 
     def _run_importer(self) -> None:
@@ -998,6 +1004,9 @@ class RayRun:
             def total(key: str, rows=rows):
                 return sum(r[key] for r in rows)
 
+            def longest(key: str, rows=rows) -> float:
+                return max((r[key] for r in rows), default=0.0)
+
             hist = [sum(r["hist"][k] for r in rows) for k in range(HIST_BINS)]
             cpu_hist = [sum(r["cpu_hist"][k] for r in rows) for k in range(HIST_BINS)]
             calls = sum(hist)
@@ -1014,14 +1023,12 @@ class RayRun:
                 "cpu_s": total("cpu_s"),
                 "blocked_in_s": total("blocked_in_s"),
                 "blocked_out_s": total("blocked_out_s"),
-                "calls": calls,
-                "call_s": total("call_s"),
-                "call_median_s": histogram_median(hist),
-                "call_max_s": max((r["call_max_s"] for r in rows), default=0.0),
+                **call_times_entry(
+                    calls,
+                    (total("call_s"), hist, longest("call_max_s")),
+                    (total("cpu_call_s"), cpu_hist, longest("cpu_call_max_s")),
+                ),
                 "call_min_s": min(r["call_min_s"] for r in rows) if calls else None,
-                "cpu_call_s": total("cpu_call_s"),
-                "cpu_call_median_s": histogram_median(cpu_hist),
-                "cpu_call_max_s": max((r["cpu_call_max_s"] for r in rows), default=0.0),
                 "cpu_call_min_s": min(r["cpu_call_min_s"] for r in rows) if calls else None,
                 "peak_rss_bytes": worker_peak,
             }

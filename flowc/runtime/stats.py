@@ -98,3 +98,14 @@ def histogram_median(hist) -> float | None:
         if running >= half:
             return bin_seconds(b)
     return None
+
+
+def call_times_entry(calls: int, wall: tuple, cpu: tuple) -> dict:
+    """The `calls`, `call_*` and `cpu_call_*` keys of a worker's statistics, from the calls
+    and, in wall and in CPU time, (total seconds, histogram, longest call)."""
+    entry: dict = {"calls": calls}
+    for prefix, (total, hist, longest) in (("", wall), ("cpu_", cpu)):
+        entry[f"{prefix}call_s"] = total
+        entry[f"{prefix}call_median_s"] = histogram_median(hist)
+        entry[f"{prefix}call_max_s"] = longest
+    return entry

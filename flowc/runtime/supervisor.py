@@ -798,6 +798,9 @@ class Supervisor:
             def seconds(word: int, children=children) -> float:
                 return sum(floats[c.row_offset + word] for c in children)
 
+            def longest(word: int, children=children) -> float:
+                return max((floats[c.row_offset + word] for c in children), default=0.0)
+
             consumed = [total(layout.consumed_base + i) for i in range(len(worker.inputs))]
             written = [total(layout.written_base + j) for j in range(len(worker.outputs))]
             dropped = [total(layout.dropped_base + j) for j in range(len(worker.outputs))]
@@ -821,16 +824,10 @@ class Supervisor:
                 "cpu_s": seconds(S.CPU_S),
                 "blocked_in_s": seconds(S.BLOCKED_IN_S),
                 "blocked_out_s": seconds(S.BLOCKED_OUT_S),
-                "calls": calls,
-                "call_s": seconds(S.CALL_S),
-                "call_median_s": S.histogram_median(hist),
-                "call_max_s": max(
-                    (floats[c.row_offset + S.CALL_MAX_S] for c in children), default=0.0
-                ),
-                "cpu_call_s": seconds(S.CPU_CALL_S),
-                "cpu_call_median_s": S.histogram_median(cpu_hist),
-                "cpu_call_max_s": max(
-                    (floats[c.row_offset + S.CPU_CALL_MAX_S] for c in children), default=0.0
+                **S.call_times_entry(
+                    calls,
+                    (seconds(S.CALL_S), hist, longest(S.CALL_MAX_S)),
+                    (seconds(S.CPU_CALL_S), cpu_hist, longest(S.CPU_CALL_MAX_S)),
                 ),
                 "peak_rss_bytes": worker_peak,
             }
