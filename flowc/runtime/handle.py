@@ -26,7 +26,9 @@ class RunHandle:
 
     Options as `flowc.runtime.run` (timeout counts from the start), plus `view`: anything
     with show(snapshot) and close() to show the run live (default: none when `quiet`, else
-    the live view or status line on stderr).
+    the live view or status line on stderr); and `server`: the run's live page (built by
+    `flowc.serve` in the front door), started once the workers are, serving until the run's end
+    plus its linger; leaving the `with` block waits for it to stop.
 
     When started from the main thread, Ctrl-C and SIGTERM keep their meaning while the run
     goes on: the first drains the graph, the second stops it at once.
@@ -41,6 +43,7 @@ class RunHandle:
         quiet: bool = True,
         stats_path: str | os.PathLike | None = None,
         view=None,
+        server=None,
     ):
         method = choose_start_method(start_method)
         if timeout is not None and timeout < 0:
@@ -57,8 +60,12 @@ class RunHandle:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._view = _KeepsLatest(view)
-        self._supervisor = Supervisor(plan, method, view=self._view)
+        self.server = server
+        live_dir = None if server is None else server.live_dir
+        self._supervisor = Supervisor(plan, method, view=self._view, live_dir=live_dir)
         early = self._supervisor.start()
+        if server is not None:  # after the workers started: fork copies no server thread
+            server.start(self)
         if early is not None:
             self._conclude(early)
             return
@@ -143,6 +150,8 @@ class RunHandle:
             self.stop(drain=False)
         self._done.wait()
         self._release_signals()
+        if self.server is not None:  # its linger ends it; an error here, at once
+            self.server.wait_closed() if exc_type is None else self.server.close()
         if exc_type is None and self._error is not None:
             raise self._error
 

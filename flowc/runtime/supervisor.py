@@ -72,6 +72,7 @@ def run(
     quiet: bool = True,
     stats_path: str | os.PathLike | None = None,
     raise_on_failure: bool = True,
+    server=None,
 ) -> RunResult:
     """Run `plan` until every worker has finished, a worker failed, or the run was stopped.
 
@@ -81,11 +82,18 @@ def run(
                       end-of-run summary there
     stats_path:       also write the statistics document there, as JSON
     raise_on_failure: raise RunError (holding the result) when a worker failed
+    server:           the live page of the run (`flowc.serve`, given by the front door); the
+                      run returns once it has stopped serving (its linger after the run)
     """
     from flowc.runtime.handle import RunHandle
 
     with RunHandle(
-        plan, timeout=timeout, start_method=start_method, quiet=quiet, stats_path=stats_path
+        plan,
+        timeout=timeout,
+        start_method=start_method,
+        quiet=quiet,
+        stats_path=stats_path,
+        server=server,
     ) as handle:
         result = handle.wait()
     if result.failure is not None and raise_on_failure:
@@ -184,10 +192,11 @@ class _Child:
 class Supervisor:
     """Owns one run: its shared memory, semaphores, processes and janitor."""
 
-    def __init__(self, plan: Plan, start_method: str, view=None):
+    def __init__(self, plan: Plan, start_method: str, view=None, live_dir: str | None = None):
         if start_method == "forkserver":
             _preload_in_forkserver()
         self.plan = plan
+        self.live_dir = live_dir  # FLOWC_LIVE_DIR of the workers (flowc.runtime.publish), or None
         self.view = view  # shows the monitor's snapshots (flowc.runtime.live), or None
         self.monitor: Monitor | None = None
         self.context = multiprocessing.get_context(start_method)
@@ -542,6 +551,7 @@ class Supervisor:
                     inherited_fds=inherited if self.start_method == "fork" else (),
                     plan_json=plan_json,
                     call_times=self.call_times,
+                    live_dir=self.live_dir,
                 )
                 process = self.context.Process(
                     target=worker_main,

@@ -23,6 +23,7 @@ from flowc.callables import call_shape, resolve
 from flowc.plan import WorkerPlan
 from flowc.runtime import stats as S
 from flowc.runtime.calltimes import CallTimes
+from flowc.runtime.publish import LIVE_DIR_ENVIRONMENT, WORKER_ENVIRONMENT
 from flowc.runtime.ring import (
     CLOSED,
     LAST_SLOT,
@@ -70,6 +71,7 @@ class ProcessSpec:
     inherited_fds: tuple[int, ...] = ()  # supervisor-only fds a forked child must close
     plan_json: str = ""  # the whole plan, given to the worker's code as FLOWC_PLAN
     call_times: bool = True  # keep the call times (statistics); off, they only tell slow from fast
+    live_dir: str | None = None  # where observers publish live documents (flowc run --serve)
 
 
 class StopImport(BaseException):
@@ -142,6 +144,9 @@ def worker_main(spec: ProcessSpec, conn) -> None:
     _die_with_supervisor(spec.supervisor_pid)
     # set here, not inherited: a forkserver keeps the environment of the run that started it
     os.environ[PLAN_ENVIRONMENT] = spec.plan_json
+    if spec.live_dir is not None:
+        os.environ[LIVE_DIR_ENVIRONMENT] = spec.live_dir
+        os.environ[WORKER_ENVIRONMENT] = spec.worker.name
     started_wall = time.perf_counter()
     process = None
     try:
