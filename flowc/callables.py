@@ -145,6 +145,7 @@ class WorkerSignature:
     produces: str | Sequence[str] | None = None
     field_args: tuple[str, ...] = ()
     kind: str | None = None
+    batch: bool | None = None  # True: takes batches only; False: one event per call only
 
 
 def signature(
@@ -153,6 +154,7 @@ def signature(
     produces: str | Sequence[str] | None = None,
     field_args: Sequence[str] = (),
     kind: str | None = None,
+    batch: bool | None = None,
 ) -> Callable:
     """Declare what a worker needs from its inputs and what it produces, for the checker.
 
@@ -160,9 +162,11 @@ def signature(
     produces:   the output type in flow syntax (`"{height: f8}"`), or a list, one per output
     field_args: names of arguments whose value must be a field of the input
     kind:       the worker kind the code is written for (`"filter"`...), when it is only one
+    batch:      True when the code takes batches (`batch=N` must be given), False when it takes
+                one event per call (`batch=` must not be given); None (the default) for both
     """
 
-    declared = WorkerSignature(dict(needs or {}), produces, tuple(field_args), kind)
+    declared = WorkerSignature(dict(needs or {}), produces, tuple(field_args), kind, batch)
 
     def attach(obj):
         obj.__flowc_signature__ = declared
@@ -183,7 +187,9 @@ def signature_of(obj) -> WorkerSignature | None:
 #   source  -- the name of the buffer the event came from (workers that receive events)
 #   example -- a zeroed array of the output slot's dtype and shape (LENGTH,) (importers), so a
 #              generic source can fill whatever fields and length its buffer declares
-_RESERVED_FOR_IMPORTERS = ("example",)
+#   batch   -- the N of the importer's `batch=N`, or None without it (importers), so a source
+#              knows whether to yield events or batches of up to N of them
+_RESERVED_FOR_IMPORTERS = ("example", "batch")
 _RESERVED_FOR_RECEIVERS = ("meta", "source")
 
 
@@ -209,6 +215,7 @@ class CallShape:
     wants_meta: bool
     wants_source: bool
     wants_example: bool
+    wants_batch: bool = False
 
     def adapt(self, fn, args: dict):
         """A callable (data, meta, source) -> result calling the step `fn` (the function, or a
@@ -264,6 +271,7 @@ def call_shape(obj, kind: str) -> CallShape:
         wants_meta=kind != "importer" and "meta" in step_names,
         wants_source=kind != "importer" and "source" in step_names,
         wants_example=kind == "importer" and "example" in init_names,
+        wants_batch=kind == "importer" and "batch" in init_names,
     )
 
 

@@ -24,6 +24,11 @@ _HEADER = "type Pulse = {height: f8, time: f8}\n"
 _PULSES = (
     _HEADER + "buffer pulses : Pulse slots=8\nimporter sim = stdlib.sources.pulses(n=4) -> pulses\n"
 )
+_PAIR = (
+    "buffer a : f4[16] slots=4\nbuffer b : f4[16] slots=4\n"
+    "buffer both : {a: f4[16], b: f4[16]} slots=4\n"
+    "importer sa = stdlib.sources.pulses(n=4) -> a\nimporter sb = stdlib.sources.pulses(n=4) -> b\n"
+)
 _RAW = "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(n=4) -> raw\n"
 
 CODES: dict[str, CodeInfo] = {
@@ -179,6 +184,19 @@ CODES: dict[str, CodeInfo] = {
             "`example` are filled in by flowc and cannot be given.",
             "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(n=4, rte=10) -> raw\n",
             "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(n=4, rate=10) -> raw\n",
+        ),
+        CodeInfo(
+            "E205",
+            "error",
+            "a worker's `batch=` does not match the batch mode its code declares",
+            "Code declared with `@flowc.signature(batch=True)` takes batches of events, arrays "
+            "of shape (k, LENGTH), so its worker needs `batch=N`; code declared with "
+            "`batch=False` takes one event per call, so its worker must not have `batch=`. "
+            "Code that declares neither takes what it is given.",
+            _PAIR + "processor build = stdlib.processors.event_builder(inputs=[\"a\", \"b\"]) "
+            "a, b -> both batch=8\nexporter save = stdlib.sinks.null() both\n",
+            _PAIR + "processor build = stdlib.processors.event_builder(inputs=[\"a\", \"b\"]) "
+            "a, b -> both\nexporter save = stdlib.sinks.null() both\n",
         ),
         CodeInfo(
             "E301",

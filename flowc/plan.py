@@ -111,9 +111,11 @@ class WorkerPlan:
     on_error: str = "fail"  # "fail" | "skip"
     origin: Origin | None = field(default=None, compare=False)
     node: str | None = None  # the machine to run on (`node=`); only the Ray backend places
+    batch: int | None = None  # `batch=N`: up to N events per call (None: one event per call)
 
     def to_json(self) -> dict:
         placement = {"node": self.node} if self.node is not None else {}
+        batching = {"batch": self.batch} if self.batch is not None else {}
         return {
             "name": self.name,
             "kind": self.kind,
@@ -125,6 +127,7 @@ class WorkerPlan:
             "processes": self.processes,
             "on_error": self.on_error,
             **placement,
+            **batching,
             "origin": self.origin.to_json() if self.origin else None,
         }
 
@@ -142,6 +145,7 @@ class WorkerPlan:
             on_error=d["on_error"],
             origin=Origin.from_json(d.get("origin")),
             node=d.get("node"),
+            batch=d.get("batch"),
         )
 
 

@@ -162,7 +162,7 @@ class project:
         return result
 
 
-@signature(field_args=("field",), kind="processor")
+@signature(field_args=("field",), kind="processor", batch=False)
 class event_builder:
     """Merge events of several inputs that belong together into one event.
 

@@ -31,6 +31,33 @@ SHM_PATH = "/dev/shm"
 MAX_CYCLES_PER_COMPONENT = 20
 
 
+# --- E205: a batch mode the code does not declare ------------------------------------------
+
+
+def check_batch_mode(model: Model) -> Iterator[Diagnostic]:
+    """E205: `batch=` is given exactly when the code declares that it takes batches."""
+    for worker in model.workers:
+        declared = signature_of(worker.code) if worker.code is not None else None
+        if declared is None or declared.batch is None:
+            continue
+        option = next((o for o in worker.decl.options if o.key == "batch"), None)
+        described = worker.code_name
+        if declared.batch and option is None:
+            yield error(
+                "E205",
+                f"`{described}` takes batches of events, but `{worker.name}` has no `batch=`",
+                worker.decl.callable.span,
+                help=f"add `batch=N` to `{worker.name}` (N events at most per call, e.g. batch=64)",
+            )
+        elif not declared.batch and option is not None:
+            yield error(
+                "E205",
+                f"`{described}` takes one event per call, but `{worker.name}` asks for `batch=`",
+                option.span,
+                help="remove `batch=`, or use code declared with @flowc.signature(batch=True)",
+            )
+
+
 # --- E301: how many buffers each kind takes ------------------------------------------------
 
 
@@ -648,6 +675,7 @@ CHECKS: tuple[Check, ...] = (
     check_arity,
     check_arguments,
     check_signatures,
+    check_batch_mode,
     check_copies,
     check_unwritten,
     check_cycles,

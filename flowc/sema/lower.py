@@ -41,6 +41,7 @@ def lower(model: Model) -> Plan:
                 on_error=w.on_error,
                 origin=_origin(w.decl.span),
                 node=w.node,
+                batch=w.batch,
             )
             for w in model.workers
         ),

@@ -106,6 +106,7 @@ class WorkerInfo:
     outputs: tuple[Wire, ...]
     observes: tuple[Wire, ...]
     node: str | None = None  # `node=`: the machine a cluster backend places it on
+    batch: int | None = None  # `batch=N`: up to N events per call
 
     @property
     def name(self) -> str:

@@ -39,7 +39,7 @@ from flowc.syntax import ast
 from flowc.types import DTYPE_CODES, ElementType, FieldType, canonical_code
 
 BUFFER_OPTIONS = ("slots", "overflow")
-WORKER_OPTIONS = ("processes", "on_error", "node")
+WORKER_OPTIONS = ("processes", "on_error", "node", "batch")
 OVERFLOW_MODES = ("block", "drop")
 ERROR_MODES = ("fail", "skip")
 SINGLE_PROCESS_KINDS = ("importer", "observer")
@@ -489,6 +489,7 @@ class _Resolver:
         if "on_error" in options:
             on_error = self.choice(options["on_error"], ERROR_MODES) or "fail"
         node = self.node_name(options["node"].value) if "node" in options else None
+        batch = self.batch_size(decl, options["batch"].value) if "batch" in options else None
         return WorkerInfo(
             decl=decl,
             target=target,
@@ -500,7 +501,22 @@ class _Resolver:
             outputs=tuple(self.wire(ref, "write", buffers) for ref in decl.outputs),
             observes=tuple(self.wire(ref, "observe", buffers) for ref in decl.observes),
             node=node,
+            batch=batch,
         )
+
+    def batch_size(self, decl: ast.Worker, value: ast.Value) -> int | None:
+        """The N of `batch=N`: a positive integer, on any kind but an observer (E106)."""
+        if decl.kind == "observer":
+            self.report(
+                error(
+                    "E106",
+                    f"an observer takes no batches, but `{decl.name}` asks for `batch=`",
+                    value.span,
+                    help="remove `batch=`: an observer looks at one event at a time",
+                )
+            )
+            return None
+        return self.positive_int(value, "`batch`")
 
     def node_name(self, value: ast.Value) -> str | None:
         """The machine `node=` names: a non-empty string without spaces (E106 otherwise)."""

@@ -27,3 +27,8 @@ def sink(data):
 
 def watch(data):
     return None
+
+
+@flowc.signature(batch=True)
+def scale_batch(data, *, factor: float = 2.0):
+    return data * factor
