@@ -257,10 +257,20 @@ class Plan:
 
         return render_dot(self)
 
-    def run(self, backend: str = "local", address: str | None = None, **options):
+    def run(
+        self,
+        backend: str = "local",
+        address: str | None = None,
+        serve: str | int | None = None,
+        serve_linger: float = 0.0,
+        **options,
+    ):
         """Run the plan: `backend="local"` on the shared-memory runtime (see
         `flowc.runtime.run` for the options), `"ray"` on a Ray cluster at `address` (see
-        `flowc.backends.ray.run`; None starts a local one)."""
+        `flowc.backends.ray.run`; None starts a local one). `serve="[HOST:]PORT"` serves the
+        run's live page there (`flowc.serve`) until its end plus `serve_linger` seconds."""
+        if serve is not None and backend != "local":
+            raise ValueError("serve= shows runs of the local runtime only")
         if backend == "ray":
             from flowc.backends import load_ray_backend
 
@@ -272,12 +282,18 @@ class Plan:
         self.warn_about_placement(stacklevel=3)
         from flowc.runtime import run
 
-        return run(self, **options)
+        return run(self, **options, **_live_server(serve, serve_linger))
 
-    def start(self, backend: str = "local", **options):
+    def start(
+        self,
+        backend: str = "local",
+        serve: str | int | None = None,
+        serve_linger: float = 0.0,
+        **options,
+    ):
         """Start running the plan on the local shared-memory runtime and return at once: a
         `flowc.runtime.handle.RunHandle` (stats, pause, resume, stop, wait). Options as
-        `run`, without `raise_on_failure`."""
+        `run`, without `raise_on_failure`; with `serve=`, `handle.server.url` is the page."""
         if backend != "local":
             raise ValueError(
                 f"start() runs plans on the local runtime only, not on {backend!r}; "
@@ -286,7 +302,7 @@ class Plan:
         self.warn_about_placement(stacklevel=3)
         from flowc.runtime import start
 
-        return start(self, **options)
+        return start(self, **options, **_live_server(serve, serve_linger))
 
     def warn_about_placement(self, stacklevel: int = 2) -> None:
         """Warn that the local runtime ignores `node=` placement, when a worker has one."""
@@ -303,3 +319,13 @@ class Plan:
         from flowc.render.notebook import plan_html
 
         return plan_html(self)
+
+
+def _live_server(serve: str | int | None, linger: float) -> dict:
+    """The runtime's `server=` option: the live page bound to `serve` ([HOST:]PORT) now, so an
+    address in use fails before the run starts (`flowc.serve.ServeError`); {} without it."""
+    if serve is None:
+        return {}
+    from flowc.serve import bind
+
+    return {"server": bind(serve, linger=linger)}
