@@ -103,6 +103,16 @@ def _timeout_argument(text: str) -> float:
     return seconds
 
 
+def _linger_argument(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"the linger must be 0 or more seconds, not {text!r}")
+    return seconds
+
+
 def _add_set_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set",
@@ -167,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stats", metavar="FILE.json", help="write the run's statistics as JSON")
     run.add_argument(
         "--quiet", action="store_true", help="show no live view and print no end-of-run summary"
+    )
+    run.add_argument(
+        "--serve",
+        metavar="[HOST:]PORT",
+        help="serve a live page of the run (graph, figures, observers' plots) and Prometheus "
+        "metrics at /metrics; binds 127.0.0.1 unless HOST is given",
+    )
+    run.add_argument(
+        "--serve-linger",
+        type=_linger_argument,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --serve: keep serving the final figures this long after the run (default 0)",
     )
     run.add_argument(
         "--backend",
@@ -348,6 +371,12 @@ def cmd_run(args) -> int:
         _check_writable(args.report, "--report")
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address is for --backend ray")
+    if args.serve is not None and args.backend != "local":
+        raise UsageError("--serve shows runs of the local backend only")
+    if args.serve is None and args.serve_linger:
+        raise UsageError("--serve-linger is for --serve")
+    if args.serve is not None:
+        _serve_address(args.serve)
     if args.backend == "ray":
         from flowc.backends import BackendUnavailable, load_ray_backend
 
@@ -359,6 +388,7 @@ def cmd_run(args) -> int:
     if plan is None:
         return EXIT_ERRORS
     backend = {"address": args.address} if args.backend == "ray" else {}
+    serving = {} if args.serve is None else {"server": _bind_server(args.serve, args.serve_linger)}
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning
@@ -367,7 +397,7 @@ def cmd_run(args) -> int:
 
             plan.warn_about_placement()
             result = run_with_keyboard(
-                plan, timeout=args.timeout, quiet=args.quiet, stats_path=args.stats
+                plan, timeout=args.timeout, quiet=args.quiet, stats_path=args.stats, **serving
             )
         else:
             result = plan.run(
@@ -377,10 +407,31 @@ def cmd_run(args) -> int:
                 stats_path=args.stats,
                 raise_on_failure=False,
                 **backend,
+                **serving,
             )
     if args.report:
         return _write_report(args.report, args.file, plan, result)
     return result.exit
+
+
+def _serve_address(address: str) -> None:
+    """A malformed --serve address is a usage error before anything is compiled."""
+    from flowc.serve import ServeError, parse_address
+
+    try:
+        parse_address(address)
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _bind_server(address: str, linger: float):
+    """The live page's server, bound before the run starts: a port in use is a usage error."""
+    from flowc.serve import ServeError, bind
+
+    try:
+        return bind(address, linger=linger)
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _keyboard_usable() -> bool:
