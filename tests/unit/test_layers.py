@@ -69,6 +69,7 @@ ALLOWED = {
         "flowc.plan",
     },
     "flowc.__main__": {"flowc.cli"},
+    "flowc.serve": {"flowc.units", "flowc.plan", "flowc.runtime", "flowc.render", "flowc.serve"},
     "flowc.migrate": {
         "flowc.source",
         "flowc.diagnostics",
