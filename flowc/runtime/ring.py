@@ -13,6 +13,12 @@ Segment layout (int64 words, then the metadata records, then the slot data):
     meta          slots * 24 bytes, META_DTYPE records
     data          slots * LENGTH elements, page aligned
 
+Batches (`batch=N`) move runs of consecutive slots: a reader takes up to N ready events at
+once (`take`), a writer claims and publishes several slots at once (`claim_run`,
+`publish_run`). In an ordered ring a run never wraps round the ring's end, so its slots are
+contiguous and handed over as one view; a shared ring's free stack is refilled so that slots
+freed together are claimed again in ascending order, which keeps most runs contiguous there too.
+
 Semaphores are doorbells: a process that finds nothing to do sleeps on its semaphore, and
 whoever changes what it waits for rings it after writing the shared words. A process takes
 the rings left in its doorbell before it looks at the words a last time and sleeps (an ordered
@@ -172,6 +178,14 @@ class Ring:
         self.data = np.frombuffer(self.data_bytes, dtype=layout.dtype).reshape(
             layout.slots, layout.length
         )
+        # every slot's bytes as one row: a run of events of the ring's own type is copied
+        # through these (numpy assigns structured arrays field by field, many times slower)
+        self.data_rows = np.frombuffer(self.data_bytes, dtype=np.uint8).reshape(
+            layout.slots, layout.data_bytes
+        )
+        self.meta_rows = np.frombuffer(meta_bytes, dtype=np.uint8).reshape(
+            layout.slots, META_BYTES
+        )
 
     def initialize(self) -> None:
         """Fill the control words of a new segment (the supervisor does this once)."""
@@ -197,7 +211,7 @@ class Ring:
     def release_views(self) -> None:
         """Drop this process's views so the mapping can be closed (views still used elsewhere
         keep it mapped until they are collected)."""
-        self.meta = self.data = None
+        self.meta = self.data = self.data_rows = self.meta_rows = None
         for view in (
             *self.data_slots,
             *self.meta_slots,
@@ -244,6 +258,58 @@ def _describe(item) -> str:
     if isinstance(item, np.ndarray):
         return f"an array of shape {item.shape} and dtype {item.dtype}"
     return f"a {type(item).__name__}"
+
+
+def _assign(target: np.ndarray, item) -> None:
+    target[...] = item
+
+
+def _lost_kind(given: np.dtype, wanted: np.dtype) -> str | None:
+    """Why storing `given` elements into `wanted` ones would lose their kind (None: it would
+    not): a float into an integer, a complex into a float, a string into a number."""
+    given, wanted = given.base, wanted.base
+    if given.names is not None or wanted.names is not None:
+        return None  # nested records: numpy decides
+    if np.can_cast(given, wanted, casting="same_kind"):
+        return None
+    return f"{given} cannot be stored as {wanted} without losing its kind"
+
+
+def store_for(given: np.dtype, slot: np.dtype, output: str):
+    """How a result of dtype `given` is stored into slot views of dtype `slot` (SPEC section
+    2): records by field name, whatever their order; a missing or extra field, or a cast that
+    loses the kind, is a ResultError naming `output` and the field. Decided once per dtype."""
+    if given.names is None or slot.names is None:
+        if given.names is None and slot.names is None:
+            problem = _lost_kind(given, slot)
+            if problem is not None:
+                raise ResultError(f"cannot store a result in {output}: {problem}")
+        return _assign
+    missing = [name for name in slot.names if name not in given.fields]
+    if missing:
+        raise ResultError(
+            f"cannot store a result in {output}: it has no field `{missing[0]}` "
+            f"(the result's fields are {', '.join(given.names)})"
+        )
+    extra = [name for name in given.names if name not in slot.fields]
+    if extra:
+        raise ResultError(
+            f"cannot store a result in {output}: it has no field `{extra[0]}` for the "
+            f"result's field of that name (its fields are {', '.join(slot.names)})"
+        )
+    for name in slot.names:
+        problem = _lost_kind(given.fields[name][0], slot.fields[name][0])
+        if problem is not None:
+            raise ResultError(f"cannot store a result in {output}: field `{name}`: {problem}")
+    if given.names == slot.names:
+        return _assign  # numpy assigns by position, which is by name here
+    names = slot.names
+
+    def by_name(target: np.ndarray, item) -> None:
+        for name in names:
+            target[name] = item[name]
+
+    return by_name
 
 
 def output_port(
@@ -324,6 +390,26 @@ class OutputPort:
         # a small event is copied fastest through a bytes object, a large one without it
         self.small = layout.data_bytes <= _SMALL_EVENT_BYTES
         self.views = ring.slot_views(writeable=True)[0]
+        self.stores: dict[np.dtype, object] = {}  # result dtype -> how it is stored (`store`)
+        self.run_start = 0  # the first slot of the last claimed run (-1: not contiguous)
+        self.run_slots: range | list[int] = range(0)  # the slots of the last claimed run
+
+    def store(self, target: np.ndarray, item) -> None:
+        """Assign a result to slot views (one slot's, or a run's) by field name (SPEC section 2):
+        how a dtype other than the buffer's is stored is decided once and kept."""
+        dtype = item.dtype if isinstance(item, (np.ndarray, np.void)) else None
+        if dtype is None or dtype == self.dtype:
+            target[...] = item
+            return
+        store = self.stores.get(dtype)
+        if store is None:
+            store = self.stores[dtype] = store_for(dtype, self.dtype, f"output `{self.name}`")
+        store(target, item)
+
+    def drop_rows(self, count: int) -> None:
+        """Count `count` events of a batch that found no room in a buffer that drops."""
+        self.counters[self.written_at] += count
+        self.counters[self.dropped_at] += count
 
     def fill(self, slot: int, item) -> None:
         """Store an event (anything numpy can assign to the slot) in a claimed slot. An array of
@@ -339,12 +425,42 @@ class OutputPort:
             except TypeError:  # not contiguous
                 pass
         try:
-            self.views[slot][...] = item
+            self.store(self.views[slot], item)
         except (TypeError, ValueError) as exc:
+            if isinstance(exc, ResultError):
+                raise
             raise ResultError(
                 f"cannot store {_describe(item)} in a slot of buffer `{self.name}` "
                 f"({self.shape[0]} element(s) of {self.dtype}): {exc}"
             ) from None
+
+    def fill_run(self, rows: np.ndarray, meta: np.ndarray) -> None:
+        """Store rows (shape (c, LENGTH)) and their metadata records (shape (c,)) in the run of
+        c slots claimed last."""
+        ring = self.ring
+        start, count = self.run_start, len(self.run_slots)
+        if start >= 0:
+            segments = ((start, 0, count),)
+        else:
+            segments = tuple(_contiguous(self.run_slots))
+        same = rows.dtype == self.dtype and rows.flags.c_contiguous
+        if same:
+            rows = rows.reshape(count, -1).view(np.uint8)
+        meta = meta.view(np.uint8).reshape(count, META_BYTES)
+        for slot, at, n in segments:
+            try:
+                if same:
+                    ring.data_rows[slot : slot + n] = rows[at : at + n]
+                else:
+                    self.store(ring.data[slot : slot + n], rows[at : at + n])
+            except (TypeError, ValueError) as exc:
+                if isinstance(exc, ResultError):
+                    raise
+                raise ResultError(
+                    f"cannot store {_describe(rows)} in buffer `{self.name}` "
+                    f"({self.shape[0]} element(s) of {self.dtype} per event): {exc}"
+                ) from None
+            ring.meta_rows[slot : slot + n] = meta[at : at + n]
 
     def _claim_oldest(self) -> int:
         """A buffer nobody consumes: take the slot written longest ago."""
@@ -471,6 +587,57 @@ class OrderedOutput(OutputPort):
         if self.observed:
             self.words[self.sequence_base + slot] += 1
 
+    def claim_run(self, most: int, stoppable: bool = False) -> int:
+        """Claim up to `most` consecutive slots (at least one, never past the ring's end; see
+        `run_start`, `run_slots`): their count, or DROPPED (nothing counted) or STOPPED."""
+        self.blocked_s = 0.0
+        written = self.written
+        if self.limit - written < most:
+            doorbell = self.doorbell
+            while doorbell.acquire(False):
+                pass
+            self.limit = self._limit()
+            while written >= self.limit:
+                if self.drops:
+                    return DROPPED
+                if not self._wait(self.doorbell, stoppable):
+                    return STOPPED
+                self.limit = self._limit()
+        start = written % self.slots
+        count = min(most, self.limit - written, self.slots - start)
+        self.run_start = start
+        self.run_slots = range(start, start + count)
+        if self.observed:
+            words, base = self.words, self.sequence_base + start
+            for at in range(base, base + count):
+                words[at] += 1
+        return count
+
+    def publish_run(self, count: int) -> None:
+        """Hand the claimed run's `count` slots to the consumers."""
+        words = self.words
+        written = self.written + count
+        self.written = written
+        if self.observed:
+            base = self.sequence_base + self.run_start
+            for at in range(base, base + count):
+                words[at] += 1
+            words[LAST_SLOT] = self.run_start + count - 1
+            words[PUBLISHED] = written
+        for at in self.tails:
+            words[at] = written
+        self.counters[self.written_at] += count
+        self.unannounced += count
+        if self.unannounced >= self.batch or self.clock.slow:
+            self.announce()
+
+    def abort_run(self, count: int) -> None:
+        """Give back a claimed run that will not be published."""
+        if self.observed:
+            words, base = self.words, self.sequence_base + self.run_start
+            for at in range(base, base + count):
+                words[at] += 1
+
 
 class SharedOutput(OutputPort):
     """A writer of a buffer with several writer processes or multi-process consumers, or of a
@@ -520,16 +687,86 @@ class SharedOutput(OutputPort):
 
     def abort(self, slot: int) -> None:
         """Give back a claimed slot that will not be published."""
+        self.run_slots = [slot]
+        self.abort_run(1)
+
+    def claim_run(self, most: int, stoppable: bool = False) -> int:
+        """Claim up to `most` slots (at least one; those free now): their count (see
+        `run_start`, `run_slots`), or DROPPED (nothing counted) or STOPPED."""
         words = self.words
-        words[self.sequence_base + slot] += 1
+        lock = self.lock
+        self.blocked_s = 0.0
+        if self.overwrites:
+            _take(lock)
+            start = words[NEXT_OVERWRITE] % self.slots
+            count = min(most, self.slots - start)
+            words[NEXT_OVERWRITE] += count
+            lock.release()
+            slots = list(range(start, start + count))
+        else:
+            free = self.frees[0]
+            if not free.acquire(False):
+                if self.drops:
+                    return DROPPED
+                if not self._wait(free, stoppable):
+                    return STOPPED
+            count = 1
+            while count < most and free.acquire(False):
+                count += 1
+            _take(lock)
+            top = words[FREE_TOP]
+            base = self.free_base + top - 1
+            slots = [words[base - i] for i in range(count)]
+            words[FREE_TOP] = top - count
+            lock.release()
+        sequence_base = self.sequence_base
+        for slot in slots:
+            words[sequence_base + slot] += 1
+        self.run_slots = slots
+        first = slots[0]
+        self.run_start = first if slots[-1] - first == count - 1 and _ascending(slots) else -1
+        return count
+
+    def publish_run(self, count: int) -> None:
+        """Hand the claimed run's `count` slots to the consumers."""
+        words = self.words
+        slots_claimed = self.run_slots
+        sequence_base = self.sequence_base
+        for slot in slots_claimed:
+            words[sequence_base + slot] += 1
+        lock = self.lock
+        _take(lock)
+        if self.consumer_count:
+            slots = self.slots
+            refcount_base, consumers = self.refcount_base, self.consumer_count
+            for slot in slots_claimed:
+                words[refcount_base + slot] = consumers
+            for base in self.fifo_bases:
+                tail = words[base + 1]
+                fifo = base + CONSUMER_WORDS
+                for k, slot in enumerate(slots_claimed):
+                    words[fifo + (tail + k) % slots] = slot
+                words[base + 1] = tail + count
+        words[PUBLISHED] += count
+        words[LAST_SLOT] = slots_claimed[-1]
+        lock.release()
+        self.counters[self.written_at] += count
+        self.unannounced += count
+        if self.unannounced >= self.batch or self.clock.slow:
+            self.announce()
+
+    def abort_run(self, count: int) -> None:
+        """Give back a claimed run that will not be published."""
+        words = self.words
+        slots = self.run_slots
+        for slot in slots:
+            words[self.sequence_base + slot] += 1
         if self.overwrites:
             return
-        _take(self.lock)
-        top = words[FREE_TOP]
-        words[self.free_base + top] = slot
-        words[FREE_TOP] = top + 1
-        self.lock.release()
-        self.frees[0].release()
+        _push_free(words, self.lock, self.free_base, slots)
+        free = self.frees[0]
+        for _ in slots:
+            free.release()
 
 
 class InputPort:
@@ -594,6 +831,34 @@ class OrderedInput(InputPort):
         if self.unannounced >= self.batch:
             self.announce()
 
+    def take(self, most: int) -> int:
+        """Take up to `most` ready events (never past the ring's end, so their slots are
+        contiguous from `taken_start`): how many (0: none is ready)."""
+        read = self.read
+        words = self.words
+        ready = words[self.tail_at] - read
+        if ready <= 0:
+            return 0
+        start = read % self.slots
+        count = min(most, ready, self.slots - start)
+        read += count
+        self.read = read
+        words[self.head_at] = read
+        self.counters[self.consumed_at] += count
+        self.taken_start = start
+        self.taken_count = count
+        return count
+
+    def done_taken(self) -> None:
+        """The worker is through with the events of the last `take`."""
+        count = self.taken_count
+        released = self.released + count
+        self.released = released
+        self.words[self.released_at] = released
+        self.unannounced += count
+        if self.unannounced >= self.batch:
+            self.announce()
+
     def announce(self) -> None:
         """Ring the writer: slots were released."""
         if self.doorbell is not None:
@@ -645,9 +910,90 @@ class SharedInput(InputPort):
             if self.unannounced >= self.batch:
                 self.announce()
 
+    def take(self, most: int) -> int:
+        """Take up to `most` ready events: how many (0: none is ready); their slots are
+        `taken`, and `taken_start` the first when they are contiguous (else -1)."""
+        words = self.words
+        base = self.base
+        if words[base] == words[base + 1]:
+            return 0
+        lock = self.lock
+        if not lock.acquire(False):
+            _take(lock)
+        head = words[base]
+        count = min(most, words[base + 1] - head)
+        if count <= 0:
+            lock.release()
+            return 0
+        fifo, slots = base + CONSUMER_WORDS, self.slots
+        taken = [words[fifo + (head + k) % slots] for k in range(count)]
+        words[base] = head + count
+        lock.release()
+        self.counters[self.consumed_at] += count
+        self.taken = taken
+        first = taken[0]
+        self.taken_start = first if taken[-1] - first == count - 1 and _ascending(taken) else -1
+        return count
+
+    def done_taken(self) -> None:
+        """The worker is through with the events of the last `take`: the slots it was the last
+        consuming worker to read are freed, highest first, so that a writer claims them again in
+        ascending order (a contiguous run)."""
+        words = self.words
+        refcount_base = self.refcount_base
+        freed = []
+        lock = self.lock
+        if not lock.acquire(False):
+            _take(lock)
+        for slot in self.taken:
+            at = refcount_base + slot
+            left = words[at] - 1
+            words[at] = left
+            if left == 0:
+                freed.append(slot)
+        if freed:
+            top = words[FREE_TOP]
+            at = self.free_base + top
+            for slot in reversed(freed):
+                words[at] = slot
+                at += 1
+            words[FREE_TOP] = top + len(freed)
+        lock.release()
+        if freed:
+            self.unannounced += len(freed)
+            if self.unannounced >= self.batch:
+                self.announce()
+
     def announce(self) -> None:
         """Tell the writers about every slot this process freed."""
         free = self.free
         for _ in range(self.unannounced):
             free.release()
         self.unannounced = 0
+
+
+def _ascending(slots: list[int]) -> bool:
+    """Whether slot indices follow one another by one."""
+    return all(b - a == 1 for a, b in zip(slots, slots[1:], strict=False))
+
+
+def _contiguous(slots):
+    """(first slot, index in `slots`, count) of each run of consecutive slot indices."""
+    start, at = slots[0], 0
+    for k in range(1, len(slots) + 1):
+        if k == len(slots) or slots[k] != slots[k - 1] + 1:
+            yield start, at, k - at
+            if k < len(slots):
+                start, at = slots[k], k
+
+
+def _push_free(words, lock, free_base: int, slots) -> None:
+    """Put slots back on a shared ring's free stack, highest first (so they are claimed again
+    in ascending order)."""
+    _take(lock)
+    top = words[FREE_TOP]
+    for slot in sorted(slots, reverse=True):
+        words[free_base + top] = slot
+        top += 1
+    words[FREE_TOP] = top
+    lock.release()

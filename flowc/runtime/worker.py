@@ -1,4 +1,5 @@
-"""One worker process: attach to the run's shared memory, call the user's code per event.
+"""One worker process: attach to the run's shared memory, call the user's code per event, or
+per batch of up to N events with `batch=N` (`BatchRunner`).
 
 `worker_main` is the entry point of every child process; it never returns an exception to
 multiprocessing: a failure is sent to the supervisor over the process's pipe, then it exits 1.
@@ -22,6 +23,7 @@ import numpy as np
 from flowc.callables import call_shape, resolve
 from flowc.plan import WorkerPlan
 from flowc.runtime import stats as S
+from flowc.runtime.batch import BatchRunner
 from flowc.runtime.calltimes import CallTimes
 from flowc.runtime.publish import LIVE_DIR_ENVIRONMENT, WORKER_ENVIRONMENT
 from flowc.runtime.ring import (
@@ -239,6 +241,8 @@ class WorkerProcess:
             if self.shape.wants_example:
                 layout = spec.rings[plan.outputs[0]]
                 args["example"] = np.zeros(layout.length, dtype=layout.dtype)
+            if self.shape.wants_batch:
+                args["batch"] = plan.batch
             if self.shape.is_class:
                 instance = code(**args)
                 self.finish = getattr(instance, "finish", None)
@@ -260,7 +264,9 @@ class WorkerProcess:
     def run(self) -> None:
         self.counters[S.STATE] = S.STATE_RUNNING
         kind = self.kind
-        if kind == "importer":
+        if self.plan.batch is not None and kind != "observer":
+            BatchRunner(self, StopImport, _in_user_code).run()
+        elif kind == "importer":
             self.run_importer()
         elif kind == "observer":
             self.run_observer()

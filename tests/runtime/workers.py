@@ -251,3 +251,109 @@ class StallAt:
         if data["x"][0] == self.at:
             time.sleep(self.seconds)
         return data
+
+
+# --- batches (batch=N) ----------------------------------------------------------------------
+
+
+def count_batches(n: int, size: int = 7, example=None, batch=None):
+    """Importer with batch=N: events 0..n-1 (x = i, y = 2i) in batches of up to `size` rows
+    (never more than the N flowc passes as `batch`)."""
+    size = min(size, batch or 1)
+    for start in range(0, n, size):
+        rows = np.zeros((min(size, n - start), len(example)), dtype=example.dtype)
+        rows["x"] = np.arange(start, start + len(rows))[:, None]
+        rows["y"] = 2 * rows["x"]
+        yield rows
+
+
+def bad_batch(rows: int, length: int, example=None):
+    """Importer yielding one batch of shape (rows, length): for the shape checks."""
+    yield np.zeros((rows, length), dtype=example.dtype)
+
+
+def double_y_batch(data):
+    """Batch processor: a new array with y doubled, one row per event."""
+    out = data.copy()
+    out["y"] = 2 * data["y"]
+    return out
+
+
+def split_even_batch(data, meta, source):
+    """Batch processor with two outputs: even x to the first, odd x to the second, each as a
+    pair (rows, origin); checks the metadata has one record per row."""
+    assert meta.shape == (len(data),) and data.ndim == 2 and not data.flags.writeable
+    even = (data["x"][:, 0] % 2) == 0
+    index = np.arange(len(data))
+    return [(data[even], index[even]), (data[~even], index[~even])]
+
+
+def twice_batch(data):
+    """Batch processor: every event twice (origin repeats each input row)."""
+    origin = np.repeat(np.arange(len(data)), 2)
+    return [(data[origin], origin)]
+
+
+def pairs_batch(data):
+    """Generator batch processor: yields the batch, then the batch again."""
+    yield data
+    yield data
+
+
+def even_mask(data):
+    """Batch filter: x even."""
+    return (data["x"][:, 0] % 2) == 0
+
+
+def remainder_masks(data):
+    """Batch filter with three outputs: x % 3 picks one; x % 6 == 0 goes to none."""
+    x = data["x"][:, 0].astype(np.int64)
+    r = x % 3
+    return [(r == 0) & (x % 6 != 0), r == 1, r == 2]
+
+
+def wrong_rows(data):
+    """Batch processor returning one row too many."""
+    return np.concatenate([data, data[:1]])
+
+
+def origin_out_of_range(data):
+    return [(data, np.arange(len(data)) + 1)]
+
+
+def short_mask(data):
+    return np.ones(len(data) + 1, dtype=bool)
+
+
+def fail_batch_with(data, at: float):
+    """Batch processor raising for a batch that holds x == at."""
+    if (data["x"] == at).any():
+        raise ValueError(f"bad batch with x={at}")
+    return data
+
+
+class CollectBatches(Collect):
+    """Exporter taking batches: keeps every row like `Collect`, and the batch sizes."""
+
+    def __init__(self, path: str, delay: float = 0.0):
+        super().__init__(path, delay)
+        self.sizes: list[int] = []
+
+    def process(self, data, meta, source):
+        if data.flags.writeable:
+            raise AssertionError("input views must be read-only")
+        assert data.ndim == 2 and meta.shape == (len(data),)
+        self.sizes.append(len(data))
+        self.x += data["x"][:, 0].tolist()
+        self.y += data["y"][:, 0].tolist()
+        self.counters += meta["counter"].tolist()
+        self.sources += [source] * len(data)
+        self.arrived += [time.monotonic()] * len(data)
+        self.timestamps += meta["timestamp"].tolist()
+        self.deadtimes += meta["deadtime"].tolist()
+        if self.delay:
+            time.sleep(self.delay)
+
+    def finish(self):
+        super().finish()
+        np.save(f"{self.path}-sizes.{os.getpid()}.npy", np.array(self.sizes, dtype=np.int64))

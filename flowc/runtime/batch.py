@@ -1,0 +1,392 @@
+"""Batches (`batch=N`, SPEC section 2): a worker process whose code takes up to N events per call.
+
+Readers take the events that are ready, up to N and never past the ring's end, as one read-only
+view of shape (k, LENGTH) with metadata of shape (k,): zero-copy where the slots are contiguous
+(always in an ordered ring), a gathered copy where they are not. Writers claim and publish runs
+of slots. Every count (consumed, written, dropped, accepted, discarded, errors) stays per event.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from flowc.runtime import stats as S
+from flowc.runtime.ring import CLOSED, DROPPED, STOPPED, ResultError
+from flowc.types import META_DTYPE
+
+# a worker waiting for events looks at its inputs at least this often, rung or not (seconds)
+_IDLE_LOOK_S = 0.1
+
+
+def _describe(item) -> str:
+    if isinstance(item, np.ndarray):
+        return f"an array of shape {item.shape} and dtype {item.dtype}"
+    return f"a {type(item).__name__}"
+
+
+def put(out, rows: np.ndarray, meta: np.ndarray) -> None:
+    """Write rows (shape (m, LENGTH)) with their metadata records to an output port, in runs of
+    slots; the rows that find no room in a buffer that drops are counted as dropped."""
+    total = len(rows)
+    written = 0
+    while written < total:
+        count = out.claim_run(total - written)
+        if count < 0:
+            out.drop_rows(total - written)
+            return
+        end = written + count
+        try:
+            out.fill_run(rows[written:end], meta[written:end])
+        except BaseException:
+            out.abort_run(count)
+            raise
+        out.publish_run(count)
+        written = end
+
+
+class BatchRunner:
+    """Runs one process of a worker with `batch=N` (the `WorkerProcess` holds its ports, code
+    and statistics). An importer's code runs with `in_user_code[0]` set, where a stop request
+    raises `stop_import`."""
+
+    def __init__(self, process, stop_import: type[BaseException], in_user_code: list):
+        self.process = process
+        self.stop_import = stop_import
+        self.in_user_code = in_user_code
+        plan = process.plan
+        self.most = plan.batch
+        self.kind = plan.kind
+        self.what = f"{plan.kind} `{plan.name}`"
+
+    def run(self) -> None:
+        if self.kind == "importer":
+            self.run_importer()
+        else:
+            self.run_consumer()
+
+    # --- importers ---------------------------------------------------------------------------
+
+    def rows_of(self, item, length: int) -> np.ndarray:
+        """The (k, LENGTH) rows of a batch an importer yielded; a ResultError if it is none."""
+        if isinstance(item, np.ndarray) and item.ndim == 1 and length == 1:
+            item = item.reshape(-1, 1)
+        if (
+            isinstance(item, np.ndarray)
+            and item.ndim == 2
+            and item.shape[1] == length
+            and 1 <= item.shape[0] <= self.most
+        ):
+            return item
+        raise ResultError(
+            f"{self.what} has batch={self.most} and yielded {_describe(item)}; yield arrays "
+            f"of shape (k, {length}) with 1 <= k <= {self.most}, one row per event"
+        )
+
+    def run_importer(self) -> None:
+        process = self.process
+        out = process.outputs[0]
+        length = out.ring.layout.length
+        stop, pause = process.stop_flag, process.pause_flag
+        events = iter(process.events)
+        counter = 0
+        paused_s = 0.0  # paused since the last batch was written: part of its deadtime
+        perf, cpu, now = time.perf_counter, time.process_time, time.time
+        times = process.times
+        timed = times.timed
+        countdown = times.calls_until_timed()
+        skip_errors, counters = process.skip_errors, process.counters
+        meta = np.zeros(self.most, dtype=META_DTYPE)
+        counters_column, stamps, deadtimes = meta["counter"], meta["timestamp"], meta["deadtime"]
+        stop_import, in_user_code = self.stop_import, self.in_user_code
+        stopped = False
+        while not stop[0] and not stopped:
+            if pause[0]:
+                paused_s += process.sit_out_pause()
+                continue
+            countdown -= 1
+            if not countdown:
+                started, cpu_started = perf(), cpu()
+            try:
+                try:
+                    in_user_code[0] = True
+                    item = next(events)
+                finally:
+                    in_user_code[0] = False
+            except (StopIteration, stop_import):
+                countdown += 1  # that was no call
+                break
+            if not countdown:
+                countdown = timed(perf() - started, cpu() - cpu_started)
+            rows = self.rows_of(item, length)
+            total = len(rows)
+            counters_column[:total] = np.arange(counter, counter + total)
+            deadtimes[:total] = 0.0
+            written = 0
+            while written < total:
+                # a batch is accepted whole: only its first run may give way to a stop
+                count = out.claim_run(total - written, written == 0)
+                if count == STOPPED:
+                    stopped = True
+                    break
+                if count == DROPPED:
+                    out.drop_rows(total - written)
+                    break
+                end = written + count
+                stamps[written:end] = now()
+                deadtimes[written] = out.blocked_s + paused_s
+                paused_s = 0.0
+                try:
+                    out.fill_run(rows[written:end], meta[written:end])
+                except Exception:
+                    out.abort_run(count)
+                    if not skip_errors:
+                        raise
+                    counters[S.ERRORS] += total - written
+                    break
+                out.publish_run(count)
+                written = end
+            if not stopped:
+                counter += total
+        times.finish(countdown)
+
+    # --- consumers ---------------------------------------------------------------------------
+
+    def batches(self):
+        """Yield (input index, count) of each batch taken from the inputs until they end.
+
+        As `WorkerProcess.next_event`: the `ready` semaphore is a doorbell, and the process
+        looks at its inputs once more after taking its rings and before it sleeps. A process
+        alone on its doorbell drains it then; one sharing it takes one ring per batch."""
+        process = self.process
+        ready = process.ready
+        inputs = process.inputs
+        takes = [port.take for port in inputs]
+        count = len(inputs)
+        alone = process.plan.processes == 1
+        most = self.most
+        floats = process.floats
+        perf = time.perf_counter
+        before_blocking = process.clock.before_blocking
+        turn = 0
+        closed = drained = False
+        while True:
+            for k in range(count):
+                i = (turn + k) % count
+                taken = takes[i](most)
+                if taken:
+                    turn = i + 1
+                    drained = False
+                    if not alone:
+                        ready.acquire(False)
+                    yield i, taken
+                    break
+            else:
+                if closed:
+                    return
+                if alone and not drained:
+                    while ready.acquire(False):
+                        pass
+                    drained = True
+                    continue
+                closed = all(port.words[CLOSED] for port in inputs)
+                if closed:
+                    continue  # look once more: events may have come before the close
+                before_blocking()
+                started = perf()
+                ready.acquire(True, _IDLE_LOOK_S)
+                floats[S.BLOCKED_IN_S] += perf() - started
+                drained = False
+
+    def run_consumer(self) -> None:
+        process = self.process
+        handle = {
+            "processor": self.processor_handler,
+            "filter": self.filter_handler,
+            "exporter": self.exporter_handler,
+        }[self.kind]()
+        inputs = process.inputs
+        views = []
+        for port in inputs:
+            data, meta = port.ring.data.view(), port.ring.meta.view()
+            data.flags.writeable = meta.flags.writeable = False
+            views.append((data, meta))
+        perf, cpu = time.perf_counter, time.process_time
+        times = process.times
+        timed = times.timed
+        countdown = times.calls_until_timed()
+        skip_errors, counters, clock = process.skip_errors, process.counters, process.clock
+        ready = process.ready
+        for i, count in self.batches():
+            port = inputs[i]
+            data, meta = views[i]
+            start = port.taken_start
+            if start >= 0:
+                batch, batch_meta = data[start : start + count], meta[start : start + count]
+            else:  # slots apart in a shared ring: a read-only copy
+                batch, batch_meta = data[port.taken], meta[port.taken]
+                batch.flags.writeable = batch_meta.flags.writeable = False
+            countdown -= 1
+            if not countdown:
+                blocked_before = clock.blocked_out_s
+                started, cpu_started = perf(), cpu()
+            try:
+                handle(i, batch, batch_meta, count)
+            except Exception:
+                if not skip_errors:
+                    raise
+                counters[S.ERRORS] += count
+            if not countdown:
+                countdown = timed(
+                    perf() - started - (clock.blocked_out_s - blocked_before), cpu() - cpu_started
+                )
+                while ready.acquire(False):  # rings of a writer this process keeps up with
+                    pass
+            port.done_taken()
+        times.finish(countdown)
+
+    def processor_handler(self):
+        process = self.process
+        step = process.step
+        outputs = process.outputs
+        count = len(outputs)
+        names = [port.name for port in process.inputs]
+        generator = process.shape.is_generator
+        what = self.what
+
+        def emit(result, meta: np.ndarray, k: int) -> None:
+            if result is None:
+                return
+            if not isinstance(result, list | tuple):
+                if count != 1:
+                    raise ResultError(
+                        f"{what} has {count} outputs and returned {_describe(result)}; return "
+                        "a list with one item (or None) per output"
+                    )
+                self.write(outputs[0], result, None, meta, k)
+                return
+            if len(result) != count:
+                raise ResultError(
+                    f"{what} returned {len(result)} results for {count} output(s) "
+                    f"({', '.join(p.name for p in outputs)}); return one item (or None) per "
+                    "output, and a pair (rows, origin) inside the list: [(rows, origin)]"
+                )
+            for j, item in enumerate(result):
+                if item is None:
+                    continue
+                if isinstance(item, tuple):
+                    if len(item) != 2:
+                        raise ResultError(
+                            f"{what} returned a tuple of {len(item)} for output "
+                            f"`{outputs[j].name}`; give rows, or a pair (rows, origin)"
+                        )
+                    self.write(outputs[j], item[0], item[1], meta, k)
+                else:
+                    self.write(outputs[j], item, None, meta, k)
+
+        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int) -> None:
+            result = step(data, meta, names[i])
+            if generator:
+                for each in result:
+                    emit(each, meta, k)
+            else:
+                emit(result, meta, k)
+
+        return handle
+
+    def write(self, out, rows, origin, meta: np.ndarray, k: int) -> None:
+        """Check a processor's rows for one output (and their `origin`) and write them."""
+        length = out.ring.layout.length
+        if isinstance(rows, np.ndarray) and rows.ndim == 1 and length == 1:
+            rows = rows.reshape(-1, 1)
+        if not isinstance(rows, np.ndarray) or rows.ndim != 2 or rows.shape[1] != length:
+            raise ResultError(
+                f"{self.what} returned {_describe(rows)} for output `{out.name}`; return an "
+                f"array of shape (m, {length}), one row per event"
+            )
+        m = len(rows)
+        if origin is None:
+            if m != k:
+                raise ResultError(
+                    f"{self.what} returned {m} rows for output `{out.name}` from a batch of "
+                    f"{k} events; return one row per event, or a pair (rows, origin) whose "
+                    "origin names each row's input row"
+                )
+            put(out, rows, meta)
+            return
+        origin = np.asarray(origin)
+        if origin.ndim != 1 or len(origin) != m or (m and origin.dtype.kind not in "iu"):
+            raise ResultError(
+                f"{self.what} returned an origin of {_describe(origin)} for {m} rows of "
+                f"output `{out.name}`; give an integer array of length {m}"
+            )
+        if m == 0:
+            return
+        low, high = int(origin.min()), int(origin.max())
+        if low < 0 or high >= k:
+            bad = low if low < 0 else high
+            raise ResultError(
+                f"{self.what} returned origin {bad} for output `{out.name}` from a batch of "
+                f"{k} events; each origin names an input row, 0 to {k - 1}"
+            )
+        put(out, rows, meta[origin])
+
+    def filter_handler(self):
+        process = self.process
+        step = process.step
+        outputs = process.outputs
+        count = len(outputs)
+        names = [port.name for port in process.inputs]
+        counters = process.counters
+        what = self.what
+
+        def mask(decision, k: int) -> np.ndarray:
+            if (
+                isinstance(decision, np.ndarray)
+                and decision.dtype == np.bool_
+                and decision.shape == (k,)
+            ):
+                return decision
+            raise ResultError(
+                f"{what} returned {_describe(decision)} for a batch of {k} events; return a "
+                f"boolean array of shape ({k},), or a list of one such array per output"
+            )
+
+        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int) -> None:
+            decision = step(data, meta, names[i])
+            if isinstance(decision, list | tuple):
+                if len(decision) != count:
+                    raise ResultError(
+                        f"{what} returned {len(decision)} decisions for {count} output(s); "
+                        f"return a boolean array of shape ({k},), or a list of one per output"
+                    )
+                masks = [mask(each, k) for each in decision]
+                chosen = np.logical_or.reduce(masks) if count > 1 else masks[0]
+            else:
+                chosen = mask(decision, k)
+                masks = [chosen] * count
+            accepted = int(np.count_nonzero(chosen))
+            for out, selected in zip(outputs, masks, strict=True):
+                taken = accepted if selected is chosen else int(np.count_nonzero(selected))
+                if taken == k:
+                    put(out, data, meta)
+                elif taken:
+                    put(out, data[selected], meta[selected])
+            counters[S.ACCEPTED] += accepted
+            counters[S.DISCARDED] += k - accepted
+
+        return handle
+
+    def exporter_handler(self):
+        process = self.process
+        step = process.step
+        outputs = process.outputs
+        names = [port.name for port in process.inputs]
+
+        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int) -> None:
+            step(data, meta, names[i])
+            for out in outputs:
+                put(out, data, meta)
+
+        return handle
