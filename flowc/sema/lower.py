@@ -66,9 +66,11 @@ def _stem(name: str) -> str | None:
 
 
 def _copied(value: object) -> object:
-    """A value with its lists copied, so no two plan elements share a mutable list."""
+    """A value with its lists and dicts copied, so no two plan elements share a mutable one."""
     if isinstance(value, list):
         return [_copied(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
     return value
 
 

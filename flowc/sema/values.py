@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flowc.diagnostics import Diagnostic, FlowError, Note, error
 from flowc.sema.model import ConstInfo, did_you_mean, name_span
 from flowc.source import SourceFile, Span
 from flowc.syntax import ast, parse_value
+from flowc.types import flow_field_name
 
 Report = Callable[[Diagnostic], None]
 
@@ -31,6 +32,8 @@ def type_word(value: object) -> str:
         return "a string"
     if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
     return f"a {type(value).__name__}"
 
 
@@ -42,6 +45,9 @@ def show(value: object) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        entries = (f"{flow_field_name(str(k))}: {show(v)}" for k, v in value.items())
+        return "{" + ", ".join(entries) + "}"
     return repr(value)
 
 
@@ -62,7 +68,8 @@ class Evaluator:
         self.report = report
 
     def evaluate(self, value: ast.Value) -> object | None:
-        """The Python value (lists as lists), or None after reporting why there is none."""
+        """The Python value (lists as lists, mappings as dicts), or None after reporting why
+        there is none."""
         if isinstance(value, ast.Number):
             if isinstance(value.value, float) and not math.isfinite(value.value):
                 self.report(
@@ -75,6 +82,14 @@ class Evaluator:
         if isinstance(value, ast.ListValue):
             items = [self.evaluate(item) for item in value.items]
             return None if any(item is None for item in items) else items
+        if isinstance(value, ast.MappingValue):
+            values = [self.evaluate(entry.value) for entry in value.entries]
+            repeated = repeated_key(value)
+            if repeated is not None:
+                self.report(repeated)
+            if repeated is not None or any(item is None for item in values):
+                return None
+            return {entry.key: item for entry, item in zip(value.entries, values, strict=True)}
         return self.lookup(value)
 
     def lookup(self, ref: ast.NameRef) -> object | None:
@@ -115,6 +130,24 @@ class Evaluator:
                 )
             )
         return None
+
+
+def repeated_key(mapping: ast.MappingValue) -> Diagnostic | None:
+    """E106 for the first key a mapping gives twice, or None."""
+    first: dict[str, ast.Entry] = {}
+    for entry in mapping.entries:
+        if entry.key not in first:
+            first[entry.key] = entry
+            continue
+        earlier = first[entry.key]
+        return error(
+            "E106",
+            f"key `{entry.key}` is given twice in this mapping",
+            entry.key_span or entry.span,
+            notes=[Note(f"`{entry.key}` is first given here", earlier.key_span or earlier.span)],
+            help="a mapping holds one value per key: keep one of them",
+        )
+    return None
 
 
 def what_is(decl: ast.Node) -> str:
@@ -222,8 +255,11 @@ def _read_set_value(declared: object, override: Override, report: Report) -> obj
             )
         )
         return None
-    value = literal(node)
-    if value is None:
+    repeated: list[Diagnostic] = []
+    value = literal(node, repeated.append)
+    for diagnostic in repeated:
+        report(_moved_into(diagnostic, override.value_span))
+    if value is None and not repeated:
         report(
             error(
                 "E106",
@@ -235,8 +271,25 @@ def _read_set_value(declared: object, override: Override, report: Report) -> obj
     return value
 
 
-def literal(node: ast.Value) -> object | None:
-    """A value node holding only literals as its Python value; None when it names a const."""
+def _moved_into(diagnostic: Diagnostic, place: Span) -> Diagnostic:
+    """A diagnostic about a value parsed on its own, pointing into the text it came from
+    (`place`), so that `--set B={a: 1, a: 2}` shows the whole `NAME=VALUE`."""
+
+    def moved(span: Span | None) -> Span | None:
+        if span is None:
+            return None
+        return Span(place.file, place.start + span.start, place.start + span.end)
+
+    return replace(
+        diagnostic,
+        span=moved(diagnostic.span),
+        notes=tuple(replace(note, span=moved(note.span)) for note in diagnostic.notes),
+    )
+
+
+def literal(node: ast.Value, report: Report | None = None) -> object | None:
+    """A value node holding only literals as its Python value; None when it names a const
+    or repeats a key of a mapping (reported to `report`, when given)."""
     if isinstance(node, ast.Number):
         return (
             node.value if not isinstance(node.value, float) or math.isfinite(node.value) else None
@@ -244,8 +297,18 @@ def literal(node: ast.Value) -> object | None:
     if isinstance(node, ast.String | ast.Bool):
         return node.value
     if isinstance(node, ast.ListValue):
-        items = [literal(item) for item in node.items]
+        items = [literal(item, report) for item in node.items]
         return None if any(item is None for item in items) else items
+    if isinstance(node, ast.MappingValue):
+        repeated = repeated_key(node)
+        if repeated is not None:
+            if report is not None:
+                report(repeated)
+            return None
+        values = [literal(entry.value, report) for entry in node.entries]
+        if any(item is None for item in values):
+            return None
+        return {entry.key: item for entry, item in zip(node.entries, values, strict=True)}
     return None
 
 
@@ -266,6 +329,10 @@ def convert_like(declared: object, value: object) -> object | None:
         if isinstance(value, list | tuple) and _is_plain_data(value):
             return _plain(value)
         return None
+    if isinstance(declared, Mapping):
+        if isinstance(value, Mapping) and _is_plain_data(value):
+            return _plain(value)
+        return None
     return None
 
 
@@ -276,15 +343,20 @@ def _is_plain_data(value: object) -> bool:
         return is_int(value) or math.isfinite(float(value))
     if isinstance(value, list | tuple):
         return all(_is_plain_data(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_plain_data(v) for k, v in value.items())
     return False
 
 
 def _plain(value: object) -> object:
-    """Plain Python (JSON) data: numpy scalars to int/float, tuples to lists."""
+    """Plain Python (JSON) data: numpy scalars to int/float, tuples to lists, mappings to
+    dicts."""
     if isinstance(value, bool | str):
         return value
     if is_int(value):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
     return [_plain(v) for v in value]

@@ -27,7 +27,8 @@ def parse(source: SourceFile) -> ast.Module:
 
 
 def parse_value(source: SourceFile) -> ast.Value:
-    """One value: a number, string, `true`/`false`, list or name (a `--set N=VALUE` value)."""
+    """One value: a number, string, `true`/`false`, list, mapping or name (a `--set N=VALUE`
+    value)."""
     return _parse(source, "value_only")
 
 

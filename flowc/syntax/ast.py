@@ -45,13 +45,30 @@ class ListValue(Node):
 
 
 @dataclass(frozen=True)
+class Entry(Node):
+    """`key: value` inside a mapping; the key was written as a name or a quoted string."""
+
+    key: str
+    value: Value
+    key_span: Span | None = field(default=None, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class MappingValue(Node):
+    """`{key: value, "other key": value}`, entries in the order written (repeats included:
+    a key given twice is a sema error, not a syntax error)."""
+
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
 class NameRef(Node):
     """A name standing where a literal may: a reference to a `const`."""
 
     name: str
 
 
-Value = Number | String | Bool | ListValue | NameRef
+Value = Number | String | Bool | ListValue | MappingValue | NameRef
 
 
 # --- types -----------------------------------------------------------------------------------

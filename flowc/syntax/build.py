@@ -140,6 +140,14 @@ class AstBuilder:
     def list(self, children):
         return ast.ListValue(_nodes(children), span=_span(children))
 
+    def mapping(self, children):
+        return ast.MappingValue(_nodes(children), span=_span(children))
+
+    def entry(self, children):
+        key, _colon, value = children
+        text = string_value(key.value) if key.type == "STRING" else key.value
+        return ast.Entry(text, value, span=_span(children), key_span=_token_span(key))
+
     # --- types -------------------------------------------------------------------------------
 
     def type_name(self, children):

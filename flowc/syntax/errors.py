@@ -36,7 +36,10 @@ class SyntaxErrorExample:
     examples: tuple[str, ...]
 
 
-_VALUE_HELP = "a value is a number, a string, `true`, `false`, a list `[...]` or a const name"
+_VALUE_HELP = (
+    "a value is a number, a string, `true`, `false`, a list `[...]`, a mapping `{key: value}` "
+    "or a const name"
+)
 _CALLABLE_HELP = (
     'write `package.module:function`, `package.module.function`, `"file.py":function` '
     "or a bare name given to compile_source(functions=...)"
@@ -243,6 +246,26 @@ SYNTAX_ERRORS: tuple[SyntaxErrorExample, ...] = (
     ),
     SyntaxErrorExample(
         "expected a value or `]` in a list", _VALUE_HELP, ("const L = [,]", "const L = [1, , 2]")
+    ),
+    SyntaxErrorExample(
+        "expected a key (a name or a quoted string) or `}` in a mapping",
+        'write `{key: value, "other key": value}`',
+        ("const M = {3: 1}", "const M = {a: 1, , b: 2}", "const M = {[1]: 2}"),
+    ),
+    SyntaxErrorExample(
+        "expected `:` after the mapping's key",
+        "write `key: value`, e.g. `{height: [0, 1, 50]}`",
+        ("const M = {a 1}", "const M = {a = 1}", 'const M = {"a" 1}'),
+    ),
+    SyntaxErrorExample(
+        "expected a value after the key's `:`",
+        _VALUE_HELP,
+        ("const M = {a: }", "const M = {a: ,}", "const M = {a: :}"),
+    ),
+    SyntaxErrorExample(
+        "expected `,` or `}` after a value in a mapping",
+        None,
+        ("const M = {a: 1 b: 2}", "const M = {a: 1 2}", "const M = {a: 1 = 2}"),
     ),
 )
 

@@ -8,7 +8,9 @@ Layout:
   arguments and buffer names; `name: code` inside `{...}`; ` : ` after a buffer's name;
 - a statement stays on one line however long it is, except that a type whose one-line form is
   longer than 100 characters lists its fields one per line, indented by four spaces, each
-  followed by a comma;
+  followed by a comma, and a const mapping longer than that lists its entries the same way;
+- mappings print as `{key: value, "other key": value}`, keys quoted only when they are not
+  plain names;
 - comments are kept: a comment on its own line stays on its own line before the statement
   that followed it; a comment at the end of a statement's last line stays there, two spaces
   after it; a comment inside a multi-line statement moves to its own line before the
@@ -75,7 +77,21 @@ def format_value(value: ast.Value) -> str:
         return value.name
     if isinstance(value, ast.ListValue):
         return "[" + ", ".join(format_value(item) for item in value.items) + "]"
+    if isinstance(value, ast.MappingValue):
+        return "{" + ", ".join(format_entry(entry) for entry in value.entries) + "}"
     raise TypeError(f"not a flow value: {value!r}")
+
+
+def format_entry(entry: ast.Entry) -> str:
+    """`key: value`, the key quoted only when it is not a plain name."""
+    return f"{flow_field_name(entry.key)}: {format_value(entry.value)}"
+
+
+def format_mapping(mapping: ast.MappingValue, *, multiline: bool = False) -> str:
+    """A mapping on one line, or (multiline) its entries one per line, each with a comma."""
+    if not multiline or not mapping.entries:
+        return format_value(mapping)
+    return "{\n" + "".join(f"{INDENT}{format_entry(e)},\n" for e in mapping.entries) + "}"
 
 
 def quote(text: str) -> str:
@@ -104,11 +120,18 @@ def format_type(type_expr: ast.TypeExpr, *, multiline: bool = False) -> str:
 
 
 def format_statement(statement: ast.Statement) -> str:
-    """A statement's canonical text (several lines only for a long struct)."""
+    """A statement's canonical text (several lines only for a long struct or const mapping)."""
     line = _statement_text(statement, multiline=False)
-    if len(line) > MAX_LINE and _struct_of(statement) is not None:
+    if len(line) > MAX_LINE and _has_lines(statement):
         return _statement_text(statement, multiline=True)
     return line
+
+
+def _has_lines(statement: ast.Statement) -> bool:
+    """Whether a statement can be printed over several lines: a struct, or a const mapping."""
+    if isinstance(statement, ast.ConstDecl):
+        return isinstance(statement.value, ast.MappingValue)
+    return _struct_of(statement) is not None
 
 
 def _struct_of(statement: ast.Statement) -> ast.StructType | None:
@@ -123,7 +146,10 @@ def _statement_text(statement: ast.Statement, *, multiline: bool) -> str:
     if isinstance(statement, ast.PipelineDecl):
         return f"pipeline {statement.name}"
     if isinstance(statement, ast.ConstDecl):
-        return f"const {statement.name} = {format_value(statement.value)}"
+        value = statement.value
+        if isinstance(value, ast.MappingValue):
+            return f"const {statement.name} = {format_mapping(value, multiline=multiline)}"
+        return f"const {statement.name} = {format_value(value)}"
     if isinstance(statement, ast.TypeDecl):
         return f"type {statement.name} = {format_type(statement.struct, multiline=multiline)}"
     if isinstance(statement, ast.BufferDecl):

@@ -69,13 +69,23 @@ def scalar_values() -> st.SearchStrategy[ast.Value]:
     )
 
 
-def values(*, max_leaves: int = 8) -> st.SearchStrategy[ast.Value]:
-    """Any value, lists nested a few levels deep."""
-    return st.recursive(
-        scalar_values(),
-        lambda items: st.lists(items, max_size=4).map(lambda xs: ast.ListValue(tuple(xs))),
-        max_leaves=max_leaves,
+def mapping_keys() -> st.SearchStrategy[str]:
+    """Keys of mappings: plain names, keywords and arbitrary text (printed quoted)."""
+    return st.one_of(names(), st.sampled_from(sorted(KEYWORDS)), string_texts())
+
+
+def _containers(items: st.SearchStrategy[ast.Value]) -> st.SearchStrategy[ast.Value]:
+    """Lists and mappings of `items` (a mapping may repeat a key: that is sema's concern)."""
+    entries = st.builds(ast.Entry, mapping_keys(), items)
+    return st.one_of(
+        st.lists(items, max_size=4).map(lambda xs: ast.ListValue(tuple(xs))),
+        st.lists(entries, max_size=4).map(lambda es: ast.MappingValue(tuple(es))),
     )
+
+
+def values(*, max_leaves: int = 8) -> st.SearchStrategy[ast.Value]:
+    """Any value, lists and mappings nested a few levels deep."""
+    return st.recursive(scalar_values(), _containers, max_leaves=max_leaves)
 
 
 def dtype_codes() -> st.SearchStrategy[str]:

@@ -341,7 +341,7 @@ def test_a_keyword_field_name_is_fine_when_quoted():
     assert decl.struct.fields[0].name == "filter"
     with pytest.raises(FlowError) as info:
         parse_text("type T = {filter: f4}")
-    assert '"filter": f4' in info.value.diagnostics[0].help
+    assert '"filter": ...' in info.value.diagnostics[0].help
 
 
 def test_empty_text_only_comments_and_blank_lines():
