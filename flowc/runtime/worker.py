@@ -39,6 +39,7 @@ from flowc.runtime.ring import (
     output_port,
 )
 from flowc.runtime.shm import Segment, open_semaphore
+from flowc.runtime.stopping import STOP_SIGNALS
 from flowc.types import META_DTYPE
 
 _PR_SET_PDEATHSIG = 1
@@ -130,8 +131,13 @@ def _leave_forkserver() -> None:
 
 def worker_main(spec: ProcessSpec, conn) -> None:
     """Entry point of a worker process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # every stop signal is the supervisor's: one sent to the whole process group (a terminal's
+    # Ctrl-C, `kill -TERM -PGID`) must drain the run as one sent to the supervisor alone does.
+    # The process started with them blocked (the supervisor's mask), so none came in between;
+    # the supervisor stops a worker with SIGUSR1 (importers) or SIGKILL.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     signal.signal(signal.SIGUSR1, _on_stop_signal)
     try:
         signal.set_wakeup_fd(-1)
@@ -168,6 +174,9 @@ def worker_main(spec: ProcessSpec, conn) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(1)
+    # a stop request from now on is late, not fatal: a spawned worker's exit gives SIGUSR1
+    # back its default action (terminate) while the supervisor may still be sending one
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     process.record_times(started_wall)
     conn.close()
 
