@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flowc.errors import FlowcError
 from flowc.source import Span
 
 
@@ -107,7 +108,7 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
 
 
-class FlowError(Exception):
+class FlowError(FlowcError):
     """A flow file (or its overrides) has errors. `.diagnostics` holds every one found."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]):

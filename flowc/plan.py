@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,56 +253,22 @@ class Plan:
         return g
 
     def to_dot(self) -> str:
-        from flowc.render.dot import render_dot
+        """Graphviz source of the graph (`flowc.render.dot`)."""
+        return _front_door("to_dot")(self)
 
-        return render_dot(self)
-
-    def run(
-        self,
-        backend: str = "local",
-        address: str | None = None,
-        serve: str | int | None = None,
-        serve_linger: float = 0.0,
-        **options,
-    ):
+    def run(self, backend: str = "local", **options):
         """Run the plan: `backend="local"` on the shared-memory runtime (see
-        `flowc.runtime.run` for the options), `"ray"` on a Ray cluster at `address` (see
+        `flowc.runtime.run` for the options), `"ray"` on a Ray cluster at `address=` (see
         `flowc.backends.ray.run`; None starts a local one). `serve="[HOST:]PORT"` serves the
-        run's live page there (`flowc.serve`) until its end plus `serve_linger` seconds."""
-        if serve is not None and backend != "local":
-            raise ValueError("serve= shows runs of the local runtime only")
-        if backend == "ray":
-            from flowc.backends import load_ray_backend
+        run's live page there (`flowc.serve`) until its end plus `serve_linger` seconds.
+        Wired by the front door, `flowc.engine.run`."""
+        return _front_door("run")(self, backend=backend, **options)
 
-            return load_ray_backend().run(self, address=address, **options)
-        if backend != "local":
-            raise ValueError(f"unknown backend {backend!r}: use 'local' or 'ray'")
-        if address is not None:
-            raise ValueError("address= is for the Ray backend; the local runtime runs here")
-        self.warn_about_placement(stacklevel=3)
-        from flowc.runtime import run
-
-        return run(self, **options, **_live_server(serve, serve_linger))
-
-    def start(
-        self,
-        backend: str = "local",
-        serve: str | int | None = None,
-        serve_linger: float = 0.0,
-        **options,
-    ):
-        """Start running the plan on the local shared-memory runtime and return at once: a
-        `flowc.runtime.handle.RunHandle` (stats, pause, resume, stop, wait). Options as
-        `run`, without `raise_on_failure`; with `serve=`, `handle.server.url` is the page."""
-        if backend != "local":
-            raise ValueError(
-                f"start() runs plans on the local runtime only, not on {backend!r}; "
-                "use run(backend=...) there"
-            )
-        self.warn_about_placement(stacklevel=3)
-        from flowc.runtime import start
-
-        return start(self, **options, **_live_server(serve, serve_linger))
+    def start(self, backend: str = "local", **options):
+        """Start running the plan and return at once: a `flowc.runtime.handle.RunHandle`
+        (stats, pause, resume, stop, wait). Options as `run`, without `raise_on_failure`; with
+        `serve=`, `handle.server.url` is the page. Wired by the front door, `flowc.engine.start`."""
+        return _front_door("start")(self, backend=backend, **options)
 
     def warn_about_placement(self, stacklevel: int = 2) -> None:
         """Warn that the local runtime ignores `node=` placement, when a worker has one."""
@@ -316,16 +282,18 @@ class Plan:
 
     def _repr_html_(self) -> str:
         """In Jupyter: the graph as SVG when Graphviz's `dot` is there, else tables."""
-        from flowc.render.notebook import plan_html
-
-        return plan_html(self)
+        return _front_door("html")(self)
 
 
-def _live_server(serve: str | int | None, linger: float) -> dict:
-    """The runtime's `server=` option: the live page bound to `serve` ([HOST:]PORT) now, so an
-    address in use fails before the run starts (`flowc.serve.ServeError`); {} without it."""
-    if serve is None:
-        return {}
-    from flowc.serve import bind
+# what the plan can do beyond being data (run, start, render) is wired in by the front door,
+# `flowc.engine`, which `import flowc` loads: the plan imports no runtime, renderer or backend
+_FRONT_DOOR: dict[str, Callable] = {}
 
-    return {"server": bind(serve, linger=linger)}
+
+def install_front_door(**hooks: Callable) -> None:
+    """Called by `flowc.engine`: `run`, `start`, `to_dot` and `html`, each taking the plan."""
+    _FRONT_DOOR.update(hooks)
+
+
+def _front_door(name: str) -> Callable:
+    return _FRONT_DOOR[name]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowc.errors import FlowcError
+
 
 @dataclass(frozen=True)
 class WorkerFailure:
@@ -42,7 +44,7 @@ class RunResult:
         return result_html(self)
 
 
-class RunError(Exception):
+class RunError(FlowcError):
     """A worker failed; `.result` holds the RunResult with the failure and the statistics."""
 
     def __init__(self, result: RunResult):
