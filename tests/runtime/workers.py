@@ -357,3 +357,40 @@ class CollectBatches(Collect):
     def finish(self):
         super().finish()
         np.save(f"{self.path}-sizes.{os.getpid()}.npy", np.array(self.sizes, dtype=np.int64))
+
+
+def count_batches_forever(size: int = 16, delay: float = 0.0, example=None, batch=None):
+    """Importer with batch=N that never ends by itself: for stopping by timeout."""
+    start = 0
+    size = min(size, batch or 1)
+    while True:
+        rows = np.zeros((size, len(example)), dtype=example.dtype)
+        rows["x"] = np.arange(start, start + size)[:, None]
+        rows["y"] = 2 * rows["x"]
+        if delay:
+            time.sleep(delay)
+        yield rows
+        start += size
+
+
+def swapped_record(data):
+    """Processor returning a record with the fields of {x, y} in the order (y, x)."""
+    out = np.zeros(data.shape, dtype=[("y", "f8"), ("x", "f8")])
+    out["x"] = data["x"]
+    out["y"] = data["y"]
+    return out
+
+
+def float_into_int(data):
+    """Processor returning {x: f8, n: f8} for a buffer {x: f8, n: i4} (a lossy cast)."""
+    out = np.zeros(data.shape, dtype=[("x", "f8"), ("n", "f8")])
+    out["x"] = data["x"]
+    out["n"] = 0.5
+    return out
+
+
+def missing_field(data):
+    """Processor returning only {x} for a buffer {x, y}."""
+    out = np.zeros(data.shape, dtype=[("x", "f8")])
+    out["x"] = data["x"]
+    return out
