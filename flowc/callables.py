@@ -6,12 +6,16 @@ and the runtime (which imports it again inside each worker process).
 
 from __future__ import annotations
 
+import ast as pyast
 import hashlib
 import importlib
 import importlib.util
 import inspect
+import numbers
 import os
 import sys
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -294,3 +298,183 @@ def _parameters(fn, *, skip: int) -> list[inspect.Parameter]:
             continue
         out.append(p)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# argument types
+
+# the kinds of value a flow file passes (its literals as Python values), in words
+_KIND_WORDS = {
+    "bool": "a bool",
+    "int": "an int",
+    "float": "a float",
+    "str": "a string",
+    "list": "a list",
+    "mapping": "a mapping",
+}
+_ANY = None  # an annotation flowc cannot judge: every value is accepted
+_NONE = frozenset()  # `None` in a union: flow has no null, so it adds no kind
+# names of builtins, typing, collections.abc and numbers -> the kinds of flow value they take
+_KINDS_OF_NAME: dict[str, frozenset[str]] = {
+    "bool": frozenset({"bool"}),
+    "int": frozenset({"int"}),
+    "Integral": frozenset({"int"}),
+    "float": frozenset({"float"}),
+    "Real": frozenset({"float"}),
+    "Number": frozenset({"float"}),
+    "str": frozenset({"str"}),
+    "list": frozenset({"list"}),
+    "tuple": frozenset({"list"}),
+    "List": frozenset({"list"}),
+    "Tuple": frozenset({"list"}),
+    "MutableSequence": frozenset({"list"}),
+    "Sequence": frozenset({"list", "str"}),
+    "dict": frozenset({"mapping"}),
+    "Dict": frozenset({"mapping"}),
+    "Mapping": frozenset({"mapping"}),
+    "MutableMapping": frozenset({"mapping"}),
+    "Collection": frozenset({"list", "str", "mapping"}),
+    "Iterable": frozenset({"list", "str", "mapping"}),
+}
+
+
+@dataclass(frozen=True)
+class ArgumentType:
+    """The kinds of flow value a parameter takes (`bool int float str list mapping`), read
+    from its annotation, or from its default's type when it has no annotation."""
+
+    kinds: frozenset[str]
+    annotated: bool
+
+    def accepts(self, value: object) -> bool:
+        kind = value_kind(value)
+        return kind is None or kind in self.kinds or (kind == "int" and "float" in self.kinds)
+
+    def describe(self) -> str:
+        words = [word for kind, word in _KIND_WORDS.items() if kind in self.kinds]
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def value_kind(value: object) -> str | None:
+    """The kind of a flow value (`"int"`, `"mapping"`...), None for anything else."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, numbers.Integral):
+        return "int"
+    if isinstance(value, numbers.Real):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, Mapping):
+        return "mapping"
+    return None
+
+
+def argument_types(code: object) -> dict[str, ArgumentType]:
+    """Parameter name -> the kinds of value it takes, for the parameters where that is known.
+
+    An annotation decides (`int | str`, `Optional[float]`, `list[int]`, `Mapping[str, Any]`,
+    also as a string under `from __future__ import annotations`); one flowc cannot judge
+    (`Any`, `np.ndarray`, a class of the user's) takes anything. Without an annotation the
+    default's type is used, and an int default (`scale=1`) also takes a float.
+    """
+    fn = code.__init__ if inspect.isclass(code) else code
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    found = {}
+    for p in params:
+        if p.annotation is not p.empty:
+            kinds = _annotation_kinds(p.annotation)
+            if kinds:
+                found[p.name] = ArgumentType(kinds, annotated=True)
+        elif p.default is not p.empty and p.default is not None:
+            kind = value_kind(p.default)
+            if kind is not None:
+                lenient = {"int", "float"} if kind == "int" else {kind}
+                found[p.name] = ArgumentType(frozenset(lenient), annotated=False)
+    return found
+
+
+def _annotation_kinds(annotation: object) -> frozenset[str] | None:
+    """The kinds an annotation object (or its text) takes; None when flowc cannot judge it."""
+    if isinstance(annotation, str):
+        try:
+            tree = pyast.parse(annotation.strip(), mode="eval").body
+        except SyntaxError:
+            return _ANY
+        return _text_kinds(tree)
+    if annotation is None or annotation is type(None):
+        return _NONE
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return _union(_annotation_kinds(arg) for arg in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _annotation_kinds(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return _union(_NONE if a is None else _value_kinds(a) for a in typing.get_args(annotation))
+    target = origin if origin is not None else annotation
+    if isinstance(target, type) and target.__module__ in _KNOWN_MODULES:
+        return _KINDS_OF_NAME.get(target.__name__, _ANY)
+    return _ANY
+
+
+_KNOWN_MODULES = ("builtins", "typing", "collections.abc", "numbers")
+
+
+def _text_kinds(node: pyast.expr) -> frozenset[str] | None:
+    """The kinds an annotation written as text takes, read without evaluating it."""
+    if isinstance(node, pyast.Constant):
+        if node.value is None:
+            return _NONE
+        if isinstance(node.value, str):  # a quoted forward reference
+            return _annotation_kinds(node.value)
+        return _ANY
+    if isinstance(node, pyast.BinOp) and isinstance(node.op, pyast.BitOr):
+        return _union((_text_kinds(node.left), _text_kinds(node.right)))
+    if isinstance(node, pyast.Subscript):
+        base = _dotted_last(node.value)
+        args = node.slice.elts if isinstance(node.slice, pyast.Tuple) else [node.slice]
+        if base == "Optional":
+            return _union(_text_kinds(arg) for arg in args)
+        if base == "Union":
+            return _union(_text_kinds(arg) for arg in args)
+        if base == "Annotated":
+            return _text_kinds(args[0])
+        if base == "Literal":
+            return _union(
+                _value_kinds(arg.value) if isinstance(arg, pyast.Constant) else _ANY
+                for arg in args
+            )
+        return _KINDS_OF_NAME.get(base, _ANY)
+    name = _dotted_last(node)
+    if name in ("None", "NoneType"):
+        return _NONE
+    return _KINDS_OF_NAME.get(name, _ANY)
+
+
+def _dotted_last(node: pyast.expr) -> str | None:
+    """`Optional` of `typing.Optional`, `Mapping` of `Mapping`; None for other expressions."""
+    if isinstance(node, pyast.Name):
+        return node.id
+    if isinstance(node, pyast.Attribute):
+        return node.attr
+    return None
+
+
+def _value_kinds(value: object) -> frozenset[str] | None:
+    kind = value_kind(value)
+    return _ANY if kind is None else frozenset({kind})
+
+
+def _union(parts) -> frozenset[str] | None:
+    """The kinds of a union: None when any member cannot be judged."""
+    kinds: set[str] = set()
+    for part in parts:
+        if part is _ANY:
+            return _ANY
+        kinds |= part
+    return frozenset(kinds)

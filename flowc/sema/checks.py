@@ -7,9 +7,7 @@ reported once, by the check that owns it.
 
 from __future__ import annotations
 
-import inspect
 import itertools
-import numbers
 import os
 import shutil
 from collections.abc import Callable, Generator, Iterator
@@ -17,7 +15,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from flowc.callables import call_shape, reserved_parameters, signature_of
+from flowc.callables import argument_types, call_shape, reserved_parameters, signature_of
 from flowc.diagnostics import Diagnostic, FlowError, Label, Note, error, warning
 from flowc.sema.model import BufferInfo, Model, WorkerInfo, did_you_mean, name_span
 from flowc.sema.values import is_int, show_short, type_word
@@ -145,47 +143,6 @@ def _kind_hint(worker: WorkerInfo) -> str:
 
 # --- E204: arguments held against the code's parameters ------------------------------------
 
-_PLAIN_TYPES = {int: "an int", float: "a float", str: "a string", bool: "a bool", list: "a list"}
-_PLAIN_TYPE_NAMES = {t.__name__: t for t in _PLAIN_TYPES}
-
-
-def _parameter_types(code: object) -> dict[str, tuple[type, bool]]:
-    """Parameter name -> (plain type it takes, whether an annotation rather than a default said so)."""
-    fn = code.__init__ if inspect.isclass(code) else code
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    found = {}
-    for p in params:
-        annotation = p.annotation
-        if isinstance(annotation, str):
-            annotation = _PLAIN_TYPE_NAMES.get(annotation, annotation)
-        if isinstance(annotation, type) and annotation in _PLAIN_TYPES:
-            found[p.name] = (annotation, True)
-        elif p.default is not p.empty and p.default is not None:
-            default_type = tuple if isinstance(p.default, tuple) else type(p.default)
-            default_type = list if default_type is tuple else default_type
-            if default_type in _PLAIN_TYPES:
-                found[p.name] = (default_type, False)
-    return found
-
-
-def _accepts(expected: type, strict: bool, value: object) -> bool:
-    if expected is bool:
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if expected is int:
-        # an int default (`scale=1`) says little: a float is fine; an annotation is strict
-        return is_int(value) or (not strict and isinstance(value, numbers.Real))
-    if expected is float:
-        return isinstance(value, numbers.Real)
-    if expected is str:
-        return isinstance(value, str)
-    return isinstance(value, list)
-
-
 def check_arguments(model: Model) -> Iterator[Diagnostic]:
     """E204: every argument is known to the code, has a plausible type; none is missing."""
     inspected: dict[tuple[int, str], tuple] = {}  # (id(code), kind) -> (shape, types)
@@ -195,7 +152,7 @@ def check_arguments(model: Model) -> Iterator[Diagnostic]:
             continue
         key = (id(code), worker.kind)
         if key not in inspected:
-            inspected[key] = (call_shape(code, worker.kind), _parameter_types(code))
+            inspected[key] = (call_shape(code, worker.kind), argument_types(code))
         shape, types = inspected[key]
         described = worker.code_name
         given: dict[str, ast.Arg] = {}
@@ -230,14 +187,15 @@ def check_arguments(model: Model) -> Iterator[Diagnostic]:
                 continue
             value = worker.args.get(arg.key)
             expected = types.get(arg.key)
-            if value is None or expected is None or _accepts(*expected, value):
+            if value is None or expected is None or expected.accepts(value):
                 continue
+            said = "its annotation" if expected.annotated else "its default"
             yield error(
                 "E204",
-                f"argument `{arg.key}` of `{described}` takes {_PLAIN_TYPES[expected[0]]}, "
+                f"argument `{arg.key}` of `{described}` takes {expected.describe()}, "
                 f"not {type_word(value)} ({show_short(value)})",
                 arg.span,
-                help=f"give {_PLAIN_TYPES[expected[0]]}",
+                help=f"give {expected.describe()} (as {said} says)",
             )
         missing = [name for name in shape.required if name not in given]
         if missing:

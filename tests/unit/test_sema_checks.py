@@ -1,6 +1,7 @@
 """The whole-graph checks, one by one: E201-E204, E301-E304, W301-W303."""
 
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -180,6 +181,50 @@ def test_a_value_of_an_obviously_wrong_type_is_e204(args, ok):
 def test_an_int_default_accepts_a_float_but_not_a_string():
     assert errors("exporter e = step(threshold=1, scale=0.5) raw\n") == []
     assert [d.code for d in errors('exporter e = step(threshold=1, scale="big") raw\n')] == ["E204"]
+
+
+def km3_module(data, *, foo: int | str = 23, cut: "Optional[float]" = None, raw: Any = 1, cfg={}):  # noqa: B006, F821
+    return data
+
+
+def text_annotated(data, *, names: "list[str] | None" = None, table: "Mapping[str, int]" = None):  # noqa: F821
+    return data
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ('foo="dummybar"', None),  # the annotation decides, not the default 23
+        ("foo=7", None),
+        ("foo=[1]", "takes an int or a string, not a list"),
+        ("cut=2", None),  # an int is fine for a float
+        ('cut="x"', "takes a float, not a string"),
+        ('raw="anything", cfg={a: [1]}', None),  # Any takes anything
+        ("cfg=[1]", "takes a mapping, not a list"),
+    ],
+)
+def test_annotations_decide_an_arguments_type(args, problem):
+    text = f"exporter e = km3_module({args}) raw\n"
+    functions = {**FUNCTIONS, "km3_module": km3_module}
+    found = errors(text, functions=functions)
+    if problem is None:
+        assert found == []
+    else:
+        (d,) = found
+        assert d.code == "E204" and problem in d.message
+        assert d.help.endswith("(as its annotation says)") or "default" in d.help
+
+
+def test_annotations_written_as_text_are_read_without_evaluating_them():
+    functions = {**FUNCTIONS, "text_annotated": text_annotated}
+    assert (
+        errors('exporter e = text_annotated(names=["a"], table={a: 1}) raw\n', functions=functions)
+        == []
+    )
+    d = one('exporter e = text_annotated(names="a") raw\n', "E204", functions=functions)
+    assert "takes a list, not a string" in d.message
+    d = one("exporter e = text_annotated(table=[1]) raw\n", "E204", functions=functions)
+    assert "takes a mapping, not a list" in d.message
 
 
 def test_reserved_parameters_cannot_be_given():

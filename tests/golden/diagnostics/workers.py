@@ -32,3 +32,7 @@ def watch(data):
 @flowc.signature(batch=True)
 def scale_batch(data, *, factor: float = 2.0):
     return data * factor
+
+
+def pick(data, *, name: int | str = 23, cuts: "Mapping[str, float] | None" = None):  # noqa: F821
+    return data
