@@ -3,6 +3,10 @@ and import (a mimoCoRB2 setup converted into a .flow file).
 
 Exit codes: 0 success (warnings allowed), 1 the flow has errors or a worker failed, 2 a usage
 error, 130 a run stopped by a signal, 70 an internal error of flowc (printed with a traceback).
+
+The compiler and the runtime are imported when a command needs them, not with this module:
+`flowc run` takes the stop signals first thing (`flowc.runtime.stopping`), so a Ctrl-C while
+numpy and the compiler load is counted, never a raw KeyboardInterrupt traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import warnings
 from collections.abc import Sequence
 from importlib import metadata
 
-from flowc import compiler
 from flowc.diagnostics import Diagnostic, FlowError, has_errors, render_text, to_json
 
 EXIT_OK = 0
@@ -169,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop the importers after SECONDS and let the graph drain",
     )
     run.add_argument(
+        "--drain-timeout",
+        type=_timeout_argument,
+        default=None,
+        metavar="SECONDS",
+        help="kill a worker still running SECONDS after the run was asked to stop (by a signal "
+        "or --timeout) and fail the run naming it (default 10)",
+    )
+    run.add_argument(
         "--report",
         metavar="FILE.html",
         help="write an HTML report of the run (also of a failed run): the graph with measured "
@@ -285,8 +296,19 @@ def _print_diagnostics(diagnostics: Sequence[Diagnostic], output_format: str = "
         sys.stderr.write(render_text(diagnostics, color=use_color(sys.stderr)))
 
 
+def __getattr__(name: str):
+    """`flowc.cli.compiler`: the compiler module, imported on first use."""
+    if name == "compiler":
+        from flowc import compiler
+
+        return compiler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _check(path: str, set_texts: Sequence[str] = (), max_shm: int | None = None):
     """Check a file; an unreadable file is a UsageError, undecodable bytes a FlowError."""
+    from flowc import compiler
+
     try:
         with _prints_go_to_stderr():
             return compiler.check_file(path, set_texts=tuple(set_texts), max_shm=max_shm)
@@ -364,7 +386,22 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if not args.command_line:
+        return _run(args)
+    # this process is `flowc run`: every stop signal is the run's, from now to its last line
+    from flowc.runtime import stopping
+
+    stopping.keep_stop_signals()
+    try:
+        return _run(args)
+    finally:
+        stopping.ignore_stop_signals()
+
+
+def _run(args) -> int:
     set_texts = split_set_texts(args.set_texts)
+    if args.backend == "local":
+        _check_start_method_setting()
     if args.stats:
         _check_writable(args.stats, "--stats")
     if args.report:
@@ -388,6 +425,8 @@ def cmd_run(args) -> int:
     if plan is None:
         return EXIT_ERRORS
     backend = {"address": args.address} if args.backend == "ray" else {}
+    if args.drain_timeout is not None and args.backend == "local":
+        backend["drain_timeout"] = args.drain_timeout
     serving = {} if args.serve is None else {"server": _bind_server(args.serve, args.serve_linger)}
     with warnings.catch_warnings():
         warnings.simplefilter("always")
@@ -397,7 +436,12 @@ def cmd_run(args) -> int:
 
             plan.warn_about_placement()
             result = run_with_keyboard(
-                plan, timeout=args.timeout, quiet=args.quiet, stats_path=args.stats, **serving
+                plan,
+                timeout=args.timeout,
+                quiet=args.quiet,
+                stats_path=args.stats,
+                **backend,
+                **serving,
             )
         else:
             result = plan.run(
@@ -412,6 +456,18 @@ def cmd_run(args) -> int:
     if args.report:
         return _write_report(args.report, args.file, plan, result)
     return result.exit
+
+
+def _check_start_method_setting() -> None:
+    """FLOWC_START_METHOD names a start method, or the run is a usage error."""
+    from flowc.runtime.supervisor import START_METHODS
+
+    method = os.environ.get("FLOWC_START_METHOD")
+    if method and method not in START_METHODS:
+        raise UsageError(
+            f"FLOWC_START_METHOD={method!r} is not a start method: use one of "
+            f"{', '.join(START_METHODS)}, or leave it unset"
+        )
 
 
 def _serve_address(address: str) -> None:
@@ -529,6 +585,7 @@ def cmd_plan(args) -> int:
 
 
 def cmd_fmt(args) -> int:
+    from flowc import compiler
     from flowc.syntax import format_source
 
     try:
@@ -720,6 +777,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as stop:  # --help and --version
             return stop.code if isinstance(stop.code, int) else EXIT_OK
+        args.command_line = argv is None  # not called by a program of its own
         return COMMANDS[args.command](args)
     except UsageError as exc:
         _say(f"flowc: error: {exc}")

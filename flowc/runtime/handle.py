@@ -2,7 +2,9 @@
 resume, stop and wait; every method is safe to call from any thread.
 
 The calling thread sets up the shared memory and starts the worker processes (so fork copies
-no thread of ours); a background thread then watches the run to its end and cleans up.
+no thread of ours); a background thread then watches the run to its end and cleans up. That
+thread holds the run (`_Run`), never the handle: a handle dropped without `wait()` is
+collected like an unclosed file, with a ResourceWarning, and its run is stopped (drained).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import copy
 import os
 import sys
 import threading
+import warnings
 
 from flowc.plan import Plan
 from flowc.runtime.result import RunResult
+from flowc.runtime.stopping import DRAIN_TIMEOUT_S, check_seconds
 from flowc.runtime.supervisor import Supervisor, choose_start_method, conclude
 
 # when the interpreter exits during a run, the run gets this long to stop (seconds)
@@ -30,8 +34,11 @@ class RunHandle:
     `flowc.serve` in the front door), started once the workers are, serving until the run's end
     plus its linger; leaving the `with` block waits for it to stop.
 
-    When started from the main thread, Ctrl-C and SIGTERM keep their meaning while the run
-    goes on: the first drains the graph, the second stops it at once.
+    When started from the main thread, Ctrl-C, SIGTERM and SIGHUP keep their meaning while
+    the run goes on: the first drains the graph, the second stops it at once; `wait()` (or
+    leaving the `with` block) gives them back. A handle dropped while its run goes on is
+    stopped when collected (drained, as by `stop()`), with a ResourceWarning, and gives the
+    signals back at once: the program's next Ctrl-C is its own.
     """
 
     def __init__(
@@ -39,6 +46,7 @@ class RunHandle:
         plan: Plan,
         *,
         timeout: float | None = None,
+        drain_timeout: float = DRAIN_TIMEOUT_S,
         start_method: str | None = None,
         quiet: bool = True,
         stats_path: str | os.PathLike | None = None,
@@ -46,41 +54,37 @@ class RunHandle:
         server=None,
     ):
         method = choose_start_method(start_method)
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
+        timeout = check_seconds(timeout, "timeout")
+        drain_timeout = check_seconds(drain_timeout, "drain_timeout", zero=False)
         if view is None and not quiet:
             from flowc.runtime.live import open_view
 
             view = open_view(sys.stderr)
         self.plan = plan
-        self._quiet = quiet
-        self._stats_path = stats_path
-        self._done = threading.Event()
-        self._result: RunResult | None = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
         self._view = _KeepsLatest(view)
         self.server = server
         live_dir = None if server is None else server.live_dir
-        self._supervisor = Supervisor(plan, method, view=self._view, live_dir=live_dir)
+        self._supervisor = Supervisor(
+            plan, method, view=self._view, live_dir=live_dir, drain_timeout=drain_timeout
+        )
+        self._run = _Run(self._supervisor, quiet, stats_path)
         early = self._supervisor.start()
         if server is not None:  # after the workers started: fork copies no server thread
             server.start(self)
         if early is not None:
-            self._conclude(early)
+            self._run.conclude(early)
             return
-        atexit.register(self._stop_at_exit)
-        self._thread = threading.Thread(
-            target=self._watch, args=(timeout,), name=f"flowc run {plan.name}", daemon=True
-        )
-        self._thread.start()
+        atexit.register(self._run.stop_at_exit)
+        threading.Thread(
+            target=self._run.watch, args=(timeout,), name=f"flowc run {plan.name}", daemon=True
+        ).start()
 
     # --- control -----------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
         """True until the run has ended and its result is ready."""
-        return not self._done.is_set()
+        return not self._run.done.is_set()
 
     @property
     def paused(self) -> bool:
@@ -111,17 +115,18 @@ class RunHandle:
     def wait(self, timeout: float | None = None) -> RunResult | None:
         """The run's result once it has ended; None if it is still running after `timeout`
         seconds. A failed worker is in the result (`failure`); nothing is raised for it."""
-        if not self._done.wait(timeout):
+        run = self._run
+        if not run.done.wait(timeout):
             return None
         self._release_signals()
-        if self._error is not None:
-            raise self._error
-        return self._result
+        if run.error is not None:
+            raise run.error
+        return run.result
 
     @property
     def result(self) -> RunResult | None:
         """The result once the run has ended, else None."""
-        return self._result if self._done.is_set() else None
+        return self._run.result if self._run.done.is_set() else None
 
     def stats(self) -> dict:
         """The statistics document (the `--stats` schema) as of now. While the run goes on,
@@ -130,10 +135,11 @@ class RunHandle:
         live = self._supervisor.live_stats()
         if live is not None:
             return live
-        self._done.wait()
-        if self._result is None:
-            raise RuntimeError("the run ended without a result") from self._error
-        return copy.deepcopy(self._result.stats)
+        run = self._run
+        run.done.wait()
+        if run.result is None:
+            raise RuntimeError("the run ended without a result") from run.error
+        return copy.deepcopy(run.result.stats)
 
     def snapshot(self):
         """The monitor's latest `Snapshot` (rates, fill levels, busy shares), or None before
@@ -148,18 +154,34 @@ class RunHandle:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.running:
             self.stop(drain=False)
-        self._done.wait()
+        self._run.done.wait()
         self._release_signals()
         if self.server is not None:  # its linger ends it; an error here, at once
             self.server.wait_closed() if exc_type is None else self.server.close()
-        if exc_type is None and self._error is not None:
-            raise self._error
+        if exc_type is None and self._run.error is not None:
+            raise self._run.error
+
+    def __del__(self) -> None:
+        run = getattr(self, "_run", None)
+        if run is None:  # __init__ raised
+            return
+        if not run.done.is_set():
+            warnings.warn(
+                f"{self!r} was dropped while its run goes on: stopping it (the graph drains); "
+                "call wait() or use `with`",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+            self._supervisor.ask_to_stop(True)
+        self._release_signals()
 
     def __repr__(self) -> str:
         if self.running:
             state = "paused" if self.paused else ("stopping" if self.stopping else "running")
         else:
-            state = f"ended, exit {self._result.exit}" if self._result else "ended"
+            result = self._run.result
+            state = f"ended, exit {result.exit}" if result else "ended"
         return f"<RunHandle {self.plan.name or '(unnamed)'}: {state}>"
 
     def _repr_html_(self) -> str:
@@ -167,36 +189,47 @@ class RunHandle:
 
         return handle_html(self)
 
-    # --- the background thread ---------------------------------------------------------------
-
-    def _watch(self, timeout: float | None) -> None:
-        try:
-            result = self._supervisor.watch(timeout)
-        except BaseException as exc:  # a bug of ours: handed to whoever waits
-            self._error = exc
-            self._done.set()
-            return
-        self._conclude(result)
-
-    def _conclude(self, result: RunResult) -> None:
-        try:
-            self._result = conclude(
-                self._supervisor, result, quiet=self._quiet, stats_path=self._stats_path
-            )
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            atexit.unregister(self._stop_at_exit)
-            self._done.set()
-
     def _release_signals(self) -> None:
         if threading.current_thread() is threading.main_thread():
             self._supervisor.restore_signal_handlers()
 
-    def _stop_at_exit(self) -> None:
-        if self.running:
-            self.stop(drain=False)
-            self._done.wait(EXIT_STOP_S)
+
+class _Run:
+    """A run as its background thread sees it: the supervisor and, once it has ended, the
+    result (or the error of ours that ended it). Holds no reference to the handle."""
+
+    def __init__(self, supervisor: Supervisor, quiet: bool, stats_path):
+        self.supervisor = supervisor
+        self.quiet = quiet
+        self.stats_path = stats_path
+        self.done = threading.Event()
+        self.result: RunResult | None = None
+        self.error: BaseException | None = None
+
+    def watch(self, timeout: float | None) -> None:
+        try:
+            result = self.supervisor.watch(timeout)
+        except BaseException as exc:  # a bug of ours: handed to whoever waits
+            self.error = exc
+            self.done.set()
+            return
+        self.conclude(result)
+
+    def conclude(self, result: RunResult) -> None:
+        try:
+            self.result = conclude(
+                self.supervisor, result, quiet=self.quiet, stats_path=self.stats_path
+            )
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            atexit.unregister(self.stop_at_exit)
+            self.done.set()
+
+    def stop_at_exit(self) -> None:
+        if not self.done.is_set():
+            self.supervisor.ask_to_stop(False)
+            self.done.wait(EXIT_STOP_S)
 
 
 class _KeepsLatest:

@@ -18,6 +18,7 @@ process's sentinel, so a death (even by SIGKILL) is seen at once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
@@ -49,16 +50,17 @@ from flowc.runtime.shm import (
     run_prefix,
     unlink_semaphore,
 )
-from flowc.runtime.stopping import stop_step
+from flowc.runtime.stopping import (
+    DRAIN_TIMEOUT_S,
+    OBSERVER_LAST_LOOK_S,
+    STOP_SIGNALS,
+    kept_stop_signals,
+    stop_step,
+)
 from flowc.runtime.summary import format_summary
 from flowc.runtime.worker import ProcessSpec, worker_main
 
 START_METHODS = ("fork", "forkserver", "spawn")
-# the environment variable that holds the plan's JSON in worker processes
-# after SIGTERM, a worker process gets this long before SIGKILL (seconds)
-TERMINATE_GRACE_S = 1.0
-# after a timeout asked the graph to drain, it gets this long before it is killed (seconds)
-DRAIN_GRACE_S = 60.0
 _WAIT_TICK_S = 0.5
 # a killed process is waited for at most this long (one stuck in the kernel is left to it)
 _JOIN_LIMIT_S = 5.0
@@ -68,6 +70,7 @@ def run(
     plan: Plan,
     *,
     timeout: float | None = None,
+    drain_timeout: float = DRAIN_TIMEOUT_S,
     start_method: str | None = None,
     quiet: bool = True,
     stats_path: str | os.PathLike | None = None,
@@ -77,6 +80,8 @@ def run(
     """Run `plan` until every worker has finished, a worker failed, or the run was stopped.
 
     timeout:          seconds; then the importers stop and the graph drains (exit 0)
+    drain_timeout:    seconds a worker may still run after the run was asked to stop (by the
+                      timeout, a signal or the handle); then it is killed and named (exit 1)
     start_method:     "fork", "forkserver" or "spawn" (default: see the module docstring)
     quiet:            False shows the run live on stderr (`flowc.runtime.live`) and prints an
                       end-of-run summary there
@@ -90,6 +95,7 @@ def run(
     with RunHandle(
         plan,
         timeout=timeout,
+        drain_timeout=drain_timeout,
         start_method=start_method,
         quiet=quiet,
         stats_path=stats_path,
@@ -109,7 +115,8 @@ def conclude(
     stats_path: str | os.PathLike | None = None,
 ) -> RunResult:
     """Complete the result of a run that has ended: call_min_s, the timeline and the
-    bottleneck; report a failure and (unless quiet) the summary on stderr; write stats_path."""
+    bottleneck; report a failure and (unless quiet) the summary on stderr; write stats_path
+    (when it cannot be written: one line on stderr, and the exit is 1 if it was 0)."""
     plan = supervisor.plan
     if supervisor.monitor is not None:
         supervisor.monitor.annotate(result.stats)
@@ -121,9 +128,17 @@ def conclude(
     if not quiet:
         print(format_summary(result.stats), file=sys.stderr)
     if stats_path is not None:
-        with open(stats_path, "w", encoding="utf-8") as out:
-            json.dump(result.stats, out, indent=2)
-            out.write("\n")
+        try:
+            with open(stats_path, "w", encoding="utf-8") as out:
+                json.dump(result.stats, out, indent=2)
+                out.write("\n")
+        except OSError as exc:  # the run's own outcome stays as reported; the exit says 1 at least
+            print(
+                f"flowc: error: cannot write the statistics to {stats_path}: "
+                f"{exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            result = dataclasses.replace(result, exit=result.exit or 1)
     return result
 
 
@@ -166,6 +181,42 @@ def _failure_report(failure: WorkerFailure) -> str:
     return text
 
 
+@contextlib.contextmanager
+def _stop_signals_blocked():
+    """Start a process with the stop signals blocked: the mask is inherited through fork and
+    exec, so a new worker (and a forkserver, and its workers) cannot die of a signal to the
+    process group before `worker_main` ignores them; here they are delivered at the end."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _start_helpers(start_method: str) -> None:
+    """Start multiprocessing's resource tracker (spawn, forkserver) and forkserver with the stop
+    signals blocked, so that a signal to the process group cannot kill them (a forkserver's
+    death kills its workers). Each in a block of its own: starting the tracker unblocks
+    SIGINT and SIGTERM of the calling thread (bpo-33613) and would leave a forkserver
+    started after it in the same block exposed."""
+    if start_method == "fork":
+        return
+    from multiprocessing import forkserver, resource_tracker
+
+    with _stop_signals_blocked():
+        resource_tracker.ensure_running()
+    if start_method == "forkserver":
+        with _stop_signals_blocked():
+            forkserver.ensure_running()
+
+
+def _kill(process: multiprocessing.process.BaseProcess) -> None:
+    try:
+        process.kill()
+    except (OSError, AttributeError):
+        pass
+
+
 class _StartFailed(Exception):
     """A worker process could not be started (fork refused, forkserver gone...)."""
 
@@ -187,12 +238,20 @@ class _Child:
     attached: bool = False
     exited: bool = False
     failure: tuple[str, str] | None = None  # (message, traceback) the child sent
+    let_go: bool = False  # an observer stopped after its last look: its end is no failure
 
 
 class Supervisor:
     """Owns one run: its shared memory, semaphores, processes and janitor."""
 
-    def __init__(self, plan: Plan, start_method: str, view=None, live_dir: str | None = None):
+    def __init__(
+        self,
+        plan: Plan,
+        start_method: str,
+        view=None,
+        live_dir: str | None = None,
+        drain_timeout: float = DRAIN_TIMEOUT_S,
+    ):
         if start_method == "forkserver":
             _preload_in_forkserver()
         self.plan = plan
@@ -215,6 +274,13 @@ class Supervisor:
         self.stop_requested = False
         self.killed = False
         self.signals = 0
+        # the handler `flowc run` keeps for its whole life (flowc.runtime.stopping), or None
+        self.kept_signals = None
+        self.drain_timeout = drain_timeout
+        # after a stop request: when workers still running are killed (a failure); once every
+        # other worker has finished: when observers still looking are (no failure)
+        self.drain_deadline: float | None = None
+        self.observers_deadline: float | None = None
         self.janitor: subprocess.Popen | None = None
         # control from other threads (flowc.runtime.handle): guards the control block's mapping
         self.lock = threading.Lock()
@@ -239,6 +305,7 @@ class Supervisor:
         fork copies no other thread of ours). The result, after cleaning up, when the run could
         not start; else None, and `watch` (in any thread) follows."""
         self.started = time.perf_counter()
+        self._take_signals()
         try:
             early = self._start()
         except BaseException:
@@ -281,8 +348,6 @@ class Supervisor:
             return self._result(started, collect=False)
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_write, False)
-        if threading.current_thread() is threading.main_thread():
-            self.old_handlers = self._install_signal_handlers()
         try:
             self._start_processes(self.wake_read, self.wake_write)
         except _StartFailed as failed:
@@ -299,6 +364,8 @@ class Supervisor:
         if self.monitor is not None:
             self.monitor.close()
         self.finished = True
+        if self.kept_signals is not None:
+            self.kept_signals.forget(self._wake)
         if threading.current_thread() is threading.main_thread():
             self.restore_signal_handlers()
         self._kill_all()
@@ -345,7 +412,7 @@ class Supervisor:
         return self.stop_requested or self.killed or self.failure is not None
 
     def restore_signal_handlers(self) -> None:
-        """Give SIGINT and SIGTERM back to the caller; only in the main thread. A handler
+        """Give the stop signals back to the caller; only in the main thread. A handler
         installed after ours (another run's) stays, and gives the caller's back when that run
         is over (the handlers of runs that ended meanwhile are skipped)."""
         for signum in list(self.old_handlers):
@@ -495,6 +562,17 @@ class Supervisor:
         self.semaphores.append(semaphore)
         return semaphore
 
+    def _take_signals(self) -> None:
+        """Follow the stop signals from now on: the count `flowc run` keeps for its whole life
+        (signals before this run started included), else, in the main thread, handlers of our
+        own until the run is over."""
+        kept = kept_stop_signals()
+        if kept is not None:
+            self.kept_signals = kept
+            kept.listen(self._wake)
+        elif threading.current_thread() is threading.main_thread():
+            self.old_handlers = self._install_signal_handlers()
+
     def _install_signal_handlers(self) -> dict:
         def on_signal(signum, frame):
             if self.finished:  # the run is over: the signal is the caller's again
@@ -510,10 +588,7 @@ class Supervisor:
 
         on_signal.supervisor = self
         self.signal_handler = on_signal
-        old = {}
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            old[signum] = signal.signal(signum, on_signal)
-        return old
+        return {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
 
     def _start_processes(self, *supervisor_fds: int) -> None:
         plan = self.plan
@@ -524,6 +599,7 @@ class Supervisor:
         plan_json = plan.to_json(indent=None)
         if self.janitor is not None and self.janitor.stdin is not None:
             inherited += (self.janitor.stdin.fileno(),)
+        _start_helpers(self.start_method)
         for worker in plan.workers:
             touched = dict.fromkeys(worker.inputs + worker.outputs + worker.observes)
             rings = {b: self.rings[b].layout for b in touched}
@@ -568,7 +644,8 @@ class Supervisor:
                 )
                 self.children.append(child)
                 try:
-                    process.start()
+                    with _stop_signals_blocked():
+                        process.start()
                 except Exception as exc:
                     receive.close()
                     send.close()
@@ -583,7 +660,6 @@ class Supervisor:
 
     def _watch(self, started: float, timeout: float | None, wake_read: int) -> None:
         deadline = None if timeout is None else started + timeout
-        drain_deadline = None
         by_conn = {c.conn: c for c in self.children}
         by_sentinel = {c.process.sentinel: c for c in self.children}
         self.monitor = Monitor(
@@ -599,11 +675,13 @@ class Supervisor:
             if deadline is not None and now >= deadline and not self.stop_requested:
                 self.stopped = "timeout"
                 self._request_stop()
-                drain_deadline = now + DRAIN_GRACE_S
-            if drain_deadline is not None and now >= drain_deadline and self.failure is None:
-                self._not_drained()
+            if self._past_deadlines(now):
                 continue
-            waits = [t for t in (deadline, drain_deadline) if t is not None and t > now]
+            waits = [
+                t
+                for t in (deadline, self.drain_deadline, self.observers_deadline)
+                if t is not None and t > now
+            ]
             tick = min(
                 [_WAIT_TICK_S, self.monitor.due_in(now - started)] + [t - now for t in waits]
             )
@@ -644,7 +722,7 @@ class Supervisor:
             child.conn.close()
         code = child.process.exitcode
         state = self.control_words[child.row_offset + S.STATE]
-        if code == 0 and state == S.STATE_FINISHED:
+        if (code == 0 and state == S.STATE_FINISHED) or child.let_go:
             return
         if self.killed or self.failure is not None:
             return
@@ -662,8 +740,9 @@ class Supervisor:
         self._terminate_all()
 
     def _handle_signals(self) -> None:
+        signals = self.signals if self.kept_signals is None else self.kept_signals.count
         action, self.stopped = stop_step(
-            max(self.signals, self.stop_asked),
+            max(signals, self.stop_asked),
             self.stop_requested,
             self.stopped,
             self.failure is not None,
@@ -674,8 +753,38 @@ class Supervisor:
         elif action == "drain":
             self._request_stop()
 
+    def _past_deadlines(self, now: float) -> bool:
+        """Kill what outlived the drain (a failure) and observers that outlived their last look
+        (no failure); True when it did."""
+        if self.drain_deadline is not None and now >= self.drain_deadline and not self.killed:
+            if self.failure is None and any(
+                not c.exited and c.worker.kind != "observer" for c in self.children
+            ):
+                self._not_drained()
+                return True
+        observers = [c for c in self.children if c.worker.kind == "observer" and not c.exited]
+        if not observers or any(
+            not c.exited and c.worker.kind != "observer" for c in self.children
+        ):
+            return False
+        if self.observers_deadline is None:
+            self.observers_deadline = now + OBSERVER_LAST_LOOK_S
+            return False
+        if now < self.observers_deadline:
+            return False
+        for child in observers:  # a last look was had: stopping an observer is no failure
+            child.let_go = True
+            _kill(child.process)
+        for child in observers:
+            child.process.join(_JOIN_LIMIT_S)
+            self._exited(child)
+        return True
+
     def _request_stop(self) -> None:
-        """Stop the importers; the rest of the graph drains and finishes."""
+        """Stop the importers; the rest of the graph drains and finishes, within the drain
+        timeout from now."""
+        if self.drain_deadline is None:
+            self.drain_deadline = time.perf_counter() + self.drain_timeout
         self.stop_requested = True
         self.control_words[S.STOP] = 1
         for child in self.children:
@@ -689,27 +798,23 @@ class Supervisor:
             pass
 
     def _not_drained(self) -> None:
-        stuck = next(c for c in self.children if not c.exited)
+        """The drain timeout ran out: kill every process, name the first worker still running
+        (upstream first) and the others."""
+        stuck = [c for c in self.children if not c.exited and c.worker.kind != "observer"]
+        names = list(dict.fromkeys(c.worker.name for c in stuck[1:] if c.worker != stuck[0].worker))
+        also = f" (still running too: {', '.join(names)})" if names else ""
         self.failure = WorkerFailure(
-            stuck.worker.name,
-            stuck.index,
-            f"still running {DRAIN_GRACE_S:g} s after the run was asked to stop; killed",
+            stuck[0].worker.name,
+            stuck[0].index,
+            f"still running {self.drain_timeout:g} s after the run was asked to stop "
+            f"(--drain-timeout); killed{also}",
         )
         self.stopped = "failed"
         self._kill_all()
 
     def _terminate_all(self) -> None:
-        """SIGTERM every live worker process, then SIGKILL those still alive after a grace."""
+        """Stop every worker process at once (workers leave SIGTERM to the supervisor)."""
         self.control_words[S.STOP] = 1
-        alive = [c for c in self.children if c.process.exitcode is None]
-        for child in alive:
-            try:
-                child.process.terminate()
-            except (OSError, AttributeError):
-                pass
-        deadline = time.perf_counter() + TERMINATE_GRACE_S
-        for child in alive:
-            child.process.join(max(0.0, deadline - time.perf_counter()))
         self._kill_all()
 
     def _kill_all(self) -> None:
@@ -721,10 +826,7 @@ class Supervisor:
         if alive:
             self.killed = True
         for child in alive:
-            try:
-                child.process.kill()
-            except (OSError, AttributeError):
-                pass
+            _kill(child.process)
         for child in self.children:
             if child.process.pid is not None:
                 child.process.join(_JOIN_LIMIT_S)
