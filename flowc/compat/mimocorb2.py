@@ -1,8 +1,13 @@
 """mimoCoRB2 worker functions, unchanged, as flowc workers (without mimocorb2 installed).
 
-Two halves. mimoCoRB2's documented worker API (0.0.4): `BufferIO`, the templates `Importer`,
-`Processor`, `Filter`, `Exporter`, `Observer`, `IsAlive`, and the `BufferReader`,
-`BufferWriter`, `BufferObserver` context managers; a worker's `import mimocorb2` gets this
+Two halves. mimoCoRB2's worker API as its three published styles use it: 0.0.4's `BufferIO`,
+templates `Importer`, `Processor`, `Filter`, `Exporter`, `Observer`, `IsAlive` and the
+`BufferReader`, `BufferWriter`, `BufferObserver` context managers (`with reader as (metadata,
+data)`); the mid-2025 templates' `data_in_example`/`data_out_example`, `run_directory` and
+`setup_directory`; and the Feb-2025 style, `def worker(*mimo_args): Importer(mimo_args)`, with
+`.sources`, `.sinks`, `.reader`, `.writer`, `.config['name']`, `.sinks[0].buffer.data_example`
+and context managers giving `(data, metadata)`. Plus `mimoBuffer`, the description of a buffer.
+A worker's `import mimocorb2` (or `mimocorb2.worker_templates`, `.mimo_buffer`...) gets this
 module. And flowc's side: `ImporterWorker`, `ProcessorWorker`, `FilterWorker`,
 `ExporterWorker`, `ObserverWorker`, ordinary flowc worker classes that load a mimoCoRB2 worker
 function from its file and run it, which is what `flowc import mimocorb2` writes.
@@ -14,12 +19,17 @@ for every event (no thread switch on the data path) and lets the function go on 
 stream ends. When it iterates (`for data, metadata in exporter`, an observer's generator, a
 `with io.read[0] as (metadata, data)` block), each event is handed to the thread and flowc
 waits until the function asks for the next one.
+
+The metadata a function sees has mimoCoRB2's meaning: `deadtime` is the fraction of the time
+between the importer's events that it spent waiting for a free slot (flowc records the seconds
+blocked; see `DeadtimeRatio`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import logging
 import queue
 import re
@@ -40,6 +50,7 @@ __all__ = [
     "BufferReader",
     "BufferWriter",
     "Config",
+    "DeadtimeRatio",
     "Exporter",
     "ExporterWorker",
     "Filter",
@@ -54,10 +65,11 @@ __all__ = [
     "SetupError",
     "UfuncError",
     "buffer_spec",
+    "mimoBuffer",
     "parse_buffer_spec",
 ]
 
-# as mimoCoRB2 0.0.4 defines them (its context managers give (metadata, data) all the same)
+# as mimoCoRB2 defines them; the Feb-2025 style indexes its context managers' pairs with them
 DATA = 0
 METADATA = 1
 
@@ -207,36 +219,95 @@ class UfuncError(RuntimeError):
 
 
 class Config(dict):
-    """A worker's configuration: the setup's `config` merged over `base_config`."""
+    """A worker's configuration: the setup's `config` merged over `base_config`.
+
+    In the Feb-2025 style it also holds `name`, `debug`, `run_directory` and `setup_directory`,
+    and is how a template handed `mimo_args` finds the worker's BufferIO.
+    """
+
+    _flowc_io: BufferIO | None = None
 
 
 class _Shutdown:
-    """mimoCoRB2's `is_shutdown` flag (`.value`): True once the stream has ended."""
+    """mimoCoRB2's `is_shutdown` / `flush_event_received` flag (`.value`): True at end of stream."""
 
-    def __init__(self, bridge: _Bridge):
+    def __init__(self, bridge: _Bridge | None):
         self._bridge = bridge
 
     @property
     def value(self) -> bool:
-        return self._bridge.ended
+        return self._bridge is not None and self._bridge.ended
+
+
+class mimoBuffer:  # noqa: N801 - mimoCoRB2's name
+    """What a worker learns of a buffer: name, slot count, data length and dtype, examples.
+
+    flowc owns the rings; this object only describes one (`reader.buffer` in the Feb-2025
+    style). `send_flush_event()` does nothing: a buffer ends when every writer has finished.
+    """
+
+    metadata_dtype = META_DTYPE
+    metadata_length = 1
+
+    def __init__(
+        self,
+        name: str,
+        slot_count: int | None,
+        data_length: int,
+        data_dtype,
+        *,
+        _shutdown: _Shutdown | None = None,
+    ):
+        self.name = name
+        self.slot_count = slot_count
+        self.data_length = int(data_length)
+        self.data_dtype = np.dtype(data_dtype)
+        self.data_example = np.zeros(self.data_length, dtype=self.data_dtype)
+        self.metadata_example = np.zeros(self.metadata_length, dtype=self.metadata_dtype)
+        self.flush_event_received = _shutdown or _Shutdown(None)
+
+    @classmethod
+    def from_setup(cls, name: str, setup: dict) -> mimoBuffer:
+        """A buffer as a setup's `Buffers:` entry describes it."""
+        dtype = np.dtype(list(setup["data_dtype"].items()))
+        return cls(name, setup["slot_count"], setup["data_length"], dtype)
+
+    def send_flush_event(self) -> None:
+        """Nothing to do: flowc ends a buffer when every process writing it has finished."""
+
+    def get_stats(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"mimoBuffer({self.name!r}, length={self.data_length}, dtype={self.data_dtype})"
 
 
 class _Interface:
-    """What mimoCoRB2's BufferReader, BufferWriter and BufferObserver have in common."""
+    """What mimoCoRB2's BufferReader, BufferWriter and BufferObserver have in common.
 
-    def __init__(self, bridge: _Bridge, index: int, spec: str):
+    `data_first`: the context manager gives (data, metadata), as in the Feb-2025 style, rather
+    than 0.0.4's (metadata, data).
+    """
+
+    def __init__(self, bridge: _Bridge, index: int, spec: str, *, data_first: bool = False):
         self._bridge = bridge
         self.index = index
+        self.data_first = data_first
         self.name, dtype, length = parse_buffer_spec(spec)
-        self.data_example = np.zeros(length, dtype=dtype)
-        self.metadata_example = np.zeros(1, dtype=META_DTYPE)
-        self.slot_count = None
         self.is_shutdown = _Shutdown(bridge)
+        self.buffer = mimoBuffer(self.name, None, length, dtype, _shutdown=self.is_shutdown)
+        self.data_example = self.buffer.data_example
+        self.metadata_example = self.buffer.metadata_example
+        self.slot_count = None
+
+    def _pair(self, metadata, data) -> list:
+        return [data, metadata] if self.data_first else [metadata, data]
 
     def shutdown_buffer(self) -> None:
         """Nothing to do: flowc ends a buffer when every process writing it has finished."""
 
     send_flush_event = shutdown_buffer
+    shutdown_readers = shutdown_buffer
 
     def get_stats(self) -> dict:
         return {}
@@ -249,7 +320,7 @@ class BufferReader(_Interface):
         event = self._bridge.read()
         if event is None:
             return [None, None]
-        return [event[0], event[1]]
+        return self._pair(event[0], event[1])
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:
         return None
@@ -268,7 +339,7 @@ class BufferWriter(_Interface):
 
     def __enter__(self):
         self._data = np.zeros_like(self.data_example)
-        return [np.zeros(1, dtype=META_DTYPE), self._data]
+        return self._pair(np.zeros(1, dtype=META_DTYPE), self._data)
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:
         if exc_type is None:
@@ -296,8 +367,8 @@ class BufferIO:
         self.observe = list(observes)
         self.config = config
         self.logger = logging.getLogger(f"mimocorb2.mimo_worker.{name}")
-        self.setup_dir = setup_dir
-        self.run_dir = run_dir
+        self.setup_dir = self.setup_directory = setup_dir
+        self.run_dir = self.run_directory = run_dir
         self.data_in_examples = [b.data_example for b in self.read]
         self.metadata_in_examples = [b.metadata_example for b in self.read]
         self.buffer_names_in = [b.name for b in self.read]
@@ -327,22 +398,67 @@ class BufferIO:
         )
 
 
+def _buffer_io(io) -> BufferIO:
+    """The BufferIO behind what a template was handed: a BufferIO, or the Feb-2025 style's
+    `mimo_args` (sources, sinks, observes, config)."""
+    if isinstance(io, BufferIO):
+        return io
+    if isinstance(io, tuple | list) and len(io) == 4 and isinstance(io[3], Config):
+        found = io[3]._flowc_io
+        if found is not None:
+            return found
+    raise TypeError(
+        "a mimoCoRB2 template takes the worker's BufferIO (`def worker(buffer_io)`) or its "
+        f"`mimo_args` (`def worker(*mimo_args)`), not {type(io).__name__}"
+    )
+
+
 class _Base:
-    def __init__(self, io: BufferIO):
+    """Every template's attributes, under the names each API style uses."""
+
+    def __init__(self, io):
+        io = _buffer_io(io)
         self.io = io
-        self.read = io.read
-        self.write = io.write
-        self.observe = io.observe
+        self.read = self.sources = io.read
+        self.write = self.sinks = io.write
+        self.observe = self.observes = io.observe
         self.config = io.config
         self.logger = io.logger
         self.name = io.name
-        self.run_dir = io.run_dir
-        self.setup_dir = io.setup_dir
+        self.debug = bool(io.config.get("debug", False))
+        self.run_dir = self.run_directory = io.run_dir
+        self.setup_dir = self.setup_directory = io.setup_dir
+        self.errors_directory = str(Path(io.run_dir) / "errors")
         self.shutdown_sinks = io.shutdown_sinks
+        for role, buffers in (("in", io.read), ("out", io.write), ("observe", io.observe)):
+            data = [b.data_example for b in buffers]
+            metadata = [b.metadata_example for b in buffers]
+            setattr(self, f"data_{role}_examples", data)
+            setattr(self, f"metadata_{role}_examples", metadata)
+            if len(buffers) == 1:
+                setattr(self, f"data_{role}_example", data[0])
+                setattr(self, f"metadata_{role}_example", metadata[0])
+
+    def __getitem__(self, key):
+        return self.io[key]
 
     def _require(self, ok: bool, wanted: str) -> None:
         if not ok:
             raise SetupError(self, f"{type(self).__name__} must have {wanted}")
+
+    def _same_as_source(self) -> None:
+        data_in = self.io.data_in_examples[0]
+        for data_out in self.io.data_out_examples:
+            if data_out.shape != data_in.shape:
+                raise SetupError(self, f"{type(self).__name__} source and sink shapes do not match")
+            if data_out.dtype != data_in.dtype:
+                raise SetupError(self, f"{type(self).__name__} source and sink dtypes do not match")
+
+    def fail(self, msg: str, data=None, metadata=None, exception=None, force_shutdown=False):
+        """The Feb-2025 templates' failure: raise (flowc ends the run, naming the worker)."""
+        if exception is not None:
+            raise exception
+        raise RuntimeError(msg)
 
     def drain_sources(self) -> None:
         """Nothing to do: flowc drains a worker's inputs itself."""
@@ -351,14 +467,14 @@ class _Base:
 class Importer(_Base):
     """`importer(ufunc)`: `ufunc()` is a generator of events that ends by yielding None."""
 
-    def __init__(self, io: BufferIO):
+    def __init__(self, io):
         super().__init__(io)
         self._require(not self.read, "0 sources")
         self._require(len(self.write) == 1, "1 sink")
         self._require(not self.observe, "0 observes")
         self.writer = self.write[0]
-        self.data_example = io.data_out_examples[0]
-        self.metadata_example = io.metadata_out_examples[0]
+        self.data_example = self.io.data_out_examples[0]
+        self.metadata_example = self.io.metadata_out_examples[0]
         self.counter = 0
 
     def __call__(self, ufunc: Callable) -> None:
@@ -370,11 +486,13 @@ class Importer(_Base):
 class Processor(_Base):
     """`processor(ufunc)`: `ufunc(data)` returns None (drop) or a list, one item per sink."""
 
-    def __init__(self, io: BufferIO):
+    def __init__(self, io):
         super().__init__(io)
         self._require(len(self.read) == 1, "1 source")
         self._require(len(self.write) >= 1, "at least 1 sink")
         self._require(not self.observe, "0 observes")
+        self.reader = self.read[0]
+        self.writers = self.write
 
     def __call__(self, ufunc: Callable) -> None:
         if not callable(ufunc):
@@ -385,18 +503,15 @@ class Processor(_Base):
 class Filter(_Base):
     """`filter(ufunc)`: `ufunc(data)` returns a bool, or a list of bools, one per sink."""
 
-    def __init__(self, io: BufferIO):
+    def __init__(self, io):
         super().__init__(io)
         self._require(len(self.read) == 1, "1 source")
         self._require(len(self.write) >= 1, "at least 1 sink")
         self._require(not self.observe, "0 observes")
-        data_in = io.data_in_examples[0]
-        for data_out in io.data_out_examples:
-            if data_out.shape != data_in.shape:
-                raise SetupError(self, "Filter source and sink shapes do not match")
-            if data_out.dtype != data_in.dtype:
-                raise SetupError(self, "Filter source and sink dtypes do not match")
-        self.data_example = data_in
+        self._same_as_source()
+        self.reader = self.read[0]
+        self.writers = self.write
+        self.data_example = self.io.data_in_examples[0]
 
     def __call__(self, ufunc: Callable) -> None:
         if not callable(ufunc):
@@ -407,50 +522,50 @@ class Filter(_Base):
 class Exporter(_Base):
     """`for data, metadata in exporter`: every event; flowc copies it to the sinks, if any."""
 
-    def __init__(self, io: BufferIO):
+    def __init__(self, io):
         super().__init__(io)
         self._require(len(self.read) == 1, "1 source")
         self._require(not self.observe, "0 observes")
-        data_in = io.data_in_examples[0]
-        for data_out in io.data_out_examples:
-            if data_out.shape != data_in.shape:
-                raise SetupError(self, "Exporter source and sink shapes do not match")
-            if data_out.dtype != data_in.dtype:
-                raise SetupError(self, "Exporter source and sink dtypes do not match")
-        self.data_example = data_in
-        self.metadata_example = io.metadata_in_examples[0]
+        self._same_as_source()
+        self.reader = self.read[0]
+        self.writers = self.write or None
+        self.data_example = self.io.data_in_examples[0]
+        self.metadata_example = self.io.metadata_in_examples[0]
 
     def __iter__(self) -> Iterator:
+        bridge = _bridge_of(self.io)
         while True:
-            with self.read[0] as (metadata, data):
-                if data is None:
-                    return
-                yield data, metadata
+            event = bridge.read()
+            if event is None:
+                return
+            yield event[1], event[0]
 
 
 class Observer(_Base):
     """`observer()`: a generator of recent (data, metadata), ending with (None, None)."""
 
-    def __init__(self, io: BufferIO):
+    def __init__(self, io):
         super().__init__(io)
         self._require(not self.read, "0 sources")
         self._require(not self.write, "0 sinks")
         self._require(len(self.observe) == 1, "1 observes")
-        self.data_example = io.data_observe_examples[0]
+        self.observer = self.observe[0]
+        self.data_example = self.io.data_observe_examples[0]
 
     def __call__(self) -> Iterator:
+        bridge = _bridge_of(self.io)
         while True:
-            with self.observe[0] as (metadata, data):
-                if data is None:
-                    break
-                yield data, metadata
+            event = bridge.read()
+            if event is None:
+                break
+            yield event[1], event[0]
         yield None, None
 
 
 class IsAlive(_Base):
     """`is_alive()`: True until the observed buffer's stream has ended."""
 
-    def __init__(self, io: BufferIO):
+    def __init__(self, io):
         super().__init__(io)
         self._require(not self.read, "0 sources")
         self._require(not self.write, "0 sinks")
@@ -482,6 +597,7 @@ class _Bridge:
     def __init__(self, function: Callable, worker: str):
         self.function = function
         self.io: BufferIO | None = None
+        self.args: tuple = ()
         self.to_flowc: queue.SimpleQueue = queue.SimpleQueue()
         self.to_function: queue.SimpleQueue = queue.SimpleQueue()
         self.write_room = threading.Semaphore(WRITES_AHEAD)
@@ -490,9 +606,11 @@ class _Bridge:
         self.reading = False  # the function waits for an event
         self.thread = threading.Thread(target=self._run, name=f"mimocorb2:{worker}", daemon=True)
 
-    def start(self, io: BufferIO, *, wait: bool = True) -> tuple | None:
-        """Start the function; with `wait`, its first message (what it does before any event)."""
+    def start(self, io: BufferIO, args: tuple, *, wait: bool = True) -> tuple | None:
+        """Start `function(*args)`; with `wait`, its first message (what it does before any
+        event)."""
         self.io = io
+        self.args = args
         io._flowc_bridge = self
         self.thread.start()
         if not wait:
@@ -504,7 +622,7 @@ class _Bridge:
 
     def _run(self) -> None:
         try:
-            self.function(self.io)
+            self.function(*self.args)
         except _StreamEnded:
             pass
         except BaseException as exc:  # the function's failure is the worker's failure
@@ -596,12 +714,63 @@ class _Bridge:
                 return writes
 
 
-def _metadata_array(meta) -> np.ndarray:
-    """mimoCoRB2's metadata: a (1,) array of {counter, timestamp, deadtime}."""
-    array = np.zeros(1, dtype=META_DTYPE)
-    if meta is not None:
+class DeadtimeRatio:
+    """flowc's metadata record as mimoCoRB2's: a (1,) array whose `deadtime` is a ratio.
+
+    mimoCoRB2's importer records, for each event, the time it waited for a free slot divided
+    by the time since its previous event was written; flowc records the seconds blocked and
+    the time the event was written (`timestamp`). The ratio is therefore blocked seconds over
+    the time between this event's timestamp and the previous one of the same importer. A
+    worker sees only some of an importer's events (after a filter, or with several
+    processes), so the time between the last two events it saw is spread over the counters
+    between them; the first event it sees counts as fully dead when it waited at all. The
+    ratio is kept between 0 and 1.
+    """
+
+    def __init__(self):
+        self.last: tuple[int, float] | None = None
+
+    def __call__(self, meta) -> np.ndarray:
+        array = np.zeros(1, dtype=META_DTYPE)
+        if meta is None:
+            return array
         array[0] = meta
-    return array
+        counter = int(array["counter"][0])
+        stamp = float(array["timestamp"][0])
+        blocked = float(array["deadtime"][0])
+        ratio = 1.0 if blocked > 0 else 0.0
+        if self.last is not None and counter > self.last[0] and stamp > self.last[1]:
+            interval = (stamp - self.last[1]) / (counter - self.last[0])
+            ratio = min(1.0, blocked / interval)
+        array["deadtime"] = ratio
+        self.last = (counter, stamp)
+        return array
+
+
+def _as_slot(result, example: np.ndarray) -> np.ndarray:
+    """A ufunc's result as mimoCoRB2 stores it: `slot[:] = result` into an event like `example`
+    (a structured result fills the fields in order, a plain one every field)."""
+    if isinstance(result, np.ndarray) and result.dtype == example.dtype:
+        if result.shape == example.shape:
+            return result
+    slot = np.zeros_like(example)
+    slot[:] = result
+    return slot
+
+
+def _takes_mimo_args(function: Callable) -> bool:
+    """Whether `function` is written `def worker(*mimo_args)` (the Feb-2025 style, called with
+    sources, sinks, observes and config) rather than `def worker(buffer_io)`."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return not positional and any(p.kind is p.VAR_POSITIONAL for p in parameters)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -682,20 +851,32 @@ class _Adapter:
         function = load_worker_function(mimo_file, mimo_function, mimo_setup_dir)
         run_dir = Path(mimo_run_dir).expanduser()
         run_dir.mkdir(parents=True, exist_ok=True)
+        setup_dir = Path(mimo_setup_dir).expanduser().resolve()
         self.bridge = _Bridge(function, mimo_name)
-        readers = [BufferReader(self.bridge, i, s) for i, s in enumerate(mimo_sources)]
-        writers = [BufferWriter(self.bridge, i, s) for i, s in enumerate(mimo_sinks)]
-        observers = [BufferObserver(self.bridge, i, s) for i, s in enumerate(mimo_observes)]
-        io = BufferIO(
-            mimo_name,
-            readers,
-            writers,
-            observers,
-            Config(config),
-            Path(mimo_setup_dir).expanduser().resolve(),
-            run_dir,
+        feb_2025 = _takes_mimo_args(function)
+        readers, writers, observers = (
+            [kind(self.bridge, i, s, data_first=feb_2025) for i, s in enumerate(specs)]
+            for kind, specs in (
+                (BufferReader, mimo_sources),
+                (BufferWriter, mimo_sinks),
+                (BufferObserver, mimo_observes),
+            )
         )
+        if feb_2025:
+            # mimoCoRB2 added these to every worker's config then
+            config = {
+                **config,
+                "name": mimo_name,
+                "debug": False,
+                "run_directory": str(run_dir),
+                "setup_directory": str(setup_dir),
+            }
+        io = BufferIO(mimo_name, readers, writers, observers, Config(config), setup_dir, run_dir)
+        io.config._flowc_io = io
+        self.args = (readers, writers, observers, io.config) if feb_2025 else (io,)
+        self.sink_examples = [w.data_example for w in writers]
         self.sink_count = len(writers)
+        self.metadata = DeadtimeRatio()
         self.described = f"{Path(mimo_file).name}:{mimo_function}"
         self.returned = False
         self.ufunc = None
@@ -704,7 +885,7 @@ class _Adapter:
 
     def begin(self, io: BufferIO) -> None:
         """Run the function up to its template call, first read or first write."""
-        first = self.bridge.start(io)
+        first = self.bridge.start(io, self.args)
         if first[0] == "write":
             self.early_writes.append((first[1], first[2]))
             writes, self.returned = self.bridge.collect()
@@ -741,7 +922,7 @@ class _Adapter:
         """Hand one event to the function; the writes it made for it."""
         if self.returned:
             raise RuntimeError(f"{self.described} returned before the end of its input")
-        writes, self.returned = self.bridge.serve((_metadata_array(meta), data))
+        writes, self.returned = self.bridge.serve((self.metadata(meta), data))
         if self.early_writes:
             writes, self.early_writes = self.early_writes + writes, []
         return writes
@@ -754,10 +935,11 @@ class ImporterWorker(_Adapter):
 
     def __iter__(self) -> Iterator:
         if self.ufunc is not None:
+            example = self.sink_examples[0]
             for event in self.ufunc():
                 if event is None:
                     return
-                yield event
+                yield _as_slot(event, example)
             return
         while self.early_writes:
             yield self.early_writes.pop(0)[1]
@@ -774,7 +956,7 @@ class ImporterWorker(_Adapter):
 
     def begin(self, io: BufferIO) -> None:
         """Run the function up to its template call or its first write."""
-        first = self.bridge.start(io)
+        first = self.bridge.start(io, self.args)
         if first[0] == "write":
             self.early_writes.append((first[1], first[2]))
         else:
@@ -802,7 +984,10 @@ class ProcessorWorker(_Adapter):
                     f"{self.described}: ufunc must return a list of results with the same "
                     f"length as the number of sinks ({self.sink_count}), not {len(results)}",
                 )
-            yield list(results)
+            yield [
+                None if result is None else _as_slot(result, example)
+                for result, example in zip(results, self.sink_examples, strict=True)
+            ]
             return
         for index, written in self._driven(data, meta):
             results = [None] * self.sink_count
@@ -853,7 +1038,7 @@ class ObserverWorker(_Adapter):
 
     def begin(self, io: BufferIO) -> None:
         """Start the function without waiting: it may never read (an `IsAlive` loop)."""
-        self.bridge.start(io, wait=False)
+        self.bridge.start(io, self.args, wait=False)
 
     def process(self, data, meta) -> None:
         """Hand a copy of the event to the function if it waits for one; else skip it."""
@@ -870,7 +1055,7 @@ class ObserverWorker(_Adapter):
                 raise RuntimeError(f"{self.described}: an observer cannot write events")
         if bridge.reading:
             bridge.reading = False
-            bridge.to_function.put((_metadata_array(meta), data.copy()))
+            bridge.to_function.put((self.metadata(meta), data.copy()))
 
     def finish(self) -> None:
         if not self.returned:

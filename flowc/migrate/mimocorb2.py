@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from flowc.diagnostics import Diagnostic, Note, error, sort_diagnostics, warning
+from flowc.diagnostics import Diagnostic, error, sort_diagnostics, warning
+from flowc.migrate.mimocorb2_library import LibraryWorker, convert
 from flowc.source import SourceFile, Span
 from flowc.syntax import format_source
 from flowc.types import KEYWORDS, ElementType, FieldType, canonical_code
@@ -44,25 +45,11 @@ ADAPTER_OF_KIND = {
 }
 WORKER_KEYS = ("file", "function", "config", "number_of_processes", "sources", "sinks", "observes")
 BUFFER_KEYS = ("slot_count", "data_length", "data_dtype")
-TOP_KEYS = ("Buffers", "Workers", "base_config", "target_directory")
+TOP_KEYS = ("Buffers", "Workers", "base_config", "target_directory", "Options")
+# the setup's `Options:` of mimoCoRB2's early-2025 versions: output_directory (later
+# target_directory), overarching_config (later base_config), debug_workers (no counterpart)
+OPTION_KEYS = ("output_directory", "overarching_config", "debug_workers")
 RESERVED_PREFIX = "mimo_"
-
-# mimoCoRB2's own library workers (`function: exporters.histogram`, no `file`): their kind,
-# and whether a flowc standard worker does the same job
-LIBRARY = {
-    "exporters.drain": "exporter",
-    "exporters.histogram": "exporter",
-    "exporters.csv": "exporter",
-    "data.export": "exporter",
-    "data.simulate_importer": "importer",
-    "data.clocked_importer": "importer",
-    "analyzers.pha": "processor",
-    "misc.copy": "filter",
-    "observers.oscilloscope": "observer",
-    "visualizers.visualize_histogram": "observer",
-    "importers.picoscope.ps5000": "importer",
-    "importers.redpitaya.redpitaya": "importer",
-}
 
 
 @dataclass(frozen=True)
@@ -118,9 +105,10 @@ IMPORT_CODES: dict[str, ImportCode] = {
             "M102",
             "error",
             "a field's dtype has no flow equivalent",
-            "flow fields are numbers and bools in native byte order (`f4`, `int32`, `bool`...), "
-            "optionally with a sub-array shape. Strings (`S10`, `U5`), objects, datetimes and "
-            "other byte orders cannot be expressed; the field is left out.",
+            "flow fields are numbers, bools and fixed-length strings (`S10` bytes, `U5` "
+            "characters) in native byte order, optionally with a sub-array shape. Objects, "
+            "datetimes, nested structs and other byte orders cannot be expressed; the field is "
+            "left out.",
         ),
         ImportCode(
             "M201",
@@ -141,26 +129,40 @@ IMPORT_CODES: dict[str, ImportCode] = {
             "M203",
             "error",
             "a library worker has no flowc equivalent",
-            "The worker names one of mimoCoRB2's own functions (no `file`) for which no flowc "
-            "standard worker does the same job. It is written as a comment; an observer can "
-            "simply go, while a worker on the data path needs a replacement (`flowc stdlib` "
-            "lists the standard workers; any Python function or class can be one).",
+            "The worker names a function (no `file`) that is not one of mimoCoRB2 0.0.4's "
+            "library workers, or one flowc cannot replace: the hardware importers "
+            "(importers.picoscope.source, importers.redpitaya.waveform) need their device's "
+            "driver, and visualizers.histogram only shows files in a window (a warning: it can "
+            "simply go). It is written as a comment; a worker on the data path needs a "
+            "replacement (mimoCoRB2's function file named with `file:` runs unchanged; "
+            "`flowc stdlib` lists the standard workers).",
         ),
         ImportCode(
             "M204",
             "warning",
             "a library worker was replaced by one that behaves differently",
             "The flowc standard worker that replaces a mimoCoRB2 library worker does the same "
-            "job in another way; the message says how (another file format, a histogram of a "
-            "sample of the events rather than all of them).",
+            "job in another way; the message says how (a picture file instead of a window, "
+            "seconds instead of a ratio in a deadtime column, another timing), or has no use "
+            "for one of its config keys.",
+        ),
+        ImportCode(
+            "M205",
+            "error",
+            "a library worker's config or buffers do not fit it",
+            "mimoCoRB2 would refuse the library worker at start: a required config key is "
+            "missing or malformed (exporters.histogram's `bins`, data.clocked_importer's "
+            "`filename` and `rate`), a field it needs is not in its buffer, or it has the wrong "
+            "number of sources or sinks. When a config file of the worker could not be read "
+            "(M303), the message says so. The worker is written as a comment.",
         ),
         ImportCode(
             "M301",
             "error",
             "a config value cannot be expressed in flow",
-            "Worker arguments are numbers, strings, bools and lists of them. A null, a mapping, "
-            "or a float that is not finite cannot be written; the key is left out. Give the "
-            "worker a default for it, or a value flow can express.",
+            "Worker arguments are numbers, strings, bools, and lists and mappings of them. A "
+            "null or a float that is not finite cannot be written; the key is left out. Give "
+            "the worker a default for it, or a value flow can express.",
         ),
         ImportCode(
             "M302",
@@ -300,30 +302,27 @@ def _flow_value(value) -> str | None:
         if any(i is None for i in items):
             return None
         return "[" + ", ".join(items) + "]"
+    if isinstance(value, dict):
+        entries = []
+        for key, item in value.items():
+            text = _flow_value(item)
+            if text is None:
+                return None
+            key = str(key)
+            name = key if _IDENT.match(key) and key not in KEYWORDS else _flow_string(key)
+            entries.append(f"{name}: {text}")
+        return "{" + ", ".join(entries) + "}"
     return None
-
-
-def _histogram_bins(value) -> bool:
-    """Whether a histogram config entry is [low, high, count] of finite numbers."""
-    return (
-        isinstance(value, list)
-        and len(value) == 3
-        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
-        and all(math.isfinite(x) for x in value)
-        and value[0] < value[1]
-        and value[2] >= 1
-    )
 
 
 def _describe(value) -> str:
     if value is None:
         return "null"
-    if isinstance(value, dict):
-        return "a mapping"
     if isinstance(value, float):
         return repr(value)
-    if isinstance(value, list | tuple):
-        return "a list holding a null, a mapping or an infinite or NaN float"
+    if isinstance(value, list | tuple | dict):
+        kind = "a mapping" if isinstance(value, dict) else "a list"
+        return f"{kind} holding a null or an infinite or NaN float"
     return type(value).__name__
 
 
@@ -340,6 +339,12 @@ def _field_code(spec) -> tuple[str | None, tuple[int, ...], str | None]:
         return None, (), "nested structs cannot be expressed"
     if not dtype.isnative:
         return None, (), "it is not in native byte order"
+    if dtype.kind in "SU":
+        count = dtype.itemsize // (4 if dtype.kind == "U" else 1)
+        code = canonical_code(f"{dtype.kind}{count}")
+        if code is None:
+            return None, (), "this flowc has no fixed-length string dtypes"
+        return code, tuple(int(n) for n in shape), None
     if dtype.kind not in "iufcb":
         return None, (), f"dtype `{dtype}` is not a number or bool"
     code = canonical_code("b1" if dtype.kind == "b" else f"{dtype.kind}{dtype.itemsize}")
@@ -420,6 +425,8 @@ class _Converter:
         self.path_consts: list[str] = []
         self.doc: _Yaml | None = None
         self.type_names: dict[ElementType, str] = {}
+        self.config_failed = False  # a config file of the worker being converted was unreadable
+        self.base_config_failed = False
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
@@ -469,8 +476,14 @@ class _Converter:
                     )
                 )
         buffers = self.buffers(_child(doc.root, "Buffers"))
-        base_config, base_spans = self.config(_child(doc.root, "base_config"), "base_config")
-        run_dir = self.run_dir(_child(doc.root, "target_directory"))
+        options = _child(doc.root, "Options")
+        self.unknown_keys("option", "Options", options, OPTION_KEYS)
+        base_node = _child(doc.root, "base_config") or _child(options, "overarching_config")
+        base_config, base_spans = self.config(base_node, "base_config")
+        self.base_config_failed = self.config_failed
+        run_dir = self.run_dir(
+            _child(doc.root, "target_directory") or _child(options, "output_directory")
+        )
         header = [
             f"# Converted from the mimoCoRB2 setup {Path(self.source.name).name} by "
             "`flowc import mimocorb2`.",
@@ -682,6 +695,12 @@ class _Converter:
         return merged, where
 
     def config_file(self, node: yaml.ScalarNode, doc: _Yaml):
+        loaded = self.read_config_file(node, doc)
+        if loaded is None:
+            self.config_failed = True
+        return loaded
+
+    def read_config_file(self, node: yaml.ScalarNode, doc: _Yaml):
         path = Path(os.path.expanduser(node.value))
         if not path.is_absolute():
             path = self.setup_dir / path
@@ -778,12 +797,13 @@ class _Converter:
         """M002 for every key of a buffer's or worker's mapping that mimoCoRB2 does not know."""
         for k, _ in _pairs(node):
             if k.value not in known:
+                article = "an" if what[0] in "aeiou" else "a"
                 self.report(
                     warning(
                         "M002",
-                        f"{what} `{name}`: `{k.value}` is not a {what} key; it is ignored",
+                        f"{what} `{name}`: `{k.value}` is not {article} {what} key; it is ignored",
                         self.doc.span(k),
-                        help=f"a {what} has {', '.join(known)}",
+                        help=f"{article} {what} has {', '.join(known)}",
                     )
                 )
 
@@ -797,6 +817,7 @@ class _Converter:
         if any(v is None for v in lists):
             return []
         sources, sinks, observes = lists
+        self.config_failed = self.base_config_failed
         processes = 1
         processes_node = _child(node, "number_of_processes")
         if processes_node is not None:
@@ -835,20 +856,27 @@ class _Converter:
         wiring = self.wiring(sources, sinks, observes, buffers)
         options = f" processes={processes}" if processes != 1 else ""
         if not file:
-            return self.library_worker(
-                flow_name,
-                name,
-                function,
-                function_node,
-                sources,
-                sinks,
-                observes,
-                merged,
-                where,
-                wiring,
-                options,
-                run_dir,
-                buffers,
+            return convert(
+                LibraryWorker(
+                    flow_name=flow_name,
+                    name=name,
+                    function=function,
+                    span=self.doc.span(function_node),
+                    sources=sources,
+                    sinks=sinks,
+                    observes=observes,
+                    config=merged,
+                    own=where,
+                    wiring=wiring,
+                    options=options,
+                    run_dir=run_dir,
+                    buffers=buffers,
+                    config_failed=self.config_failed,
+                    report=self.report,
+                    path_const=self.path_const,
+                    worker_name=lambda wanted: self.name_for(wanted, None, "worker"),
+                    literal=_flow_value,
+                )
             )
         path = Path(os.path.expanduser(file))
         if not path.is_absolute():
@@ -930,112 +958,3 @@ class _Converter:
         if observes:
             text += " observes " + ", ".join(ref(n) for n in observes)
         return text
-
-    def library_worker(
-        self,
-        flow_name,
-        name,
-        function,
-        function_node,
-        sources,
-        sinks,
-        observes,
-        config,
-        own,
-        wiring,
-        options,
-        run_dir,
-        buffers,
-    ) -> list[str]:
-        """A library worker as the standard worker that does its job (`own`: the worker's
-        own config keys, reported when the replacement has no use for them)."""
-        kind = LIBRARY.get(function)
-        span = self.doc.span(function_node)
-
-        def unused(replacement: str, used: tuple[str, ...] = ()) -> None:
-            for key, (key_node, _, doc) in own.items():
-                if key not in used:
-                    self.report(
-                        warning(
-                            "M204",
-                            f"worker `{name}`: config `{key}` has no counterpart in "
-                            f"{replacement}; it is ignored",
-                            doc.span(key_node),
-                        )
-                    )
-
-        if function == "exporters.drain":
-            unused("stdlib.sinks.null")
-            return [
-                f"# {name}: mimoCoRB2 {function}",
-                f"exporter {flow_name} = stdlib.sinks.null(){wiring}{options}",
-                "",
-            ]
-        if function == "data.export":
-            unused("stdlib.sinks.npy")
-            path = os.path.join(run_dir, f"{name}.npy")
-            self.report(
-                warning(
-                    "M204",
-                    f"worker `{name}`: mimoCoRB2's data.export is replaced by stdlib.sinks.npy, "
-                    f"which writes {path} (an .npy file of the events, their metadata beside "
-                    "them) rather than a mimo file",
-                    span,
-                )
-            )
-            return [
-                f"# {name}: mimoCoRB2 {function}, as an .npy file",
-                f"exporter {flow_name} = stdlib.sinks.npy(path={self.path_const(name, path)}, "
-                "metadata=true)"
-                f"{wiring}{options}",
-                "",
-            ]
-        if function == "exporters.histogram" and len(sources) == 1:
-            bins = config.get("bins")
-            if isinstance(bins, dict) and bins and all(_histogram_bins(v) for v in bins.values()):
-                unused("stdlib.monitors.histogram", ("bins",))
-                source = buffers[sources[0]].flow_name if sources[0] in buffers else sources[0]
-                lines = [
-                    f"# {name}: mimoCoRB2 {function}: the buffer is consumed, a histogram "
-                    "monitor per channel observes it",
-                    f"exporter {flow_name} = stdlib.sinks.null(){wiring}{options}",
-                ]
-                for channel, (low, high, count) in bins.items():
-                    monitor = self.name_for(f"{name}_{channel}", None, "worker")
-                    path = os.path.join(run_dir, f"Histograms_{sources[0]}", f"{channel}.npz")
-                    lines.append(
-                        f"observer {monitor} = stdlib.monitors.histogram(field={_flow_string(str(channel))}, "
-                        f"bins={int(count)}, range=[{float(low)!r}, {float(high)!r}], "
-                        f"path={self.path_const(monitor, path)}) observes {source}"
-                    )
-                self.report(
-                    warning(
-                        "M204",
-                        f"worker `{name}`: mimoCoRB2's histogram exporter counts every event; "
-                        "its replacement, one stdlib.monitors.histogram per channel, observes the "
-                        "buffer and counts the events it sees (all of them only when it keeps up)",
-                        span,
-                    )
-                )
-                return [*lines, ""]
-        commented = f"# {kind or 'worker'} {flow_name} = <mimoCoRB2 {function}>{wiring}"
-        if kind is None:
-            message = f"worker `{name}`: `{function}` is not one of mimoCoRB2's library workers"
-        else:
-            message = (
-                f"worker `{name}`: mimoCoRB2's {function} has no flowc equivalent; "
-                "it is written as a comment"
-            )
-        severity = warning if kind == "observer" else error
-        self.report(
-            severity(
-                "M203",
-                message,
-                span,
-                notes=[Note("`flowc stdlib` lists flowc's standard workers")],
-                help="write the worker's function in a file and name it with `file:`"
-                if kind is None
-                else "replace it with a standard worker or a function of your own",
-            )
-        )
-        return [f"# {name}: mimoCoRB2 {function} (M203: no flowc equivalent)", commented, ""]

@@ -63,48 +63,150 @@ def test_muon_setup_converts_to_a_flow_that_checks_clean():
     assert dict(workers["input"].args)["n_events"] == 200
 
 
-def test_library_workers_map_to_stdlib_and_unmapped_ones_are_reported():
+def test_library_workers_map_to_the_stdlib_workers_writing_the_same_files():
     conversion = convert_mimocorb2(SETUPS / "library" / "setup.yaml")
     text = conversion.flow_text
     assert codes_at(conversion) == [
         ("M202", 20),  # a raw importer: kind from its buffers
         ("M202", 25),
-        ("M204", 29),  # exporters.histogram -> a monitor per channel
-        ("M204", 32),  # its update_interval has no counterpart
-        ("M204", 36),  # data.export -> stdlib.sinks.npy
-        ("M203", 39),  # observers.oscilloscope: no equivalent, an observer, so a warning
+        ("M204", 39),  # observers.oscilloscope draws into a PNG, not a window
     ]
     assert conversion.ok
-    assert "exporter histogram = stdlib.sinks.null() peaks" in text
-    assert re.search(
-        r'observer histogram_height = stdlib\.monitors\.histogram\(field="height", bins=20, '
-        r"range=\[0\.0, 2\.0\], path=HISTOGRAM_HEIGHT_PATH\) observes peaks",
-        text,
+    target = SETUPS / "library" / "target"
+    # mimoCoRB2's histogram exporter: a mapping of bins, its folder named after the buffer
+    assert (
+        "exporter histogram = stdlib.mimo.histogram(bins={height: [0.0, 2.0, 20]}, "
+        "directory=HISTOGRAM_PATH, update_interval=2) peaks" in text
     )
-    assert "exporter save = stdlib.sinks.npy(path=SAVE_PATH, metadata=true) copies" in text
-    assert "# observer scope = <mimoCoRB2 observers.oscilloscope> observes waveforms" in text
+    assert f'const HISTOGRAM_PATH = "{target / "Histograms_peaks"}"' in text
+    # data.export: a .mimo file named after the buffer
+    assert "exporter save = stdlib.mimo.export(path=SAVE_PATH) copies" in text
+    assert f'const SAVE_PATH = "{target / "copies.mimo"}"' in text
+    assert "observer scope = stdlib.monitors.oscilloscope(png=SCOPE_PATH" in text
     assert 'buffer peaks : {height: f8, "peak time": i8} slots=16' in text
     assert check(text).diagnostics == []
+
+
+LIBRARY_SETUP = """\
+Buffers:
+  waves: {slot_count: 4, data_length: 16, data_dtype: {IN1: int16, IN2: int16}}
+  peaks: {slot_count: 4, data_length: 1, data_dtype: {peak_heights: float64}}
+  params: {slot_count: 4, data_length: 1, data_dtype: {h: float32, t: float64}}
+Workers:
+  drain: {function: exporters.drain, sources: [params]}
+  csv: {function: exporters.csv, sources: [params], config: {filename: out}}
+  hist: {function: exporters.histogram, sources: [params], config: hist.yaml}
+  export: {function: data.export, sources: [waves]}
+  clock: {function: data.clocked_importer, sinks: [waves], config: {filename: w.mimo, rate: 100}}
+  replay: {function: data.simulate_importer, sinks: [waves], config: {filename: w.mimo}}
+  pha: {function: analyzers.pha, sources: [waves], sinks: [peaks], config: {channel: IN1, height: 500}}
+  copy: {function: misc.copy, sources: [peaks], sinks: [params]}
+  osc: {function: observers.oscilloscope, observes: [waves], config: {t_scaling: [0.008, 0, us], ylim: [-1, 1]}}
+  vcsv: {function: visualizers.csv, observes: [params], config: hist.yaml}
+  vhist: {function: visualizers.histogram, observes: [params]}
+  pico: {function: importers.picoscope.source, sinks: [waves]}
+  rp: {function: importers.redpitaya.waveform, sinks: [waves], config: {ip: rp.local}}
+  old: {function: visualizers.visualize_histogram, observes: [params]}
+"""
+
+
+def test_every_library_worker_of_mimocorb2_is_mapped_or_reported_with_its_reason(tmp_path):
+    from flowc.migrate.mimocorb2_library import LIBRARY
+
+    (tmp_path / "hist.yaml").write_text("bins:\n  h: [0, 10, 11]\n  t: [0, 1, 3]\n")
+    (tmp_path / "setup.yaml").write_text(LIBRARY_SETUP)
+    named = set(re.findall(r"function: ([\w.]+)", LIBRARY_SETUP))
+    assert set(LIBRARY) == named - {"visualizers.visualize_histogram"}  # 0.0.4 has no such one
+    conversion = convert_mimocorb2(tmp_path / "setup.yaml")
+    text = conversion.flow_text
+    reported = {(d.code, d.span.text, d.severity) for d in conversion.diagnostics}
+    assert ("M203", "importers.picoscope.source", "error") in reported
+    assert ("M203", "importers.redpitaya.waveform", "error") in reported
+    assert ("M203", "visualizers.histogram", "warning") in reported
+    assert ("M203", "visualizers.visualize_histogram", "error") in reported
+    assert ("M204", "ylim", "warning") in reported  # no counterpart
+    assert "exporter drain = stdlib.sinks.null() params" in text
+    assert f'const CSV_PATH = "{tmp_path / "target" / "out.csv"}"' in text
+    assert "exporter csv = stdlib.sinks.csv(path=CSV_PATH, metadata=true) params" in text
+    assert "stdlib.mimo.histogram(bins={h: [0, 10, 11], t: [0, 1, 3]}, directory=HIST_PATH)" in text
+    assert 'importer clock = stdlib.mimo.clocked(path="w.mimo", rate=100, ' in text
+    assert 'importer replay = stdlib.mimo.replay(path="w.mimo") -> waves' in text
+    assert (
+        'processor pha = stdlib.mimo.pha(fields=["peak_heights"], channel="IN1", height=500) '
+        "waves -> peaks" in text
+    )
+    assert "filter copy = stdlib.filters.prescale(n=1) peaks -> params" in text
+    assert 'sample_time=0.008, unit="us"' in text
+    assert re.search(
+        r'observer vcsv_h = stdlib\.monitors\.histogram\(field="h", bins=10, '
+        r"range=\[0\.0, 10\.0\], png=VCSV_H_PATH\) observes params",
+        text,
+    )
+    assert "# importer rp = <mimoCoRB2 importers.redpitaya.waveform> -> waves" in text
+    assert [d.code for d in conversion.diagnostics if d.is_error] == ["M203"] * 3
+
+
+def test_an_unreadable_config_file_is_named_as_the_cause_not_the_worker(tmp_path):
+    (tmp_path / "hist.yaml").write_text("bins: {h: [0, 10, 11]\n")  # not valid YAML
+    (tmp_path / "setup.yaml").write_text(
+        "Buffers:\n  p: {slot_count: 2, data_length: 1, data_dtype: {h: f8}}\n"
+        "Workers:\n"
+        "  hist: {function: exporters.histogram, sources: [p], config: hist.yaml}\n"
+        "  clock: {function: data.clocked_importer, sinks: [p], config: gone.yaml}\n"
+    )
+    conversion = convert_mimocorb2(tmp_path / "setup.yaml")
+    by_code: dict[str, list] = {}
+    for d in conversion.diagnostics:
+        by_code.setdefault(d.code, []).append(d)
+    assert [d.span.text for d in by_code["M303"]] == ["hist.yaml", "gone.yaml"]
+    assert "is not valid YAML" in by_code["M303"][0].message
+    assert "cannot be read" in by_code["M303"][1].message
+    assert len(by_code["M205"]) == 2
+    assert all("see M303" in d.message for d in by_code["M205"])
+    assert "M203" not in by_code  # the worker is known; its config is what failed
+
+
+def test_early_2025_options_set_the_run_folder_and_the_shared_config(tmp_path):
+    (tmp_path / "w.py").write_text(
+        "from mimocorb2.worker_templates import Importer\n\n"
+        "def run(*mimo_args):\n    Importer(mimo_args)(lambda: iter([None]))\n"
+    )
+    (tmp_path / "setup.yaml").write_text(
+        "Buffers:\n  b: {slot_count: 2, data_length: 1, data_dtype: {x: f8}, overwrite: true}\n"
+        "Workers:\n  w: {file: w.py, function: run, sinks: [b]}\n"
+        "  d: {function: exporters.drain, sources: [b]}\n"
+        "Options:\n  output_directory: runs\n  debug_workers: true\n"
+        "  overarching_config: {gain: 2}\n  colour: red\n"
+    )
+    conversion = convert_mimocorb2(tmp_path / "setup.yaml")
+    assert [(d.code, d.span.text) for d in conversion.diagnostics] == [
+        ("M002", "overwrite"),  # gone from mimoCoRB2 since Feb 2025
+        ("M002", "colour"),
+    ]
+    assert f'const RUN_DIR = "{tmp_path / "runs"}"' in conversion.flow_text
+    assert "gain=2" in conversion.flow_text
 
 
 def test_what_flow_cannot_express_is_reported_where_it_is_written():
     conversion = convert_mimocorb2(SETUPS / "odd" / "setup.yaml")
     assert not conversion.ok
     assert codes_at(conversion) == [
-        ("M102", 5),  # an S10 string field
+        ("M102", 5),  # a datetime field
         ("M101", 6),  # slot_count: 0
         ("M301", 12),  # calibration: null
         ("M302", 12),  # 2nd_gain is no identifier
-        ("M301", 12),  # table: a mapping
+        ("M301", 12),  # table: a mapping holding an infinite float
         ("M002", 13),  # `sink:` is not a worker key
         ("M201", 15),  # missing.py
         ("M201", 20),  # no function `nowhere`
-        ("M203", 23),  # misc.copy has no equivalent (on the data path: an error)
+        ("M203", 23),  # a Red Pitaya importer: flowc has no driver
         ("M303", 30),  # configs/absent.yaml
         ("M401", 31),  # number_of_processes: 0
+        ("M205", 33),  # no bins, because its config file could not be read
+        ("M303", 35),
     ]
     by_code = {d.code: d for d in conversion.diagnostics}
-    assert by_code["M102"].span.text == "S10"
+    assert by_code["M102"].span.text == '"datetime64[s]"'
     assert by_code["M303"].span.text == "configs/absent.yaml"
     assert "calibration" in conversion.flow_text  # the left-out key is noted in the text
     # what was expressible is still there, and parses

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from flowc.stdlib.mimo import read_mimo
 
 SETUPS = Path(__file__).resolve().parent / "setups"
 
@@ -77,16 +78,24 @@ def test_raw_context_manager_workers_and_library_replacements_run(tmp_path):
         "--set",
         f"RUN_DIR={run_dir}",
         "--set",
-        f"SAVE_PATH={tmp_path / 'save.npy'}",
+        f"SAVE_PATH={tmp_path / 'save.mimo'}",
         "--set",
-        f"HISTOGRAM_HEIGHT_PATH={tmp_path / 'height.npz'}",
+        f"HISTOGRAM_PATH={tmp_path / 'histograms'}",
+        "--set",
+        f"SCOPE_PATH={tmp_path / 'scope.png'}",
         cwd=tmp_path,
     )
     assert ran.returncode == 0, ran.stderr
-    saved = np.load(tmp_path / "save.npy")
-    assert saved.shape == (50, 32)
+    info, saved, metadata = read_mimo(tmp_path / "save.mimo")
+    assert (info["data_length"], saved.shape, metadata.shape) == (32, (50, 32), (50,))
     assert saved["ch1"][:, 0].tolist() == list(range(50))
-    assert (tmp_path / "height.npz").exists()
+    assert metadata["counter"].tolist() == list(range(50))
+    assert (tmp_path / "histograms" / "info.csv").read_text().splitlines() == [
+        "Channel,Min,Max,NBins",
+        "height,0.0,2.0,20",
+    ]
+    assert np.load(tmp_path / "histograms" / "height.npy").shape == (19,)  # 20 edges
+    assert (tmp_path / "scope.png").read_bytes().startswith(b"\x89PNG")
     assert not (SETUPS / "library" / "target").exists()
 
 
@@ -122,7 +131,7 @@ def test_errors_exit_1_and_still_write_what_could_be_converted(tmp_path):
         "import", "mimocorb2", str(SETUPS / "odd" / "setup.yaml"), "-o", str(out), cwd=tmp_path
     )
     assert done.returncode == 1
-    assert "error[M102]" in done.stderr and "found 10 errors and 1 warning" in done.stderr
+    assert "error[M102]" in done.stderr and "found 12 errors and 1 warning" in done.stderr
     assert "buffer raw : {x: f8} slots=4" in out.read_text()
 
 
