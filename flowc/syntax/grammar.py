@@ -19,6 +19,7 @@ from lark import Lark, Token
 
 from flowc.diagnostics import FlowError, Label, Note, error
 from flowc.source import SourceFile, Span
+from flowc.syntax.ast import WORKER_KINDS
 from flowc.syntax.build import AstBuilder, building, number_value, string_value
 from flowc.types import KEYWORDS
 
@@ -94,16 +95,28 @@ class FlowPostLexer:
         brackets = state.open_brackets
         comments = state.comments
         previous_type = "_NL"
+        # where the statement is: its tokens outside brackets so far, whether it is a worker,
+        # and whether the token is part of its CALLABLE (after `KIND NAME =`, before `(`),
+        # whose module and function parts are Python names, so keywords are fine there
+        outside = 0
+        is_worker = in_callable = False
         for token in stream:
             kind = token.type
+            if not brackets:
+                outside += 1
+                if outside == 1:
+                    is_worker = token.value in WORKER_KINDS and kind != "NAME"
+                in_callable = is_worker and outside > 3 and (in_callable or outside == 4)
             if kind == "_NL":
+                outside = 0
                 if brackets or previous_type == "_NL":
                     continue
             elif kind == "COMMENT":
+                outside -= not brackets
                 comments.append(token)
                 continue
             elif kind == "NAME":
-                if token.value in KEYWORDS and previous_type != "DOT":
+                if token.value in KEYWORDS and not in_callable:
                     if (
                         brackets
                         and token.value in STATEMENT_KEYWORDS
@@ -112,6 +125,7 @@ class FlowPostLexer:
                         raise unclosed_error(source, brackets[-1], token)
                     raise _keyword_error(source, token, brackets)
             elif kind in OPENERS:
+                in_callable = False
                 if len(brackets) >= MAX_NESTING:
                     raise syntax_error(
                         source,

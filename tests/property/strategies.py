@@ -133,12 +133,14 @@ def args() -> st.SearchStrategy[ast.Arg]:
     return st.builds(ast.Arg, keys(), values(max_leaves=4))
 
 
+def python_names() -> st.SearchStrategy[str]:
+    """Parts of a callable: any identifier, flow's keywords included (`cuts:filter`)."""
+    return st.one_of(names(), st.sampled_from(sorted(KEYWORDS)))
+
+
 def _dotted(min_parts: int, max_parts: int) -> st.SearchStrategy[str]:
-    """`a.b.c`: the first part a name, later parts (after a dot) may also be keywords."""
-    later = st.one_of(names(), st.sampled_from(sorted(KEYWORDS)))
-    return st.tuples(names(), st.lists(later, min_size=min_parts - 1, max_size=max_parts - 1)).map(
-        lambda parts: ".".join([parts[0], *parts[1]])
-    )
+    """`a.b.c`: module and function parts of a callable, keywords allowed in every part."""
+    return st.lists(python_names(), min_size=min_parts, max_size=max_parts).map(".".join)
 
 
 def callable_refs() -> st.SearchStrategy[ast.CallableRef]:
@@ -146,7 +148,7 @@ def callable_refs() -> st.SearchStrategy[ast.CallableRef]:
         st.builds(ast.CallableRef, st.just("colon"), _dotted(1, 3), _dotted(1, 2)),
         _dotted(2, 4).map(lambda path: ast.CallableRef("dotted", *path.rsplit(".", 1))),
         st.builds(ast.CallableRef, st.just("file"), string_texts(min_size=1), _dotted(1, 2)),
-        names().map(lambda name: ast.CallableRef("bare", None, name)),
+        python_names().map(lambda name: ast.CallableRef("bare", None, name)),
     )
 
 

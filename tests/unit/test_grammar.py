@@ -336,6 +336,48 @@ def test_keywords_cannot_be_names(text):
     assert d.span.text in d.message
 
 
+@pytest.mark.parametrize(
+    ("text", "form", "target", "function"),
+    [
+        ('processor p = "funcs.py":importer(x=1) a -> b', "file", "funcs.py", "importer"),
+        ("filter f = cuts:filter() a -> b", "colon", "cuts", "filter"),
+        ("importer i = mylib.importer:make() -> a", "colon", "mylib.importer", "make"),
+        (
+            "importer i = filter.observes:true.false() -> a",
+            "colon",
+            "filter.observes",
+            "true.false",
+        ),
+        ("exporter e = pkg.exporter.buffer() a", "dotted", "pkg.exporter", "buffer"),
+        ("processor p = filter(\n  x=1,\n) a -> b", "bare", None, "filter"),
+    ],
+)
+def test_callable_parts_are_python_names_so_keywords_are_fine_there(text, form, target, function):
+    worker = one(text)
+    assert (worker.callable.form, worker.callable.target, worker.callable.function) == (
+        form,
+        target,
+        function,
+    )
+
+
+def test_keywords_in_a_callable_leave_the_statements_around_it_intact():
+    module = parse_text(
+        "filter f = cuts:filter() a -> b on_error=skip\nimporter i = importer() -> a\nconst N = 3\n"
+    )
+    assert [type(s).__name__ for s in module.statements] == ["Worker", "Worker", "ConstDecl"]
+    assert module.statements[0].options[0].key == "on_error"
+    for text in (
+        "filter f = cuts:filter(x=filter) a -> b",
+        "filter f = cuts:filter() a -> filter",
+        "filter f = cuts:filter() a -> b on_error=filter",
+    ):
+        with pytest.raises(FlowError) as info:
+            parse_text(text)
+        assert info.value.diagnostics[0].span.text == "filter"
+        assert info.value.diagnostics[0].span.start == text.rindex("filter")
+
+
 def test_a_keyword_field_name_is_fine_when_quoted():
     decl = one('type T = {"filter": f4}')
     assert decl.struct.fields[0].name == "filter"

@@ -335,3 +335,32 @@ def test_set_of_a_const_declared_after_a_clashing_name_reports_only_the_clash():
 def test_set_texts_are_applied_after_api_overrides():
     result = check(CONSTS, overrides={"N": 1}, set_texts=["N=2"])
     assert result.plan.consts["N"] == 2
+
+
+def test_callables_named_like_keywords_resolve_and_run(tmp_path, monkeypatch):
+    (tmp_path / "funcs.py").write_text(
+        "def importer(n=3):\n    yield from range(n)\n\n"
+        "def filter(data):\n    return bool(data[0] % 2)\n"
+    )
+    (tmp_path / "cuts").mkdir()
+    (tmp_path / "cuts" / "__init__.py").write_text("")
+    (tmp_path / "cuts" / "exporter.py").write_text(
+        "def observer(data, *, path):\n"
+        "    with open(path, 'a') as f:\n"
+        "        f.write(f'{int(data[0])}\\n')\n"
+    )
+    out = tmp_path / "kept.txt"
+    text = textwrap.dedent(
+        f"""\
+        buffer raw : i8 slots=4
+        buffer odd : i8 slots=4
+        importer src = "funcs.py":importer(n=6) -> raw
+        filter f = "funcs.py":filter() raw -> odd
+        exporter save = cuts.exporter:observer(path="{out}") odd
+        """
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = check(text, base_dir=str(tmp_path))
+    assert result.diagnostics == []
+    result.plan.run(timeout=60)
+    assert out.read_text().split() == ["1", "3", "5"]
