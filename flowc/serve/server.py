@@ -17,6 +17,8 @@ import tempfile
 import threading
 from typing import TextIO
 
+from flowc.runtime.stopping import kept_stop_signals
+
 # the address bound when --serve names only a port
 DEFAULT_HOST = "127.0.0.1"
 # how often the lifetime thread looks whether the run has ended (seconds)
@@ -124,11 +126,15 @@ class LiveServer:
             thread.start()
 
     def wait_closed(self) -> None:
-        """Wait until the server has stopped (the run's end plus the linger); Ctrl-C stops it
-        at once."""
+        """Wait until the server has stopped (the run's end plus the linger); a stop signal
+        (Ctrl-C) stops it at once, whether `flowc run` keeps the signals or Python raises
+        KeyboardInterrupt."""
+        signals = kept_stop_signals()
+        counted = signals.count if signals is not None else 0
         try:
             while not self._stopped.wait(_LOOK_S) and self._threads:
-                pass
+                if signals is not None and signals.count != counted:
+                    break
         except KeyboardInterrupt:
             pass
         self.close()
