@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument(
         "-o", "--output", metavar="OUT.flow", help="write the .flow file there (default: stdout)"
     )
+
+    command("lsp", "serve the Language Server Protocol on stdio, for editors")
     return parser
 
 
@@ -708,6 +710,13 @@ def _entry_json(entry) -> dict:
     }
 
 
+def cmd_lsp(args) -> int:
+    from flowc.lsp.server import serve
+
+    serve()
+    return EXIT_OK
+
+
 def cmd_import(args) -> int:
     from flowc.migrate import convert_mimocorb2
 
@@ -739,6 +748,7 @@ COMMANDS = {
     "explain": cmd_explain,
     "stdlib": cmd_stdlib,
     "import": cmd_import,
+    "lsp": cmd_lsp,
 }
 
 

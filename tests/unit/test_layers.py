@@ -80,6 +80,18 @@ ALLOWED = {
         "flowc.plan",
     },
     "flowc.__main__": {"flowc.cli"},
+    "flowc.lsp": {
+        "flowc.source",
+        "flowc.diagnostics",
+        "flowc.types",
+        "flowc.units",
+        "flowc.callables",
+        "flowc.syntax",
+        "flowc.sema",
+        "flowc.compiler",
+        "flowc.stdlib.catalog",
+        "flowc.lsp",
+    },
     "flowc.serve": {"flowc.units", "flowc.plan", "flowc.runtime", "flowc.render", "flowc.serve"},
     "flowc.migrate": {
         "flowc.source",
