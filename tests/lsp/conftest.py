@@ -115,6 +115,7 @@ def range_text(text: str, range_: types.Range) -> str:
 
 async def published(client: LanguageClient, uri: str, version: int, timeout: float):
     """The diagnostics the server published for `version` of a document."""
+
     async def wait():
         while True:
             found = client.published.get(uri)

@@ -1,0 +1,124 @@
+"""Diagnostics over LSP are those of `flowc check`: codes, messages, spans, notes as related
+information, help, warnings as warnings; published on open and after each change."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES, open_document, range_text
+from lsprotocol import types
+
+from flowc.compiler import check_file
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+PULSES = EXAMPLES / "pulses.flow"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.flow")), ids=lambda p: p.name)
+async def test_every_example_opens_with_the_checker_s_diagnostics(client, path):
+    document = open_document(client, path)
+    published = await document.diagnostics()
+    expected = check_file(path).diagnostics
+    assert [(d.code, d.range.start.line + 1, d.range.start.character + 1) for d in published] == [
+        (d.code, d.span.line, d.span.column) for d in expected
+    ]
+
+
+async def test_a_typo_is_reported_as_flowc_check_reports_it(client, tmp_path):
+    text = PULSES.read_text().replace("-> pulses   processes", "-> pulsse   processes")
+    path = tmp_path / "typo.flow"
+    path.write_text(text)
+    (tmp_path / "peaks.py").write_text((EXAMPLES / "peaks.py").read_text())
+    document = open_document(client, path)
+    published = await document.diagnostics()
+    cli = subprocess.run(
+        [sys.executable, "-m", "flowc", "check", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    expected = json.loads(cli.stdout)["diagnostics"]
+    assert len(published) == len(expected) >= 1
+    for lsp, ours in zip(published, expected, strict=True):
+        assert lsp.code == ours["code"]
+        assert lsp.source == "flowc"
+        assert lsp.message.splitlines()[0] == ours["message"]
+        assert (lsp.range.start.line + 1, lsp.range.start.character + 1) == (
+            ours["line"],
+            ours["column"],
+        )
+        assert (lsp.range.end.line + 1, lsp.range.end.character + 1) == (
+            ours["end_line"],
+            ours["end_column"],
+        )
+        if ours["help"]:
+            assert lsp.message.endswith(f"help: {ours['help']}")
+    typo = published[0]
+    assert typo.code == "E102" and range_text(document.text, typo.range) == "pulsse"
+    assert typo.severity == types.DiagnosticSeverity.Error
+    assert "did you mean `pulses`?" in typo.message
+
+
+async def test_a_dtype_mismatch_points_at_the_declaration_in_related_information(client):
+    text = PULSES.read_text().replace("buffer kept   : Pulse", "buffer kept   : Sample")
+    document = open_document(client, EXAMPLES / "mismatch.flow", text)
+    (e201,) = await document.diagnostics()
+    assert e201.code == "E201"
+    assert range_text(document.text, e201.range) == "kept"
+    assert "types differ" in e201.message
+    related = {
+        r.message: range_text(document.text, r.location.range) for r in e201.related_information
+    }
+    assert related["`kept` is declared here as Sample"] == "kept"
+    assert related["Pulse = {height: f8, time: f8, channel: i2, shape: f4[16]}"] == "pulses"
+    assert all(r.location.uri == document.uri for r in e201.related_information)
+
+
+async def test_a_half_typed_line_gets_its_syntax_error(client):
+    document = open_document(client, EXAMPLES / "half.flow", PULSES.read_text())
+    assert list(await document.diagnostics()) == []
+    await document.replace(
+        "observer  scope", "observer  scope = stdlib.monitors.histogram(fie\nobserver  scope2"
+    )
+    (syntax,) = await document.diagnostics()
+    assert syntax.code == "E001"
+    assert range_text(document.text, syntax.range) == "fie"
+    assert "write `name=value`" in syntax.message
+    await document.replace("(fie\n", '(field="height") observes pulses\n')
+    assert list(await document.diagnostics()) == []
+
+
+async def test_warnings_are_warnings(client):
+    text = PULSES.read_text() + "buffer spare : Pulse slots=4\n"
+    document = open_document(client, EXAMPLES / "spare.flow", text)
+    (unused,) = await document.diagnostics()
+    assert unused.code == "W302"
+    assert unused.severity == types.DiagnosticSeverity.Warning
+    assert range_text(document.text, unused.range) == "spare"
+
+
+async def test_a_burst_of_edits_ends_with_the_diagnostics_of_the_last_version(client):
+    document = open_document(client, EXAMPLES / "edits.flow", PULSES.read_text())
+    await document.diagnostics()
+    await document.replace(" kept\nobserver", " \nobserver")
+    typed = ""
+    for letter in "kepts":  # typed without waiting, as a user types
+        await document.replace(f"{typed}\nobserver", f"{typed}{letter}\nobserver")
+        typed += letter
+    published = await document.diagnostics()
+    typo = next(d for d in published if d.code == "E102")
+    assert "did you mean `kept`?" in typo.message
+    assert range_text(document.text, typo.range) == "kepts"
+    await document.replace("kepts\nobserver", "kept\nobserver")
+    assert list(await document.diagnostics()) == []
+
+
+async def test_closing_a_document_clears_its_diagnostics(client):
+    document = open_document(client, EXAMPLES / "closed.flow", "buffer x : Nope slots=1\n")
+    assert [d.code for d in await document.diagnostics()] == ["W302", "E103"]
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=document.id))
+    document.version = None
+    assert list(await document.diagnostics()) == []
