@@ -565,22 +565,31 @@ def swmr_follow(
 ):
     """Follow an HDF5 file while another process writes it in SWMR mode, one event per frame.
 
-    `datasets` are the paths of the data datasets, each growing along its first axis, one row
-    per frame. A plain buffer reads one dataset; a struct buffer fills each field from the
-    dataset whose last path component is the field's name (every field needs one). A frame
-    row must hold as many values as the event's field (or the plain event) holds.
+    `datasets` are the paths of the data datasets, one frame per scan point. A plain buffer
+    reads one dataset; a struct buffer fills each field from the dataset whose last path
+    component is the field's name (every field needs one). A frame must hold as many values
+    as the event's field (or the plain event) holds.
 
     Which frames are complete follows swmr_tools' KeyFollower: with `keys` (paths of key
-    datasets, written after the data of a frame), frame i is complete when every key is
-    non-zero at i (keys grow along their first axis like the data); without keys, when every
-    data dataset has grown past i. The follower stops
+    datasets, written after the data of a point), point i is complete when every key is
+    non-zero at i, counting the keys' elements in C order; points are taken in that order, each
+    as soon as it and those before it are complete. A key's dimensions, trailing ones of
+    length 1 left out, are the scan's (a 3x4 grid scan has keys of shape (3, 4) or (3, 4, 1,
+    1), and data of shape (3, 4, *frame)); keys and data may grow along their first axis.
+    Without keys the scan is one-dimensional and frame i is complete when every data dataset
+    has grown past i. The follower stops
     when the writer sets the scalar dataset `finished` to a non-zero value (it looks once more
     for frames flushed just before the flag), or when no new frame has come for `timeout`
     seconds; either ends the stream normally, with a line on stderr saying which. The file may
     appear after the follower starts: it is waited for, up to `timeout` seconds. It looks for
-    new frames every `poll` seconds while none are waiting.
+    new frames every `poll` seconds while none are waiting. Compressed datasets (Blosc, LZ4,
+    Zstd...) are read through hdf5plugin's filters when it is installed (`pip install
+    hdf5plugin`); without it such a file fails with a message saying so. Datasets that grow
+    or change while followed must be chunked (as SWMR writers make them).
     """
     import h5py
+
+    _load_hdf5_filters()
 
     names = [datasets] if isinstance(datasets, str) else list(datasets)
     key_names = [keys] if isinstance(keys, str) else list(keys or [])
@@ -593,8 +602,12 @@ def swmr_follow(
     required = names + key_names + ([finished] if finished else [])
     with _open_swmr(h5py, path, required, timeout, poll) as handle:
         follower = _FrameFollower(handle, names, key_names, finished, timeout, poll)
-        moves = _frame_fillers(example, follower.data, names, path) if example is not None else []
-        for rows in follower.blocks():
+        moves = (
+            _frame_fillers(example, follower.data, names, path, follower.rank)
+            if example is not None
+            else []
+        )
+        for rows in _readable(follower.blocks(), follower.data, names, path):
             for index in range(len(rows[0])):
                 yield _frame_event(example, moves, rows, index)
         print(
@@ -604,7 +617,44 @@ def swmr_follow(
         )
 
 
-def _frame_fillers(example, datasets: list, names: list[str], path: str) -> list:
+def _load_hdf5_filters() -> None:
+    """Register hdf5plugin's compression filters with HDF5 when hdf5plugin is installed."""
+    try:
+        import hdf5plugin  # noqa: F401 - importing it registers the filters
+    except ImportError:
+        pass
+
+
+def _readable(blocks, datasets: list, names: list[str], path: str):
+    """`blocks`, with a read that fails for want of a compression filter explained."""
+    try:
+        yield from blocks
+    except OSError as exc:
+        missing = sorted({name for dataset in datasets for name in _missing_filters(dataset)})
+        if not missing:
+            raise
+        raise RuntimeError(
+            f"swmr_follow: {', '.join(map(repr, names))} in {path!r} "
+            f"{'is' if len(names) == 1 else 'are'} compressed with {', '.join(missing)}, which "
+            f"HDF5 cannot load here ({exc}); install the filters: pip install hdf5plugin (or "
+            "flowc's extra: pip install 'flowc[hdf5plugin]')"
+        ) from None
+
+
+def _missing_filters(dataset) -> list[str]:
+    """The names of the filters a dataset was written with that HDF5 cannot load here."""
+    from h5py import h5z
+
+    plist = dataset.id.get_create_plist()
+    missing = []
+    for index in range(plist.get_nfilters()):
+        code, _, _, name = plist.get_filter(index)
+        if not h5z.filter_avail(code):
+            missing.append(name.decode(errors="replace").split()[0] or f"filter {code}")
+    return missing
+
+
+def _frame_fillers(example, datasets: list, names: list[str], path: str, rank: int = 1) -> list:
     """(dataset index, source field or None, event field or None) for each value of an event.
 
     A plain buffer takes one dataset. A struct buffer takes a compound dataset's fields by
@@ -645,7 +695,7 @@ def _frame_fillers(example, datasets: list, names: list[str], path: str) -> list
             )
     for index, source, target in moves:
         dataset = datasets[index]
-        frame = np.empty(dataset.shape[1:], dataset.dtype)
+        frame = np.empty(dataset.shape[rank:], dataset.dtype)
         value = frame if source is None else frame[source]
         into = example if target is None else example[target]
         if value.size != into.size:
@@ -682,7 +732,11 @@ def _open_swmr(h5py, path: str, required: list[str], timeout: float, poll: float
 
 
 class _FrameFollower:
-    """Finds the complete frames of a file written in SWMR mode (KeyFollower's semantics)."""
+    """Finds the complete frames of a file written in SWMR mode (KeyFollower's semantics).
+
+    Points are numbered in C order over the scan's dimensions (`rank` of them, the keys'
+    dimensions without trailing ones of length 1); the first may grow.
+    """
 
     def __init__(self, handle, names, key_names, finished, timeout, poll):
         self.timeout = timeout
@@ -692,19 +746,47 @@ class _FrameFollower:
         self.data = [handle[name] for name in names]
         self.keys = [handle[name] for name in key_names]
         self.finished = handle[finished] if finished else None
+        ranks = {_scan_rank(key.maxshape or key.shape) for key in self.keys} or {1}
+        if len(ranks) > 1:
+            raise ValueError(
+                f"swmr_follow: the key datasets {', '.join(key_names)} span scans of "
+                f"different dimensions ({', '.join(map(str, sorted(ranks)))})"
+            )
+        self.rank = ranks.pop()
+        # the scan's dimensions after the first (the first may grow)
+        self.inner = tuple(self.keys[0].shape[1 : self.rank]) if self.keys else ()
+        for name, dataset in zip(names, self.data, strict=True):
+            if dataset.ndim < self.rank or tuple(dataset.shape[1 : self.rank]) != self.inner:
+                raise ValueError(
+                    f"swmr_follow: dataset {name!r} of shape {dataset.shape} does not hold a "
+                    f"frame per point of a scan of shape (n, {', '.join(map(str, self.inner))})"
+                )
 
     def available(self) -> int:
-        """How many frames are complete now (those before `self.frames` stay complete)."""
+        """How many points are complete now (those before `self.frames` stay complete)."""
         for dataset in self.data + self.keys:
-            dataset.refresh()
-        count = min(dataset.shape[0] for dataset in self.data)
+            if dataset.chunks is not None:  # a contiguous dataset cannot change its size
+                dataset.refresh()
+        per_row = int(np.prod(self.inner, dtype=np.int64))
+        count = min(dataset.shape[0] for dataset in self.data) * per_row
         for key in self.keys:
-            fresh = key[self.frames : max(self.frames, key.shape[0])]
-            per_frame = int(np.prod(fresh.shape[1:], dtype=np.int64))
-            written = (fresh.reshape(fresh.shape[0], per_frame) != 0).all(axis=1)
+            if self.rank == 1:
+                fresh = key[self.frames : max(self.frames, key.shape[0])]
+                per_frame = int(np.prod(fresh.shape[1:], dtype=np.int64))
+                written = (fresh.reshape(fresh.shape[0], per_frame) != 0).all(axis=1)
+            else:
+                written = key[...].reshape(-1)[self.frames :] != 0
             missing = np.flatnonzero(~written)
             count = min(count, self.frames + (int(missing[0]) if missing.size else written.size))
         return count
+
+    def rows(self, start: int, stop: int) -> list[np.ndarray]:
+        """The frames of points start..stop-1, one array per data dataset."""
+        if self.rank == 1:
+            return [dataset[start:stop] for dataset in self.data]
+        scan = (stop // int(np.prod(self.inner, dtype=np.int64)) + 1, *self.inner)
+        points = [np.unravel_index(i, scan) for i in range(start, stop)]
+        return [np.stack([dataset[point] for point in points]) for dataset in self.data]
 
     def is_finished(self) -> bool:
         if self.finished is None:
@@ -713,13 +795,13 @@ class _FrameFollower:
         return bool(np.asarray(self.finished[()]).any())
 
     def blocks(self):
-        """Yield the rows of each batch of new frames, one array per data dataset."""
+        """Yield the frames of each batch of new points, one array per data dataset."""
         last_new = time.monotonic()
         flagged = False
         while True:
             count = self.available()
             if count > self.frames:
-                yield [dataset[self.frames : count] for dataset in self.data]
+                yield self.rows(self.frames, count)
                 self.frames = count
                 last_new = time.monotonic()
                 continue
@@ -733,6 +815,14 @@ class _FrameFollower:
                 self.ended_by = f"the timeout (no new frame for {self.timeout} s)"
                 return
             time.sleep(self.poll)
+
+
+def _scan_rank(shape: tuple) -> int:
+    """A key's scan dimensions: its dimensions without trailing ones of length 1 (at least 1)."""
+    rank = len(shape)
+    while rank > 1 and shape[rank - 1] == 1:
+        rank -= 1
+    return max(rank, 1)
 
 
 def _frame_event(example, moves, rows, index: int) -> np.ndarray:

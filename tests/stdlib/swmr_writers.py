@@ -1,4 +1,5 @@
-"""A writer of HDF5 files in SWMR mode, run as a separate process by the swmr_follow tests."""
+"""Writers of HDF5 files in SWMR mode (frame by frame, and a grid scan point by point), run as
+separate processes by the swmr_follow tests."""
 
 import textwrap
 
@@ -27,5 +28,38 @@ WRITER = textwrap.dedent(
         if finish == "yes":
             done[()] = 1; done.flush()
         time.sleep(float(linger))
+    """
+)
+
+# a grid-scan writer, as swmr_tools' tests write one: a 3x4 scan whose data (3, 4, 2, 5), or
+# (3, 4, 64, 64) compressed, and key (3, 4, 1, 1) datasets exist from the start; point by
+# point (C order) it writes the
+# frame (every value = the point's number + 1) and then sets its key, `period` s apart, for
+# the first `points` points; then the finished flag. With compress=blosc the data is written
+# with hdf5plugin's Blosc filter (as swmr_tools' tests do)
+GRID_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    import h5py, numpy as np
+    path, points, period, compress = sys.argv[1:]
+    points, period = int(points), float(period)
+    options = {}
+    if compress == "blosc":
+        import hdf5plugin
+        options = hdf5plugin.Blosc(cname="blosclz", clevel=9, shuffle=hdf5plugin.Blosc.SHUFFLE)
+    with h5py.File(path, "w", libver="latest") as f:
+        frame = (64, 64) if options else (2, 5)  # big enough for Blosc to compress a chunk
+        data = f.create_dataset("data", (3, 4, *frame), chunks=(1, 1, *frame), dtype="f8", **options)
+        key = f.create_dataset("key", (3, 4, 1, 1), chunks=(1, 4, 1, 1), dtype="i4")
+        stamps = f.create_dataset("written_at", (3, 4), chunks=(1, 4), dtype="f8")
+        done = f.create_dataset("finished", data=np.int8(0))
+        f.swmr_mode = True
+        for i in range(points):
+            time.sleep(period)
+            point = np.unravel_index(i, (3, 4))
+            data[point] = i + 1; data.flush()
+            stamps[point] = time.time(); stamps.flush()
+            key[point] = 1; key.flush()
+        done[()] = 1; done.flush()
     """
 )
