@@ -4,10 +4,13 @@ them, its signature as text, and where its source is."""
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 
 from flowc.callables import call_shape, signature_of
 from flowc.stdlib.catalog import flow_literal
+
+DEFINITION = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,18 @@ def python_signature(code) -> str:
         return getattr(code, "__name__", repr(code))
 
 
-def source_location(code) -> tuple[str, int] | None:
-    """The Python file defining `code` and the 0-based line of its `def`/`class`."""
+def source_location(code) -> tuple[str, int, str] | None:
+    """The Python file defining `code`, the 0-based line of its `def`/`class` (after any
+    decorators) and that line's text."""
     target = inspect.unwrap(code)
     try:
         path = inspect.getsourcefile(target)
-        _, line = inspect.getsourcelines(target)
+        lines, first = inspect.getsourcelines(target)
     except (TypeError, OSError):
         return None
     if path is None:
         return None
-    return path, max(0, line - 1)
+    for i, line in enumerate(lines):
+        if DEFINITION.match(line):
+            return path, max(0, first - 1) + i, line.rstrip("\r\n")
+    return path, max(0, first - 1), lines[0].rstrip("\r\n") if lines else ""

@@ -34,7 +34,8 @@ def declared_occurrence(analysis: Analysis, offset: int) -> Occurrence | None:
 
 
 def definition(analysis: Analysis, offset: int) -> tuple[str | None, int, int] | None:
-    """(None, start, end) in this text, or (python file, line, 0) for a callable's code."""
+    """(None, start, end) in this text, or (python file, line, name's column) for a
+    callable's code."""
     occurrence = declared_occurrence(analysis, offset)
     if occurrence is not None:
         decl = analysis.declarations[occurrence.name]
@@ -50,9 +51,7 @@ def definition(analysis: Analysis, offset: int) -> tuple[str | None, int, int] |
     ):
         info = worker_info(analysis, path[0]) if analysis.model else None
         if info is not None and info.code is not None:
-            found = source_location(info.code)
-            if found is not None:
-                return found[0], found[1], 0
+            return source_location(info.code)
     return None
 
 

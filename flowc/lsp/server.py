@@ -18,8 +18,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
 
-from flowc.lsp import completion, diagnostics, edits, hover, navigation, semantic
+from flowc.lsp import code, completion, diagnostics, edits, hover, navigation, semantic
 from flowc.lsp.documents import Document
+from flowc.lsp.positions import LineIndex
 
 DEBOUNCE = 0.02  # seconds between a change and the check of the text as it is then
 GRAPH_COMMAND = "flowc.graph"
@@ -168,11 +169,20 @@ def on_definition(ls: FlowServer, document: Document, params: types.DefinitionPa
     found = navigation.definition(document.current(), document.offset(params.position))
     if found is None:
         return None
-    path, start, end = found
-    if path is None:
-        return types.Location(uri=document.uri, range=document.range(start, end))
-    line = types.Position(line=start, character=0)
-    return types.Location(uri=from_fs_path(path), range=types.Range(start=line, end=line))
+    if found[0] is None:
+        return types.Location(uri=document.uri, range=document.range(found[1], found[2]))
+    path, line, line_text = found
+    name = code.DEFINITION.match(line_text)
+    columns = LineIndex(line_text, ls.encoding).range(*name.span(1)) if name else None
+    start = columns.start.character if columns else 0
+    end = columns.end.character if columns else 0
+    return types.Location(
+        uri=from_fs_path(path),
+        range=types.Range(
+            start=types.Position(line=line, character=start),
+            end=types.Position(line=line, character=end),
+        ),
+    )
 
 
 @on_document(types.TEXT_DOCUMENT_REFERENCES)
