@@ -446,8 +446,7 @@ def _text_kinds(node: pyast.expr) -> frozenset[str] | None:
             return _text_kinds(args[0])
         if base == "Literal":
             return _union(
-                _value_kinds(arg.value) if isinstance(arg, pyast.Constant) else _ANY
-                for arg in args
+                _value_kinds(arg.value) if isinstance(arg, pyast.Constant) else _ANY for arg in args
             )
         return _KINDS_OF_NAME.get(base, _ANY)
     name = _dotted_last(node)

@@ -2,6 +2,8 @@
 
 An `ElementType` is what one element of a buffer holds: either a plain dtype (`f4`) or a
 packed struct of fields (`{height: f8, shape: f4[16]}`), always in native byte order.
+This is the one place dtype text is understood: the numeric codes and their numpy names, and
+the fixed-length strings `S<n>` (n bytes) and `U<n>` (n unicode characters).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ _ALIASES = {
 }
 DTYPE_CODES: tuple[str, ...] = tuple(_CANONICAL) + tuple(_ALIASES)
 NUMERIC_KINDS = frozenset("iufc")
+# fixed-length strings: `S16` holds 16 bytes, `U8` 8 unicode characters (numpy's codes)
+_STRING_CODE = re.compile(r"[SU][1-9][0-9]*\Z")
+_STRING_LIKE = re.compile(r"([SUs])([0-9]*)\Z")
+_STRING_UNITS = {"S": "bytes", "U": "unicode characters"}
+STRING_CODES_HELP = "`S<n>` (n bytes), `U<n>` (n unicode characters)"
 
 # the metadata record every slot carries beside its data (as in mimoCoRB2)
 META_DTYPE = np.dtype([("counter", "<i8"), ("timestamp", "<f8"), ("deadtime", "<f8")])
@@ -59,15 +66,42 @@ KEYWORDS = frozenset(
 
 
 def canonical_code(code: str) -> str | None:
-    """The canonical code (`f4`) of any accepted spelling (`f4`, `float32`), or None."""
+    """The canonical code (`f4`, `S16`) of any accepted spelling (`f4`, `float32`, `S16`), or
+    None."""
     if code in _CANONICAL:
+        return code
+    if _STRING_CODE.match(code):
         return code
     return _ALIASES.get(code)
 
 
+def code_problem(code: str) -> str | None:
+    """What is wrong with a code that looks like a fixed-length string but is none (`S0`,
+    `U`, `S016`, `s16`), in words; None for anything else."""
+    match = _STRING_LIKE.match(code)
+    if match is None or _STRING_CODE.match(code):
+        return None
+    letter, digits = match.groups()
+    if letter == "s":
+        return f"string codes are upper-case, `S{digits}`"
+    units = _STRING_UNITS[letter]
+    if not digits:
+        return f"it needs its length, as in `{letter}16` (16 {units})"
+    if int(digits) == 0:
+        return f"it holds no {units}; a fixed-length string needs a length of 1 or more"
+    return f"write its length without leading zeros, `{letter}{int(digits)}`"
+
+
+def numpy_dtype(code: str) -> np.dtype:
+    """The numpy dtype of a canonical code."""
+    if code in _CANONICAL:
+        return np.dtype(_CANONICAL[code])
+    return np.dtype(code)
+
+
 def code_kind(code: str) -> str:
-    """numpy's kind character of a canonical code: 'i', 'u', 'f', 'c' or 'b'."""
-    return np.dtype(_CANONICAL[code]).kind
+    """numpy's kind character of a canonical code: 'i', 'u', 'f', 'c', 'b', 'S' or 'U'."""
+    return numpy_dtype(code).kind
 
 
 def flow_field_name(name: str) -> str:
@@ -119,8 +153,8 @@ class ElementType:
     @cached_property
     def numpy(self) -> np.dtype:
         if self.is_plain:
-            return np.dtype(_CANONICAL[self.code])
-        return np.dtype([(f.name, _CANONICAL[f.code], f.shape) for f in self.fields])
+            return numpy_dtype(self.code)
+        return np.dtype([(f.name, numpy_dtype(f.code), f.shape) for f in self.fields])
 
     @property
     def itemsize(self) -> int:

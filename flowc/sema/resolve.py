@@ -36,7 +36,14 @@ from flowc.sema.values import (
 )
 from flowc.source import SourceFile
 from flowc.syntax import ast
-from flowc.types import DTYPE_CODES, ElementType, FieldType, canonical_code
+from flowc.types import (
+    DTYPE_CODES,
+    STRING_CODES_HELP,
+    ElementType,
+    FieldType,
+    canonical_code,
+    code_problem,
+)
 
 BUFFER_OPTIONS = ("slots", "overflow")
 WORKER_OPTIONS = ("processes", "on_error", "node", "batch")
@@ -44,6 +51,17 @@ OVERFLOW_MODES = ("block", "drop")
 ERROR_MODES = ("fail", "skip")
 SINGLE_PROCESS_KINDS = ("importer", "observer")
 _CANONICAL_CODES = tuple(code for code in DTYPE_CODES if canonical_code(code) == code)
+
+
+def _codes_help(code: str) -> str:
+    """The help line of an unknown dtype code: a close spelling, and what the codes are."""
+    guess = did_you_mean(code, DTYPE_CODES)
+    lead = f"did you mean `{guess}`? " if guess else ""
+    codes = " ".join(_CANONICAL_CODES)
+    return (
+        f"{lead}the dtype codes are {codes}, numpy names like `float32`, and the strings "
+        f"{STRING_CODES_HELP}"
+    )
 
 
 def resolve_module(
@@ -297,14 +315,19 @@ class _Resolver:
                 span,
                 help="types do not nest: spell out the fields, or use a sub-array like `f4[16]`",
             )
-        guess = did_you_mean(decl.code, DTYPE_CODES)
-        codes = " ".join(_CANONICAL_CODES)
-        lead = f"did you mean `{guess}`? " if guess else ""
+        problem = code_problem(decl.code)
+        if problem is not None:
+            return error(
+                "E107",
+                f"bad string code `{decl.code}` for field `{decl.name}`: {problem}",
+                span,
+                help=f"fixed-length strings are {STRING_CODES_HELP}, n >= 1",
+            )
         return error(
             "E107",
             f"unknown dtype code `{decl.code}` for field `{decl.name}`",
             span,
-            help=f"{lead}the dtype codes are {codes}, or numpy names like `float32`",
+            help=_codes_help(decl.code),
         )
 
     def element_of(self, type_expr: ast.TypeExpr) -> tuple[ElementType | None, str | None]:
@@ -318,6 +341,17 @@ class _Resolver:
         code = canonical_code(name)
         if code is not None:
             return self.intern(ElementType.plain(code)), None
+        problem = code_problem(name)
+        if problem is not None and declared is None:
+            self.report(
+                error(
+                    "E107",
+                    f"bad string code `{name}` for a plain buffer: {problem}",
+                    type_expr.span,
+                    help=f"fixed-length strings are {STRING_CODES_HELP}, n >= 1",
+                )
+            )
+            return None, None
         notes = []
         if declared is not None:
             notes.append(

@@ -217,7 +217,9 @@ def _check_closing(source: SourceFile, token: Token, brackets: list[Token]) -> N
 
 def _keyword_error(source: SourceFile, token: Token, brackets: list[Token]) -> FlowError:
     if brackets and brackets[-1].value == "{":
-        help = f'to name a field or a mapping\'s key `{token.value}`, quote it: `"{token.value}": ...`'
+        help = (
+            f'to name a field or a mapping\'s key `{token.value}`, quote it: `"{token.value}": ...`'
+        )
     else:
         help = f"choose another name, e.g. `{token.value}_`"
     return syntax_error(

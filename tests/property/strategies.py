@@ -88,9 +88,15 @@ def values(*, max_leaves: int = 8) -> st.SearchStrategy[ast.Value]:
     return st.recursive(scalar_values(), _containers, max_leaves=max_leaves)
 
 
+def string_codes() -> st.SearchStrategy[str]:
+    """Fixed-length string codes: `S<n>` (bytes) and `U<n>` (unicode characters)."""
+    return st.builds("{}{}".format, st.sampled_from("SU"), st.integers(1, 64))
+
+
 def dtype_codes() -> st.SearchStrategy[str]:
-    """Field codes: mostly real dtype codes, sometimes any name (the checker judges those)."""
-    return st.one_of(st.sampled_from(DTYPE_CODES), names())
+    """Field codes: mostly real dtype codes and string codes, sometimes any name (the checker
+    judges those)."""
+    return st.one_of(st.sampled_from(DTYPE_CODES), string_codes(), names())
 
 
 def field_names() -> st.SearchStrategy[str]:
@@ -121,7 +127,10 @@ def struct_types(*, max_fields: int = 5) -> st.SearchStrategy[ast.StructType]:
 
 def type_exprs() -> st.SearchStrategy[ast.TypeExpr]:
     return st.one_of(
-        st.sampled_from(DTYPE_CODES).map(ast.TypeName), names().map(ast.TypeName), struct_types()
+        st.sampled_from(DTYPE_CODES).map(ast.TypeName),
+        string_codes().map(ast.TypeName),
+        names().map(ast.TypeName),
+        struct_types(),
     )
 
 

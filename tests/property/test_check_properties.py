@@ -46,6 +46,8 @@ CODES = [
     "b1",
     "float32",
     "int16",
+    "S4",
+    "U3",
 ]
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
     lambda n: n not in flowc.types.KEYWORDS
