@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import ipaddress
-import os
 import secrets
 import shutil
 import socket
@@ -55,7 +55,7 @@ def parse_address(text: str | int) -> tuple[str, int]:
 def bind(address: str | int, *, linger: float = 0.0, stream: TextIO | None = None) -> LiveServer:
     """Bind `address` ([HOST:]PORT) now and return the server, ready to be given to a run.
     Raises ServeError when the address is malformed or cannot be bound (a port in use)."""
-    if not linger >= 0:
+    if isinstance(linger, bool) or not isinstance(linger, int | float) or not 0 <= linger < 1e9:
         raise ServeError(f"the linger must be 0 or more seconds, not {linger!r}")
     host, port = parse_address(address)
     try:
@@ -70,7 +70,7 @@ def bind(address: str | int, *, linger: float = 0.0, stream: TextIO | None = Non
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc)
-        if exc.errno == 98:  # EADDRINUSE
+        if exc.errno == errno.EADDRINUSE:
             reason = "the port is in use (another flowc run --serve?); choose another port"
         raise ServeError(f"--serve {host}:{port}: cannot listen there: {reason}") from None
     return LiveServer(sock, host, linger, stream)
@@ -185,4 +185,4 @@ class LiveServer:
             print(f"flowc: {text}", file=stream, flush=True)
 
     def __repr__(self) -> str:
-        return f"<LiveServer {self.address} (pid {os.getpid()})>"
+        return f"<LiveServer {self.address}>"

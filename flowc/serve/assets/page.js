@@ -454,7 +454,10 @@ function drawFrame(frame) {
   const b = $("bottleneck");
   b.hidden = !frame.bottleneck;
   if (frame.bottleneck) {
-    b.replaceChildren(el("b", {}, "Bottleneck: "), document.createTextNode(frame.bottleneck.text));
+    // `name` in the text is a worker or buffer: shown as code
+    const parts = frame.bottleneck.text.split("`").map((part, i) =>
+      i % 2 ? el("code", {}, part) : document.createTextNode(part));
+    b.replaceChildren(el("b", {}, "Bottleneck: "), ...parts);
   }
   if (frame.failure) notify(`${frame.failure.worker} failed: ${frame.failure.message}`, true);
   drawGraph(frame);
