@@ -23,7 +23,7 @@ import numpy as np
 from flowc.callables import call_shape, resolve
 from flowc.plan import WorkerPlan
 from flowc.runtime import stats as S
-from flowc.runtime.batch import BatchRunner
+from flowc.runtime.batch import BatchRunner, put
 from flowc.runtime.calltimes import CallTimes
 from flowc.runtime.publish import LIVE_DIR_ENVIRONMENT, WORKER_ENVIRONMENT
 from flowc.runtime.ring import (
@@ -296,6 +296,9 @@ class WorkerProcess:
         self.counters[S.PEAK_RSS] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     def run_importer(self) -> None:
+        if getattr(self.events, "relays_metadata", False):
+            self.run_relay()
+            return
         out = self.outputs[0]
         ring = out.ring
         meta_words, meta_floats = ring.meta_words, ring.meta_floats
@@ -353,6 +356,15 @@ class WorkerProcess:
             paused_s = 0.0
             counter += 1
         times.finish(countdown)
+
+    def run_relay(self) -> None:
+        """An importer that relays events already stamped elsewhere (the Ray backend's
+        bridge-in, `relays_metadata`): it yields (rows, metadata records), written as they are.
+        It is no source: a stop request or a pause does not stop it; it ends when its stream
+        does, once the partitions that send into it have drained."""
+        out = self.outputs[0]
+        for rows, meta in self.events:
+            put(out, rows, meta)
 
     def sit_out_pause(self) -> float:
         """Wait while the run is paused and not stopping; the seconds waited."""
