@@ -284,11 +284,14 @@ def _input_fields(text: str, start: int, context: Context) -> list[tuple[str, st
     closing = next((t for t in statement if t.text == ")" and t.depth == 0), None)
     wired = []
     if closing is not None:
+        reading = True  # inputs, then outputs after `->`, then observed buffers
         for token in statement[statement.index(closing) + 1 :]:
-            if token.kind == "name" and token.depth == 0 and token.text != "observes":
-                wired.append(token.text)
-            elif token.kind == "key":
+            if token.kind == "key":
                 break
+            if token.kind == "arrow" or token.text == "observes":
+                reading = token.text == "observes"
+            elif token.kind == "name" and token.depth == 0 and reading:
+                wired.append(token.text)
     buffers = [model.buffers[n] for n in wired if n in model.buffers] or list(
         model.buffers.values()
     )

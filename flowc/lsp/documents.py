@@ -10,6 +10,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from flowc.lsp.analysis import Analysis
+from flowc.lsp.lexer import statement_end, statement_start
 from flowc.lsp.positions import LineIndex, apply_change
 from flowc.sema.model import Model
 
@@ -38,12 +39,20 @@ class Document:
             self.analysis = Analysis(self.text, self.path, self.version)
         return self.analysis
 
-    def model(self) -> Model | None:
-        """The current model, or the last one that resolved while the text does not parse."""
+    def model(self, offset: int) -> Model | None:
+        """The current model; while the text does not parse, the last one that did, or (for a
+        document that never parsed) the model of the text without the statement at
+        `offset`, the one being typed."""
         model = self.current().model
         if model is not None:
             self.last_model = model
-        return model or self.last_model
+            return model
+        if self.last_model is None:
+            start = statement_start(self.text, offset)
+            end = statement_end(self.text, start)
+            rest = Analysis(self.text[:start] + self.text[end:], self.path, None)
+            self.last_model = rest.model
+        return self.last_model
 
     def offset(self, position: types.Position) -> int:
         return self.index.offset(position)

@@ -225,9 +225,9 @@ def on_rename(ls: FlowServer, document: Document, params: types.RenameParams):
     types.CompletionOptions(trigger_characters=[".", ":", "(", ",", ">", "=", '"', " "]),
 )
 def on_completion(ls: FlowServer, document: Document, params: types.CompletionParams):
-    analysis = document.current()
-    context = completion.Context(document.model(), analysis.base_dir)
-    items = completion.complete(document.text, document.offset(params.position), context)
+    offset = document.offset(params.position)
+    context = completion.Context(document.model(offset), document.current().base_dir)
+    items = completion.complete(document.text, offset, context)
     return types.CompletionList(
         is_incomplete=False, items=completion.to_lsp(items, document.index.position)
     )
