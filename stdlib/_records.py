@@ -1,4 +1,5 @@
-"""Shared by the file workers: fitting stored rows to a buffer's events, and timed pacing."""
+"""Shared by the file workers: fitting stored rows to a buffer's events, timed pacing, and
+grouping events into batches (`batch=N`) without delaying any of them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,17 @@ def row_shape(example: np.ndarray) -> tuple[int, ...]:
 def fitter(
     example: np.ndarray | None, dtype: np.dtype, shape: tuple[int, ...], origin: str
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """A function turning one stored row (of `dtype`, `shape`) into a new event like `example`.
+    """A function turning one stored row (of `dtype`, `shape`) into a new event like `example`
+    (see `block_fitter`)."""
+    fit = block_fitter(example, dtype, shape, origin)
+    return lambda row: fit(np.asarray(row)[np.newaxis])[0]
+
+
+def block_fitter(
+    example: np.ndarray | None, dtype: np.dtype, shape: tuple[int, ...], origin: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A function turning a block of k stored rows (of `dtype`, each of `shape`) into a new
+    array of k events like `example`, shape (k, LENGTH).
 
     Struct fields are matched by name (fields the buffer lacks are left out; a field the
     buffer has and the file lacks is an error, raised now); values are cast to the buffer's
@@ -24,7 +35,7 @@ def fitter(
     Raises ValueError naming `origin` when the rows cannot fill the events.
     """
     if example is None:
-        return lambda row: np.array(row, copy=True)
+        return lambda rows: np.array(rows, copy=True)
     wanted = row_shape(example)
     if tuple(shape) not in (wanted, (1,) if wanted == () else wanted):
         raise ValueError(
@@ -40,10 +51,10 @@ def fitter(
                 f"plain {example.dtype} array"
             )
 
-        def plain(row: np.ndarray) -> np.ndarray:
-            event = np.empty_like(example)
-            event[...] = np.reshape(row, example.shape)
-            return event
+        def plain(rows: np.ndarray) -> np.ndarray:
+            events = np.empty((len(rows), *example.shape), example.dtype)
+            events[...] = np.reshape(rows, events.shape)
+            return events
 
         return plain
     if have is None:
@@ -64,11 +75,11 @@ def fitter(
                 f"{example.dtype[name].shape}"
             )
 
-    def struct(row: np.ndarray) -> np.ndarray:
-        event = np.empty_like(example)
+    def struct(rows: np.ndarray) -> np.ndarray:
+        events = np.empty((len(rows), *example.shape), example.dtype)
         for name in names:
-            event[name] = np.reshape(row[name], event[name].shape)
-        return event
+            events[name] = np.reshape(rows[name], events[name].shape)
+        return events
 
     return struct
 
@@ -84,3 +95,43 @@ class Pacer:
         delay = self.start + offset_s - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
+
+
+def grouped(events, batch: int, rate: float = 0.0):
+    """Per-event arrays (shape (LENGTH,)) as batches of up to `batch` events, shape (k, LENGTH).
+
+    Paced at `rate` events per second on a deadline clock, a batch holds the events due by
+    now: it is handed over before the source waits for its next event, so batching delays no
+    event (as the runtime never waits to fill a batch)."""
+    pacer = Pacer() if rate else None
+    group: list[np.ndarray] = []
+    for index, event in enumerate(events):
+        if pacer is not None:
+            due = index / rate
+            if group and pacer.start + due > time.perf_counter():
+                yield np.stack(group)
+                group = []
+            pacer.wait_until(due)
+        group.append(event)
+        if len(group) == batch:
+            yield np.stack(group)
+            group = []
+    if group:
+        yield np.stack(group)
+
+
+def row_batches(rows, fit: Callable, batch: int, due: np.ndarray | None = None):
+    """Batches of up to `batch` stored rows, fitted by `fit` (a `block_fitter`); with `due`
+    (seconds after the start when each row is due, non-decreasing), each batch holds the rows
+    due by now, waiting for the next one when none is."""
+    pacer = Pacer()
+    start, total = 0, rows.shape[0]
+    while start < total:
+        count = min(batch, total - start)
+        if due is not None:
+            pacer.wait_until(float(due[start]))
+            now = time.perf_counter() - pacer.start
+            ready = int(np.searchsorted(due, now, side="right")) - start
+            count = max(1, min(count, ready))
+        yield fit(rows[start : start + count])
+        start += count

@@ -1,4 +1,7 @@
-"""Standard filters: keep or discard events by their values, copying kept ones unchanged."""
+"""Standard filters: keep or discard events by their values, copying kept ones unchanged.
+
+Each takes one event per call, or a batch of them with `batch=N` (data of shape (k, LENGTH)):
+then it answers with a boolean array of shape (k,), computed with numpy over the batch."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from flowc.callables import signature
 def select(data, *, field: str, min: float | None = None, max: float | None = None) -> bool:
     """Keep the events whose `field` lies in [min, max] (both ends included).
 
-    Give `min`, `max` or both; a missing end is open. When the buffer's LENGTH is more than 1,
+    Give `min`, `max` or both; a missing end is open. With `batch=N` it decides a whole batch
+    at once (a boolean array, one decision per event). When the buffer's LENGTH is more than 1,
     or the field is a sub-array, an event is kept only when EVERY element lies in the range.
     A NaN lies in no range, so an event with a NaN in `field` is discarded. The field must be
     numeric (integer, float or complex; complex values are compared by their real part); any
@@ -33,6 +37,13 @@ def select(data, *, field: str, min: float | None = None, max: float | None = No
         )
     if kind == "c":
         values = values.real
+    if data.ndim == 2:  # a batch: one decision per row
+        inside = np.ones(values.shape, dtype=bool)
+        if min is not None:
+            inside &= values >= min
+        if max is not None:
+            inside &= values <= max
+        return inside.reshape(len(values), -1).all(axis=1)
     if values.size == 1:
         value = values.item()
         return (min is None or value >= min) and (max is None or value <= max)
@@ -58,7 +69,11 @@ class prescale:
         self.n = n
         self.seen = 0
 
-    def process(self, data) -> bool:
+    def process(self, data) -> bool | np.ndarray:
+        if getattr(data, "ndim", 1) == 2:  # a batch: every nth of its rows, counting on from the last batch
+            keep = (self.seen + np.arange(len(data))) % self.n == 0
+            self.seen += len(data)
+            return keep
         keep = self.seen % self.n == 0
         self.seen += 1
         return keep
@@ -78,5 +93,7 @@ class sample:
         self.fraction = float(fraction)
         self.random = np.random.default_rng(seed)
 
-    def process(self, data) -> bool:
+    def process(self, data) -> bool | np.ndarray:
+        if getattr(data, "ndim", 1) == 2:  # a batch: one draw per row
+            return self.random.random(len(data)) < self.fraction
         return bool(self.random.random() < self.fraction)

@@ -71,6 +71,9 @@ def find_pulses(
     sample in it and `integral` the sum of its samples times `sample_time`. After a pulse the
     finder re-arms only once the signal has fallen below half the threshold. A waveform that
     starts above threshold yields no pulse for that stretch.
+
+    With `batch=N` it takes a batch of waveform events and returns the pulses of all of them
+    at once, with each pulse's `origin` (the event it was found in, whose metadata it carries).
     """
     if not threshold > 0:
         raise ValueError(f"find_pulses: threshold={threshold!r} must be more than 0")
@@ -79,6 +82,23 @@ def find_pulses(
             "find_pulses: baseline_samples and gate must be 1 or more, pre_samples 0 or more, "
             "polarity 1 or -1"
         )
+    options = (threshold, channels, baseline_samples, gate, pre_samples, polarity, sample_time)
+    if data.ndim == 2:  # a batch: every event's pulses, and the row each came from
+        found = [_pulses(row, *options) for row in data]
+        counts = [len(pulses) for pulses in found]
+        rows = np.concatenate(found) if found else np.zeros(0, PULSE)
+        yield [(rows, np.repeat(np.arange(len(data)), counts))]
+        return
+    pulses = _pulses(data, *options)
+    for k in range(len(pulses)):
+        yield pulses[k : k + 1]
+
+
+def _pulses(
+    data, threshold, channels, baseline_samples, gate, pre_samples, polarity, sample_time
+) -> np.ndarray:
+    """The pulses of one event (see `find_pulses`), as an array of PULSE records."""
+    found = []
     for channel, wave in waveforms(data, channels):
         baseline = float(wave[:baseline_samples].mean())
         signal = (wave - baseline) * polarity
@@ -93,13 +113,16 @@ def find_pulses(
             below = np.flatnonzero(signal[start:] < 0.5 * threshold)
             armed_from = start + int(below[0]) if below.size else signal.size
             before, after = signal[start - 1], signal[start]
-            pulse = np.zeros(1, PULSE)
-            pulse["channel"] = channel
-            pulse["time"] = (start - 1 + (threshold - before) / (after - before)) * sample_time
-            pulse["height"] = window.max()
-            pulse["integral"] = window.sum() * sample_time
-            pulse["baseline"] = baseline
-            yield pulse
+            found.append(
+                (
+                    channel,
+                    (start - 1 + (threshold - before) / (after - before)) * sample_time,
+                    window.max(),
+                    window.sum() * sample_time,
+                    baseline,
+                )
+            )
+    return np.array(found, dtype=PULSE)
 
 
 @signature(field_args=("fields",), kind="processor")
@@ -111,7 +134,8 @@ class project:
     keeps its shape). The output buffer must declare exactly these fields in this order: the
     result is stored field by field in order. Casting follows numpy (a float cast to an
     integer type is truncated). Example: `project(fields=["height", "time"], names=["h", "t"],
-    types=["f4", "f4"])` into a buffer of {h: f4, t: f4}.
+    types=["f4", "f4"])` into a buffer of {h: f4, t: f4}. With `batch=N` it projects a whole
+    batch at once.
     """
 
     def __init__(self, *, fields: list, names: list = (), types: list = ()):

@@ -1,4 +1,9 @@
-"""Standard exporters: write events to files (.npy, CSV, HDF5 with provenance), or discard them."""
+"""Standard exporters: write events to files (.npy, CSV, HDF5 with provenance), histogram them, or
+discard them.
+
+Each takes one event per call, or a batch with `batch=N` (data of shape (k, LENGTH), metadata
+of shape (k,)), which it writes in one call.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import numpy.lib.format as npy_format
 
 from flowc.callables import signature
 from flowc.types import META_DTYPE
+
+from . import monitors as _monitors
 
 _NPY_MAGIC = b"\x93NUMPY"
 # the header is written first with a shape this long, so the final one always fits in place
@@ -124,21 +131,24 @@ class npy:
         self.length: int | None = None
 
     def process(self, data, meta=None) -> None:
+        rows = data if data.ndim == 2 else data[np.newaxis]  # one event, or a batch
         if self.length is None:
-            self.length = data.shape[0]
+            self.length = rows.shape[1]
             self.data_stream.start(data.dtype, () if self.length == 1 else (self.length,))
             if self.meta_stream is not None:
                 self.meta_stream.start(META_DTYPE, ())
-        elif data.shape[0] != self.length or data.dtype != self.data_stream.dtype:
+        elif rows.shape[1] != self.length or data.dtype != self.data_stream.dtype:
             raise ValueError(
-                f"npy: an event of shape {data.shape} and dtype {data.dtype} does not match the "
-                f"first one ({self.length}, {self.data_stream.dtype}) written to "
+                f"npy: an event of shape {rows.shape[1:]} and dtype {data.dtype} does not match "
+                f"the first one ({self.length}, {self.data_stream.dtype}) written to "
                 f"{self.data_stream.path}"
             )
-        self.data_stream.append(data if self.length == 1 else data[np.newaxis])
+        self.data_stream.append(rows[:, 0] if self.length == 1 else rows)
         if self.meta_stream is not None:
-            record = np.zeros(1, META_DTYPE) if meta is None else np.asarray(meta, META_DTYPE)
-            self.meta_stream.append(record.reshape(1))
+            records = (
+                np.zeros(len(rows), META_DTYPE) if meta is None else np.asarray(meta, META_DTYPE)
+            )
+            self.meta_stream.append(records.reshape(len(rows)))
 
     def finish(self) -> None:
         self.data_stream.close()
@@ -214,11 +224,14 @@ class csv:
             self.dtype = data.dtype
             prefix = list(META_DTYPE.names) if self.metadata else []
             self.writer.writerow(prefix + _columns(data.dtype))
-        prefix = []
-        if self.metadata:
-            record = np.zeros((), META_DTYPE) if meta is None else meta
-            prefix = [int(record["counter"]), float(record["timestamp"]), float(record["deadtime"])]
-        self.writer.writerows(prefix + _cells(element) for element in data.tolist())
+        rows = data if data.ndim == 2 else data[np.newaxis]  # one event, or a batch
+        if not self.metadata:
+            self.writer.writerows(_cells(element) for element in rows.reshape(-1).tolist())
+        else:
+            records = np.zeros(len(rows), META_DTYPE) if meta is None else np.atleast_1d(meta)
+            for record, event in zip(records.tolist(), rows.tolist(), strict=True):
+                prefix = [int(record[0]), float(record[1]), float(record[2])]
+                self.writer.writerows(prefix + _cells(element) for element in event)
         now = time.monotonic()
         if now - self.last_flush >= self.flush_s:
             self.file.flush()
@@ -330,6 +343,17 @@ class _BlockWriter:
         self.pending += 1
         if self.pending == self.block.shape[0]:
             self.write()
+
+    def extend(self, rows: np.ndarray) -> None:
+        """Append several rows (along axis 0) with a few array copies."""
+        at = 0
+        while at < len(rows):
+            count = min(len(rows) - at, self.block.shape[0] - self.pending)
+            self.block[self.pending : self.pending + count] = rows[at : at + count]
+            self.pending += count
+            at += count
+            if self.pending == self.block.shape[0]:
+                self.write()
 
     def write(self) -> None:
         if not self.pending:
@@ -464,12 +488,15 @@ class hdf5:
             self.file.swmr_mode = True
 
     def process(self, data, meta=None) -> None:
+        rows = data if data.ndim == 2 else data[np.newaxis]  # one event, or a batch
+        length = rows.shape[1]
         with self.guard:
             if self.events is None:
-                self._create(data.dtype, () if data.shape[0] == 1 else (data.shape[0],))
-            self.events.append(data[0] if data.shape[0] == 1 else data)
+                self._create(data.dtype, () if length == 1 else (length,))
+            self.events.extend(rows[:, 0] if length == 1 else rows)
             if self.meta is not None:
-                self.meta.append(np.zeros((), META_DTYPE) if meta is None else meta)
+                records = np.zeros(len(rows), META_DTYPE) if meta is None else meta
+                self.meta.extend(np.atleast_1d(records))
 
     def flush(self) -> None:
         """Write the rows held in memory and flush the file."""
@@ -489,3 +516,53 @@ class hdf5:
             self.finished.flush()
         self.file.close()
         os.close(self.lock)
+
+
+# --- histogram ------------------------------------------------------------------------------------
+
+
+@signature(field_args=("field",), kind="exporter")
+class histogram(_monitors.histogram):
+    """A histogram of `field` that counts every event: a consumer, unlike the sampling
+    `stdlib.monitors.histogram` observer (an observer may skip events; this never does, and a
+    full buffer makes its writers wait for it).
+
+    Binning is that of `stdlib.monitors.histogram`: every element of the field counts (all
+    LENGTH elements, every element of a sub-array), `bins` equal bins over `range=[lo, hi]`,
+    or a range fixed from the first 1000 values; out-of-range values go to underflow and
+    overflow, NaNs are counted apart. At the end it prints a summary that says how many events
+    it counted, and writes the counts and edges to `path` (a `.npz`, with the arrays of the
+    observer's and `events`), the same document as JSON beside it (`<path stem>.json`), and
+    with `png=` a picture (redrawn every `every` seconds while it runs). With `batch=N` it
+    counts a whole batch per call.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        field: str | None = None,
+        bins: int = 50,
+        range: list | None = None,
+        png: str = "",
+        every: float = 5.0,
+    ):
+        if Path(path).suffix != ".npz":
+            raise ValueError(f"histogram: path {path!r} must end in .npz")
+        super().__init__(field=field, bins=bins, range=range, path=path, png=png, every=every)
+        self.events = 0
+
+    def process(self, data) -> None:
+        self.events += len(data) if data.ndim == 2 else 1
+        super().process(data)
+
+    def result(self) -> dict:
+        return {**super().result(), "events": self.events}
+
+    def summary(self, result: dict) -> str:
+        return f"{self.events} events; " + super().summary(result)
+
+    def finish(self) -> None:
+        super().finish()
+        document = _monitors._json_safe(self.result())  # NaN statistics as null
+        self.path.with_suffix(".json").write_text(json.dumps(document, indent=1) + "\n")

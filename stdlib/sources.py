@@ -1,4 +1,7 @@
-"""Standard importers: simulated detector waveforms, file readers, replay and live HDF5 following."""
+"""Standard importers: simulated detector waveforms, file readers, replay and live HDF5 following.
+
+Wired with `batch=N`, the simulators, readers and replay yield batches of up to N events
+(arrays of shape (k, LENGTH)); flowc tells them N through their `batch` parameter."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 
 from flowc.callables import signature
 
-from ._records import Pacer, fitter
+from ._records import Pacer, block_fitter, fitter, grouped, row_batches
 
 _DEFAULT_EXAMPLE_LENGTH = 1024
 # Gaussian noise is cut at random offsets from a bank drawn once: drawing it afresh for
@@ -26,6 +29,7 @@ def pulses(
     rate: float = 0.0,
     *,
     example=None,
+    batch: int | None = None,
     seed: int | None = None,
     noise: float = 0.01,
     baseline: float = 0.0,
@@ -79,6 +83,9 @@ def pulses(
         tau=tau,
         rise=rise,
     )
+    if batch:
+        yield from grouped((simulator.event() for _ in range(n)), batch, rate)
+        return
     period = 1.0 / rate if rate else 0.0
     start = time.perf_counter()
     for index in range(n):
@@ -220,6 +227,7 @@ def waveforms(
     rate: float = 0.0,
     *,
     example=None,
+    batch: int | None = None,
     seed: int | None = None,
     noise: float = 0.01,
     baseline: float = 0.0,
@@ -274,7 +282,8 @@ def waveforms(
         tau=tau,
         rise=rise,
     )
-    yield from _paced((simulator.event() for _ in range(n)), rate)
+    events = (simulator.event() for _ in range(n))
+    yield from grouped(events, batch, rate) if batch else _paced(events, rate)
 
 
 def _is_numeric(dtype: np.dtype) -> bool:
@@ -310,6 +319,11 @@ def _paced(events, rate: float):
         yield event
 
 
+def _due_at(count: int, rate: float) -> np.ndarray | None:
+    """When each of `count` events is due at `rate` per second (None: as fast as possible)."""
+    return np.arange(count) / rate if rate else None
+
+
 def _check_rate(worker: str, rate: float) -> None:
     if rate is None or rate < 0:
         raise ValueError(f"{worker}: rate={rate!r} must be 0 (as fast as possible) or more")
@@ -323,7 +337,7 @@ def _existing(worker: str, path: str) -> Path:
 
 
 @signature(kind="importer")
-def npy(path: str, *, example=None, rate: float = 0.0):
+def npy(path: str, *, example=None, batch: int | None = None, rate: float = 0.0):
     """Read events from an .npy file, one row per event, as `stdlib.sinks.npy` writes them.
 
     The array holds shape (events,) for a buffer of LENGTH 1 and (events, LENGTH) otherwise.
@@ -336,7 +350,12 @@ def npy(path: str, *, example=None, rate: float = 0.0):
     rows = np.load(_existing("npy", path), mmap_mode="r")
     if rows.ndim == 0:
         raise ValueError(f"npy: {path!r} holds a single value, not rows of events")
-    fit = fitter(example, rows.dtype, rows.shape[1:], f"npy: {path!r}")
+    origin = f"npy: {path!r}"
+    if batch:
+        fit_rows = block_fitter(example, rows.dtype, rows.shape[1:], origin)
+        yield from row_batches(rows, fit_rows, batch, _due_at(rows.shape[0], rate))
+        return
+    fit = fitter(example, rows.dtype, rows.shape[1:], origin)
     yield from _paced((fit(row) for row in rows), rate)
 
 
@@ -365,7 +384,14 @@ def _converter(dtype: np.dtype):
 
 
 @signature(kind="importer")
-def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
+def csv(
+    path: str,
+    *,
+    example=None,
+    batch: int | None = None,
+    delimiter: str = ",",
+    rate: float = 0.0,
+):
     """Read events from a CSV file whose first row names the columns.
 
     Each row is one element of an event: a buffer of LENGTH n takes n consecutive rows per
@@ -379,6 +405,9 @@ def csv(path: str, *, example=None, delimiter: str = ",", rate: float = 0.0):
     `rate`: events per second (0: as fast as possible).
     """
     _check_rate("csv", rate)
+    if batch:
+        yield from grouped(csv(path, example=example, delimiter=delimiter), batch, rate)
+        return
     source = _existing("csv", path)
     if len(delimiter) != 1:
         raise ValueError(f"csv: delimiter={delimiter!r} must be one character")
@@ -479,7 +508,14 @@ def _hdf5_dataset(worker: str, handle, name: str, path: str):
 
 
 @signature(kind="importer")
-def hdf5(path: str, dataset: str = "events", *, example=None, rate: float = 0.0):
+def hdf5(
+    path: str,
+    dataset: str = "events",
+    *,
+    example=None,
+    batch: int | None = None,
+    rate: float = 0.0,
+):
     """Read events from a dataset of an HDF5 file, one row per event.
 
     Files written by `stdlib.sinks.hdf5` read back as they were written. The dataset holds shape (events,) for a buffer of LENGTH 1 and (events, LENGTH) otherwise;
@@ -490,7 +526,12 @@ def hdf5(path: str, dataset: str = "events", *, example=None, rate: float = 0.0)
     _check_rate("hdf5", rate)
     with _open_hdf5("hdf5", path) as handle:
         rows = _hdf5_dataset("hdf5", handle, dataset, path)
-        fit = fitter(example, rows.dtype, rows.shape[1:], f"hdf5: {path!r}:{dataset}")
+        origin = f"hdf5: {path!r}:{dataset}"
+        if batch:
+            fit_rows = block_fitter(example, rows.dtype, rows.shape[1:], origin)
+            yield from row_batches(rows, fit_rows, batch, _due_at(rows.shape[0], rate))
+            return
+        fit = fitter(example, rows.dtype, rows.shape[1:], origin)
 
         def events():
             for start in range(0, rows.shape[0], _HDF5_BLOCK_ROWS):
@@ -500,7 +541,14 @@ def hdf5(path: str, dataset: str = "events", *, example=None, rate: float = 0.0)
 
 
 @signature(kind="importer")
-def replay(path: str, *, example=None, speed: float = 1.0, dataset: str = "events"):
+def replay(
+    path: str,
+    *,
+    example=None,
+    batch: int | None = None,
+    speed: float = 1.0,
+    dataset: str = "events",
+):
     """Replay a recorded file at its recorded timing, faster or slower, or as fast as possible.
 
     `speed=1` keeps the recorded timing, `speed=k` runs k times faster, `speed=0` as fast as
@@ -509,7 +557,7 @@ def replay(path: str, *, example=None, speed: float = 1.0, dataset: str = "event
     `dataset` (as `stdlib.sinks.hdf5` writes it). Event i is due `(timestamp[i] -
     timestamp[0]) / speed` seconds after the start, on a deadline clock that does not drift;
     an event recorded out of order is due at once. Fields are matched as `stdlib.sources.npy`
-    matches them.
+    matches them. With `batch=N` a batch holds the events due by then, up to N.
     """
     if speed is None or speed < 0:
         raise ValueError(f"replay: speed={speed!r} must be 0 (as fast as possible) or more")
@@ -523,7 +571,7 @@ def replay(path: str, *, example=None, speed: float = 1.0, dataset: str = "event
             )
         rows = np.load(source, mmap_mode="r")
         stamps = np.load(meta_path)["timestamp"]
-        yield from _replayed(rows, stamps, example, speed, f"replay: {path!r}")
+        yield from _replayed(rows, stamps, example, speed, f"replay: {path!r}", batch)
         return
     with _open_hdf5("replay", path) as handle:
         rows = _hdf5_dataset("replay", handle, dataset, path)
@@ -532,12 +580,19 @@ def replay(path: str, *, example=None, speed: float = 1.0, dataset: str = "event
                 f"replay: {path!r} has no `meta` dataset; record it with stdlib.sinks.hdf5"
             )
         stamps = handle["meta"]["timestamp"]
-        yield from _replayed(rows, stamps, example, speed, f"replay: {path!r}:{dataset}")
+        yield from _replayed(rows, stamps, example, speed, f"replay: {path!r}:{dataset}", batch)
 
 
-def _replayed(rows, stamps: np.ndarray, example, speed: float, origin: str):
+def _replayed(rows, stamps: np.ndarray, example, speed: float, origin: str, batch=None):
     if len(stamps) != rows.shape[0]:
         raise ValueError(f"{origin} holds {rows.shape[0]} events but {len(stamps)} metadata rows")
+    if batch:
+        stamps = np.asarray(stamps, dtype=np.float64)
+        # an event recorded out of order is due at once (with the one before it)
+        due = np.maximum.accumulate(stamps - stamps[0]) / speed if speed and len(stamps) else None
+        fit_rows = block_fitter(example, rows.dtype, rows.shape[1:], origin)
+        yield from row_batches(rows, fit_rows, batch, due)
+        return
     fit = fitter(example, rows.dtype, rows.shape[1:], origin)
     pacer = Pacer()
     first = float(stamps[0]) if len(stamps) else 0.0
