@@ -25,11 +25,10 @@ from flowc.plan import WorkerPlan
 from flowc.runtime import stats as S
 from flowc.runtime.batch import BatchRunner, put
 from flowc.runtime.calltimes import CallTimes
+from flowc.runtime.observing import follow
 from flowc.runtime.publish import LIVE_DIR_ENVIRONMENT, WORKER_ENVIRONMENT
 from flowc.runtime.ring import (
     CLOSED,
-    LAST_SLOT,
-    PUBLISHED,
     STOPPED,
     ProcessClock,
     ResultError,
@@ -40,12 +39,8 @@ from flowc.runtime.ring import (
 )
 from flowc.runtime.shm import Segment, open_semaphore
 from flowc.runtime.stopping import STOP_SIGNALS
-from flowc.types import META_DTYPE
 
 _PR_SET_PDEATHSIG = 1
-# an observer with nothing new to look at sleeps this long (seconds)
-OBSERVER_IDLE_S = 0.001
-_SEQLOCK_ATTEMPTS = 16
 # results read as one item per output
 _SEQUENCES = (list, tuple)
 # a worker waiting for events looks at its inputs at least this often, rung or not (seconds):
@@ -657,61 +652,32 @@ class WorkerProcess:
         return handle
 
     def run_observer(self) -> None:
+        """Follow the observed buffers event by event (`flowc.runtime.observing`), handing each
+        copy to the user's code, until every buffer is finished and looked at."""
         plan = self.plan
-        rings = [self.rings[b] for b in plan.observes]
-        last = [0] * len(rings)
+        followers = follow({b: self.rings[b] for b in plan.observes})
         counters = self.counters
         perf, cpu = time.perf_counter, time.process_time
         timed = self.times.timed_alone
         while True:
-            progressed = False
+            started_round = perf()
             finished = True
-            for k, ring in enumerate(rings):
-                words = ring.words
-                closed = words[CLOSED]
-                published = words[PUBLISHED]
-                if published > last[k]:
-                    progressed = True
-                    fresh = published - last[k]
-                    last[k] = published
-                    copied = _copy_latest(ring)
-                    if copied is not None:
-                        counters[S.SEEN] += 1
-                        counters[S.SKIPPED] += fresh - 1
-                        started, cpu_started = perf(), cpu()
-                        try:
-                            self.step(copied[0], copied[1], plan.observes[k])
-                        except Exception:
-                            if not self.skip_errors:
-                                raise
-                            counters[S.ERRORS] += 1
-                        timed(perf() - started, cpu() - cpu_started)
-                    else:
-                        counters[S.SKIPPED] += fresh
-                if not closed or words[PUBLISHED] > last[k]:
-                    finished = False
+            for name, follower in followers.items():
+                events, done = follower.look()
+                finished = finished and done
+                for data, meta in events:
+                    counters[S.SEEN] += 1
+                    started, cpu_started = perf(), cpu()
+                    try:
+                        self.step(data, meta, name)
+                    except Exception:
+                        if not self.skip_errors:
+                            raise
+                        counters[S.ERRORS] += 1
+                    timed(perf() - started, cpu() - cpu_started)
+            counters[S.SKIPPED] = sum(f.skipped for f in followers.values())
             if finished:
                 return
-            if not progressed:
-                time.sleep(OBSERVER_IDLE_S)
-
-
-def _copy_latest(ring: Ring):
-    """A consistent copy (seqlock) of the most recently published slot, as a new array and
-    metadata record the observer may keep; None if the slot kept being rewritten."""
-    words = ring.words
-    layout = ring.layout
-    data = np.empty(layout.length, dtype=layout.dtype)
-    meta = np.empty(1, dtype=META_DTYPE)
-    data_bytes, meta_bytes = memoryview(data).cast("B"), memoryview(meta).cast("B")
-    for _ in range(_SEQLOCK_ATTEMPTS):
-        slot = words[LAST_SLOT]
-        at = layout.sequence_base + slot
-        before = words[at]
-        if before & 1:
-            continue
-        data_bytes[:] = ring.data_slots[slot]
-        meta_bytes[:] = ring.meta_slots[slot]
-        if words[at] == before:
-            return data, meta[0]
-    return None
+            nap = min(f.nap() for f in followers.values()) - (perf() - started_round)
+            if nap > 0:
+                time.sleep(nap)

@@ -70,3 +70,24 @@ class PlanRecorder:
         text = os.environ.get("FLOWC_PLAN", "")
         with open(self.path, "w") as out:
             out.write(hashlib.sha256(text.encode()).hexdigest() if text else "")
+
+
+class Record:
+    """An observer that writes the counters of the events it saw, in the order it saw them, and
+    what `flowc.runtime.observing.observed` said at the end, to `path` (JSON)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.counters = []
+
+    def process(self, data, meta):
+        self.counters.append(int(meta["counter"]))
+
+    def finish(self):
+        import json
+
+        from flowc.runtime.observing import observed
+
+        told = observed()
+        with open(self.path, "w") as out:
+            json.dump({"counters": self.counters, "observed": told.__dict__}, out)
