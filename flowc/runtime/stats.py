@@ -100,12 +100,19 @@ def histogram_median(hist) -> float | None:
     return None
 
 
-def call_times_entry(calls: int, wall: tuple, cpu: tuple) -> dict:
+def call_times_entry(calls: int, wall: tuple, cpu: tuple, events: int | None = None) -> dict:
     """The `calls`, `call_*` and `cpu_call_*` keys of a worker's statistics, from the calls
-    and, in wall and in CPU time, (total seconds, histogram, longest call)."""
+    and, in wall and in CPU time, (total seconds, histogram, longest call). For a worker that
+    takes batches, `events` (those it handled) adds `events_per_call` and the mean time per
+    event, `event_s` and `cpu_event_s` (the `call_*` keys are then per call)."""
     entry: dict = {"calls": calls}
     for prefix, (total, hist, longest) in (("", wall), ("cpu_", cpu)):
         entry[f"{prefix}call_s"] = total
         entry[f"{prefix}call_median_s"] = histogram_median(hist)
         entry[f"{prefix}call_max_s"] = longest
+    if events is not None and calls:
+        entry["events_per_call"] = events / calls
+        if events:
+            entry["event_s"] = wall[0] / events
+            entry["cpu_event_s"] = cpu[0] / events
     return entry

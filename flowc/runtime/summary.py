@@ -103,6 +103,11 @@ def _worker_table(workers: dict) -> list[str]:
             )
         if w.get("processes", 1) > 1:
             extra.append(f"{w['processes']} processes")
+        if "events_per_call" in w:
+            extra.append(
+                f"batches: {w['events_per_call']:.1f} events per call, "
+                f"{format_duration(w.get('event_s'), sep='')} per event (times below are per call)"
+            )
         notes[len(rows) - 1] = extra
     table = _table(WORKER_COLUMNS, rows, left=2, groups=WORKER_GROUPS)
     indent = " " * (max(len(r[0]) for r in rows) + 2)

@@ -940,6 +940,8 @@ class Supervisor:
                     calls,
                     (seconds(S.CALL_S), hist, longest(S.CALL_MAX_S)),
                     (seconds(S.CPU_CALL_S), cpu_hist, longest(S.CPU_CALL_MAX_S)),
+                    # a batch worker's events: those it took, or an importer's it wrote
+                    events=(sum(consumed) or sum(written)) if worker.batch else None,
                 ),
                 "peak_rss_bytes": worker_peak,
             }
