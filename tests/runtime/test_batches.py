@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from runtime_plans import START_METHODS, assert_accounted, collected, marker_text
 
 import flowc
+from flowc.runtime.summary import format_summary
 
 pytestmark = pytest.mark.runtime
 
@@ -257,8 +258,11 @@ def test_a_stop_drains_every_accepted_batch(tmp_path, method):
 
 def test_statistics_say_events_per_call(tmp_path):
     result = compiled(chain(n=700, src=7), tmp_path).run(timeout=60)
-    src = result.stats["workers"]["src"]
-    assert src["calls"] == 100 and src["events_out"] == 700
+    src, save = result.stats["workers"]["src"], result.stats["workers"]["save"]
+    assert src["calls"] == 100 and src["events_out"] == 700 and src["events_per_call"] == 7.0
+    assert save["events_per_call"] == 700 / save["calls"] > 1
+    assert save["event_s"] == pytest.approx(save["call_s"] / 700)
+    assert "events per call" in format_summary(result.stats)
 
 
 # --- results by field name (SPEC section 2) -----------------------------------------------
