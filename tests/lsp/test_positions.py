@@ -1,4 +1,4 @@
-"""LSP positions: lines break at \\n, \\r\\n and \\r only; columns count UTF-16 code units unless
+"""LSP positions: lines break at LF, CR LF and CR only; columns count UTF-16 code units unless
 the client chose UTF-8 or UTF-32; an incremental change lands on the right characters."""
 
 from lsprotocol import types
