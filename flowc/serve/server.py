@@ -1,6 +1,7 @@
 """The server of a run's live page: binds its address before the run, prints the URL with the
 run's token, serves the page from a uvicorn thread while the run lasts and for `linger` seconds
-after, and removes the folder the observers publish into.
+after, and removes the folder the observers publish into. Everything it needs is imported with
+this module, before the run starts, so the run does not pay for the imports.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import tempfile
 import threading
 from typing import TextIO
 
+import uvicorn
+
 from flowc.runtime.stopping import kept_stop_signals
+from flowc.serve.app import build_app
+from flowc.serve.feed import Feed
 
 # the address bound when --serve names only a port
 DEFAULT_HOST = "127.0.0.1"
@@ -104,11 +109,6 @@ class LiveServer:
     def start(self, handle) -> None:
         """Serve the page of the run `handle` (a RunHandle) from now until its end plus the
         linger; prints the URL with the token to stderr."""
-        import uvicorn
-
-        from flowc.serve.app import build_app
-        from flowc.serve.feed import Feed
-
         self.feed = Feed(handle, self.live_dir)
         config = uvicorn.Config(
             build_app(self.feed, self.token, closing=self._closing),
