@@ -292,8 +292,10 @@ class pha:
 
     `channel` names the field holding the waveform (default: the first field). `height`,
     `threshold`, `distance`, `prominence`, `width`, `wlen`, `rel_height` and `plateau_size`
-    are passed to find_peaks. `fields` are the output's fields, each one of `position` (the
-    peak's sample index) or a property find_peaks reports: `peak_heights` (needs `height`),
+    are passed to find_peaks. `fields` are the output's fields, a list of names or a mapping
+    of names to dtype codes (`{peak_heights: "i2"}`; values are cast to them as numpy casts,
+    a float height into an int16 field truncated, as mimoCoRB2 stores them); each is
+    `position` (the peak's sample index) or a property find_peaks reports: `peak_heights` (needs `height`),
     `left_thresholds`/`right_thresholds` (`threshold`), `prominences`/`left_bases`/
     `right_bases` (`prominence`), `widths`/`width_heights`/`left_ips`/`right_ips` (`width`),
     `plateau_sizes`/`left_edges`/`right_edges` (`plateau_size`). With `peaks="first"` (as
@@ -304,7 +306,7 @@ class pha:
     def __init__(
         self,
         *,
-        fields: list,
+        fields: list | dict,
         channel: str | None = None,
         height: float | None = None,
         threshold: float | None = None,
@@ -349,7 +351,11 @@ class pha:
         }
         self.channel = channel
         self.fields = list(fields)
-        self.dtype = np.dtype([(f, _PHA_PROPERTIES[f][1]) for f in self.fields])
+        codes = fields if isinstance(fields, dict) else {}
+        try:
+            self.dtype = np.dtype([(f, codes.get(f, _PHA_PROPERTIES[f][1])) for f in self.fields])
+        except TypeError as exc:
+            raise ValueError(f"pha: fields={fields!r} names a dtype numpy does not know") from exc
         self.first_only = peaks == "first"
 
     def process(self, data):

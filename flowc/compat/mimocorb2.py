@@ -367,8 +367,11 @@ class BufferIO:
         self.observe = list(observes)
         self.config = config
         self.logger = logging.getLogger(f"mimocorb2.mimo_worker.{name}")
-        self.setup_dir = self.setup_directory = setup_dir
-        self.run_dir = self.run_directory = run_dir
+        self.setup_dir = setup_dir
+        self.run_dir = run_dir
+        # the mid-2025 names, strings as they were then
+        self.setup_directory = str(setup_dir)
+        self.run_directory = str(run_dir)
         self.data_in_examples = [b.data_example for b in self.read]
         self.metadata_in_examples = [b.metadata_example for b in self.read]
         self.buffer_names_in = [b.name for b in self.read]
@@ -426,8 +429,10 @@ class _Base:
         self.logger = io.logger
         self.name = io.name
         self.debug = bool(io.config.get("debug", False))
-        self.run_dir = self.run_directory = io.run_dir
-        self.setup_dir = self.setup_directory = io.setup_dir
+        self.run_dir = io.run_dir
+        self.setup_dir = io.setup_dir
+        self.run_directory = io.run_directory
+        self.setup_directory = io.setup_directory
         self.errors_directory = str(Path(io.run_dir) / "errors")
         self.shutdown_sinks = io.shutdown_sinks
         for role, buffers in (("in", io.read), ("out", io.write), ("observe", io.observe)):

@@ -316,7 +316,8 @@ def _pha(worker: LibraryWorker) -> list[str]:
     sink = worker.buffer(worker.sinks[0])
     if sink.length != 1:
         return worker.invalid(f"its sink `{worker.sinks[0]}` must have data_length 1")
-    arguments = [f"fields={worker.literal(list(fields))}"]
+    codes = {f.name: f.code for f in sink.element.fields}
+    arguments = [f"fields={worker.literal(codes)}"]
     for option in PHA_OPTIONS:
         value = worker.config.get(option)
         if value is None:

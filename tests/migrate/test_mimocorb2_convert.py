@@ -132,7 +132,7 @@ def test_every_library_worker_of_mimocorb2_is_mapped_or_reported_with_its_reason
     assert 'importer clock = stdlib.mimo.clocked(path="w.mimo", rate=100, ' in text
     assert 'importer replay = stdlib.mimo.replay(path="w.mimo") -> waves' in text
     assert (
-        'processor pha = stdlib.mimo.pha(fields=["peak_heights"], channel="IN1", height=500) '
+        'processor pha = stdlib.mimo.pha(fields={peak_heights: "f8"}, channel="IN1", height=500) '
         "waves -> peaks" in text
     )
     assert "filter copy = stdlib.filters.prescale(n=1) peaks -> params" in text
