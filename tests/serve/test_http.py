@@ -317,3 +317,23 @@ def test_binds_loopback_unless_told_otherwise():
     finally:
         server.close()
     assert not os.path.exists(server.live_dir)
+
+
+def test_without_call_times_busy_is_not_reported(write_flow, monkeypatch):
+    monkeypatch.setenv("FLOWC_CALL_TIMES", "off")
+    plan = flowc.compile_file(str(write_flow(n=0)))
+    handle = plan.start(serve="127.0.0.1:0")
+    try:
+        base = handle.server.address
+        found = wait_for(
+            lambda: (m := metrics(base))["flowc_worker_events_out_total"][("source",)] > 0 and m,
+            10,
+            "events counted",
+        )
+        assert "flowc_worker_busy_seconds_total" not in found  # not measured: not shown as 0
+        assert ("source",) in found["flowc_worker_blocked_seconds_total"]
+        assert all(w["busy"] is None for w in frame(base)["workers"])
+    finally:
+        handle.stop(drain=False)
+        handle.wait(30)
+        handle.server.close()
