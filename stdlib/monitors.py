@@ -1,4 +1,10 @@
-"""Standard observers: live views of what flows through buffers (histograms, rates, scopes)."""
+"""Standard observers: live views of what flows through buffers (histograms, rates, scopes).
+
+Each says how much of its buffers it saw ("saw N of M events", from
+`flowc.runtime.observing.observed`) in its text, its picture and its files, and hands a live
+document to the page of `flowc run --serve` (`flowc.runtime.publish`) every PUBLISH_EVERY_S
+seconds and at the end.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +19,52 @@ from pathlib import Path
 import numpy as np
 
 from flowc.callables import signature
+from flowc.runtime.observing import observed
+from flowc.runtime.publish import publish
 
 from .processors import waveforms
 
 _BAR_BLOCKS = " ▏▎▍▌▋▊▉█"
 _BAR_WIDTH = 40
-_SUMMARY_ROWS = 10
+# the text histogram prints every bin up to this many, else merges them evenly
+_SUMMARY_ROWS = 20
+# a live document for the page of `flowc run --serve` is published this often (seconds)
+PUBLISH_EVERY_S = 0.5
+# a trace published for the live page keeps at most this many samples
+_PUBLISHED_SAMPLES = 1000
+
+
+def _saw(seen_here: int, buffer: str | None = None) -> tuple[int, int | None]:
+    """(events seen, events published into the buffer) in an observer of a run; outside one
+    (a monitor called by hand) the events it was given, of an unknown number."""
+    told = observed(buffer)
+    if told is None:
+        return seen_here, None
+    return told.seen, told.published
+
+
+def _saw_text(seen: int, of: int | None) -> str:
+    """`saw 1,200 of 2,000 events`"""
+    return f"saw {seen:,} of {of:,} events" if of is not None else f"saw {seen:,} events"
+
+
+class _Live:
+    """Publishes a monitor's live document now and then (`document()`), and at the end."""
+
+    published_at = -math.inf
+
+    def publish_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self.published_at >= PUBLISH_EVERY_S:
+            self.published_at = now
+            publish(self.document())
+
+    def document(self) -> dict:
+        raise NotImplementedError
 
 
 @signature(field_args=("field",), kind="observer")
-class histogram:
+class histogram(_Live):
     """A running histogram of `field` over the observed events.
 
     Every element of the field counts: all LENGTH elements of an event, and every element of a
@@ -33,12 +75,15 @@ class histogram:
     underflow and overflow counts. NaNs are counted apart and left out of everything else.
     Entries, mean and std cover every value that is not NaN, in range or not.
 
-    At the end it prints a compact summary to stderr (entries, mean, std, a small bar chart),
+    At the end it prints a compact summary to stderr (entries, mean, std, how many events it
+    saw of how many, a bar chart: one row per bin up to 20 bins, else equal groups of bins),
     and with `path=` it writes counts and edges to a `.npz` (arrays `counts`, `edges`,
-    `underflow`, `overflow`, `nan`, `entries`, `mean`, `std`) or a `.json` with the same keys.
-    With `png=` it draws the histogram (matplotlib) into that picture every `every` seconds
-    (at the next event) and at the end; the file is replaced whole, never seen half-written.
-    An observer sees recent events and may skip some when the writers are faster than it.
+    `underflow`, `overflow`, `nan`, `entries`, `mean`, `std`, `seen`, `of`) or a `.json` with
+    the same keys. With `png=` it draws the histogram (matplotlib) into that picture every
+    `every` seconds (at the next event) and at the end; the file is replaced whole, never seen
+    half-written. An observer sees every event still in its buffer when it looks, and skips
+    some when the writers are faster than it: `seen` of `of` says how many; a histogram that
+    must count every event is a consumer, `stdlib.sinks.histogram`.
     """
 
     warmup_values = 1000
@@ -82,15 +127,25 @@ class histogram:
         self.entries = 0
         self.total = 0.0
         self.total_squares = 0.0
+        self.events = 0
         if range is not None:
             self.edges = np.linspace(float(range[0]), float(range[1]), bins + 1)
 
     def process(self, data) -> None:
+        self.events += 1
         values = self._values(data)
         finite = values[~np.isnan(values)]
         self.nan += values.size - finite.size
-        if finite.size == 0:
+        if finite.size:
+            self._add(finite)
+        if self.edges is None:
             return
+        self.publish_now_and_then()
+        if self.png is not None and time.monotonic() - self.last_picture >= self.every:
+            self.draw(self.result())
+            self.last_picture = time.monotonic()
+
+    def _add(self, finite: np.ndarray) -> None:
         self.entries += finite.size
         self.total += float(finite.sum())
         self.total_squares += float(np.dot(finite, finite))
@@ -101,9 +156,6 @@ class histogram:
                 self._fix_range()
         else:
             self._count(finite)
-        if self.png is not None and time.monotonic() - self.last_picture >= self.every:
-            self.draw(self.result())
-            self.last_picture = time.monotonic()
 
     def _values(self, data) -> np.ndarray:
         names = data.dtype.names
@@ -159,7 +211,10 @@ class histogram:
         if self.edges is None and self.pending:
             self._fix_range()
         edges = self.edges if self.edges is not None else np.linspace(0.0, 1.0, self.bins + 1)
+        seen, of = _saw(self.events)
         return {
+            "seen": seen,
+            "of": of if of is not None else seen,
             "counts": self.counts.tolist(),
             "edges": edges.tolist(),
             "underflow": self.underflow,
@@ -170,8 +225,18 @@ class histogram:
             "std": self.std,
         }
 
+    def document(self) -> dict:
+        """The live document: counts and edges so far."""
+        return {
+            "kind": "histogram",
+            "title": f"histogram of {self.field or 'values'}",
+            "field": self.field,
+            **_json_safe(self.result()),
+        }
+
     def finish(self) -> None:
         result = self.result()
+        publish(self.document())
         print(self.summary(result), file=sys.stderr, flush=True)
         if self.png is not None:
             self.draw(result)
@@ -190,17 +255,21 @@ class histogram:
         axes.stairs(result["counts"], edges, fill=True, alpha=0.6)
         axes.set_xlabel(self.field or "value")
         axes.set_ylabel("entries per bin")
-        notes = f"{result['entries']} entries, mean {result['mean']:.4g}, std {result['std']:.4g}"
+        notes = (
+            f"{_saw_text(result['seen'], result['of'])}: {result['entries']} entries, "
+            f"mean {result['mean']:.4g}, std {result['std']:.4g}"
+        )
         extras = [f"{n} {result[n]}" for n in ("underflow", "overflow", "nan") if result[n]]
         axes.set_title(notes + (" (" + ", ".join(extras) + ")" if extras else ""), fontsize=9)
         _save(figure, self.png)
 
     def summary(self, result: dict) -> str:
-        """A few lines of text: entries, mean, std, out-of-range counts and a bar chart."""
+        """A few lines of text: entries, mean, std, out-of-range counts, the events seen and a
+        bar chart whose rows are equal groups of bins (every bin up to _SUMMARY_ROWS)."""
         label = self.field or "values"
         head = (
             f"histogram of {label}: {result['entries']} entries, mean {result['mean']:.4g}, "
-            f"std {result['std']:.4g}"
+            f"std {result['std']:.4g}; {_saw_text(result['seen'], result['of'])}"
         )
         extras = [
             f"{name} {result[name]}" for name in ("underflow", "overflow", "nan") if result[name]
@@ -211,15 +280,34 @@ class histogram:
             return head
         counts = np.asarray(result["counts"])
         edges = np.asarray(result["edges"])
-        rows = min(_SUMMARY_ROWS, self.bins)
-        groups = np.array_split(np.arange(self.bins), rows)
-        merged = [int(counts[g].sum()) for g in groups]
-        tallest = max(merged) or 1
+        size = _group_size(len(counts))
+        groups = [range(k, min(k + size, len(counts))) for k in range(0, len(counts), size)]
+        merged = [int(counts[g.start : g.stop].sum()) for g in groups]
+        # a bar's height is the mean count of its bins: honest where the last group is short
+        heights = [count / len(g) for g, count in zip(groups, merged, strict=True)]
+        tallest = max(heights) or 1
         lines = [head]
-        for group, count in zip(groups, merged, strict=True):
-            low, high = edges[group[0]], edges[group[-1] + 1]
-            lines.append(f"  [{low:10.4g}, {high:10.4g}) {_bar(count / tallest)} {count}")
+        if size > 1:
+            lines.append(f"  ({size} bins per row)")
+        for group, count, height in zip(groups, merged, heights, strict=True):
+            low, high = edges[group.start], edges[group.stop]
+            lines.append(f"  [{low:10.4g}, {high:10.4g}) {_bar(height / tallest)} {count}")
         return "\n".join(lines)
+
+
+def _group_size(bins: int) -> int:
+    """Bins per row of the text histogram: 1 up to _SUMMARY_ROWS bins, else the smallest
+    divisor of `bins` that gives at most _SUMMARY_ROWS rows (equal rows), or, when that would
+    leave fewer than a quarter of them (a prime count of bins), equal groups but the last."""
+    if bins <= _SUMMARY_ROWS:
+        return 1
+    least = -(-bins // _SUMMARY_ROWS)
+    for size in range(least, bins + 1):
+        if bins % size == 0:
+            if bins // size >= _SUMMARY_ROWS // 4:
+                return size
+            break
+    return least
 
 
 def _bar(fraction: float) -> str:
@@ -237,50 +325,109 @@ def _json_safe(result: dict) -> dict:
 
 
 @signature(kind="observer")
-class rate:
-    """Print the rate of observed events to stderr every `every` seconds, per buffer.
+class rate(_Live):
+    """Print the rate of events written into each observed buffer to stderr every `every`
+    seconds.
 
-    The rate counts the events this observer saw; an observer skips events when the writers
-    are faster than it, so at high rates it is a lower bound. A line is printed when an event
-    arrives at least `every` seconds after the previous line (or after the first event); at the
-    end, the totals and the mean rates from the first event to the last are printed.
+    The rates come from the buffers' own counters (events published into them; dropped ones
+    never were), not from the events this observer happened to see, so they are right at any
+    rate. A line is printed when an event arrives at least `every` seconds after the previous
+    line (or after the first event); at the end, per buffer the events written, the mean rate
+    between the first and the last event this observer saw, and how many it saw. With `path=`
+    the same goes to a `.json` file (`buffers`: per buffer `written`, `seen`, `rate`,
+    `series` of [seconds, events per second]). Called by hand, outside a run, it counts the
+    events it is given.
     """
 
-    def __init__(self, *, every: float = 1.0, label: str = "rate"):
+    def __init__(self, *, every: float = 1.0, label: str = "rate", path: str = ""):
         if not every > 0:
             raise ValueError(f"rate: every={every!r} must be more than 0 seconds")
+        if path and Path(path).suffix != ".json":
+            raise ValueError(f"rate: path {path!r} must end in .json")
         self.every = float(every)
         self.label = label
-        self.first_event: float | None = None
-        self.last_event = 0.0
+        self.path = Path(path) if path else None
+        self.started: float | None = None
         self.last_print = 0.0
-        self.seen: dict[str, int] = {}
-        self.seen_at_last_print: dict[str, int] = {}
+        self.given: dict[str, int] = {}  # events handed to this observer, per buffer
+        # per buffer: (time, events written) at the first event seen, at the last one seen,
+        # and at the last line printed
+        self.first: dict[str, tuple[float, int]] = {}
+        self.latest: dict[str, tuple[float, int]] = {}
+        self.printed: dict[str, tuple[float, int]] = {}
+        self.series: dict[str, list[list[float]]] = {}
+
+    def _written(self, buffer: str) -> tuple[int, int | None]:
+        """(events seen, events written into `buffer`): the buffer's counter in a run, the
+        events given by hand."""
+        seen, of = _saw(self.given[buffer], buffer)
+        return seen, of if of is not None else self.given[buffer]
 
     def process(self, data, source=None) -> None:
         name = source or "events"
-        self.seen[name] = self.seen.get(name, 0) + 1
+        self.given[name] = self.given.get(name, 0) + 1
         now = time.monotonic()
-        self.last_event = now
-        if self.first_event is None:
-            self.first_event = self.last_print = now
+        written = self._written(name)[1]
+        if self.started is None:
+            self.started = self.last_print = now
+        self.first.setdefault(name, (now, written))
+        self.printed.setdefault(name, (now, written))
+        self.latest[name] = (now, written)
         if now - self.last_print >= self.every:
-            interval = now - self.last_print
-            parts = [
-                f"{buffer} {(count - self.seen_at_last_print.get(buffer, 0)) / interval:.1f}/s"
-                for buffer, count in self.seen.items()
-            ]
+            parts = []
+            for buffer, (at, count) in self.latest.items():
+                since, before = self.printed[buffer]
+                per_second = (count - before) / max(at - since, 1e-9) if at > since else 0.0
+                parts.append(f"{buffer} {per_second:.1f}/s")
+                self.series.setdefault(buffer, []).append(
+                    [round(at - self.started, 3), round(per_second, 2)]
+                )
+                self.printed[buffer] = (at, count)
             print(f"{self.label}: " + ", ".join(parts), file=sys.stderr, flush=True)
             self.last_print = now
-            self.seen_at_last_print = dict(self.seen)
+        self.publish_now_and_then()
+
+    def mean_rates(self) -> dict[str, dict]:
+        """Per buffer: events written, events seen, and the mean rate between the first and
+        the last event seen."""
+        rates = {}
+        for buffer, (first_at, first_count) in self.first.items():
+            last_at, last_count = self.latest[buffer]
+            seen, written = self._written(buffer)
+            span = last_at - first_at
+            rates[buffer] = {
+                "written": written,
+                "seen": seen,
+                "rate": (last_count - first_count) / span if span > 0 else None,
+                "series": self.series.get(buffer, []),
+            }
+        return rates
+
+    def document(self) -> dict:
+        """The live document: the rate of each buffer over time."""
+        rates = self.mean_rates()
+        return {
+            "kind": "rate",
+            "title": self.label,
+            "seen": sum(r["seen"] for r in rates.values()),
+            "of": sum(r["written"] for r in rates.values()),
+            "series": {buffer: r["series"][-300:] for buffer, r in rates.items()},
+        }
 
     def finish(self) -> None:
-        elapsed = max(self.last_event - (self.first_event or 0.0), 1e-9)
+        rates = self.mean_rates()
+        publish(self.document())
         parts = [
-            f"{buffer} {count} events, {count / elapsed:.1f}/s"
-            for buffer, count in self.seen.items()
+            f"{buffer} {r['written']:,} events"
+            + (f", {r['rate']:.1f}/s" if r["rate"] is not None else "")
+            + f" ({_saw_text(r['seen'], r['written'])})"
+            for buffer, r in rates.items()
         ] or ["no events"]
-        print(f"{self.label}: {'; '.join(parts)} in {elapsed:.2f} s", file=sys.stderr, flush=True)
+        span = max((self.latest[b][0] - self.first[b][0] for b in self.first), default=0.0)
+        print(f"{self.label}: {'; '.join(parts)} in {span:.2f} s", file=sys.stderr, flush=True)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"buffers": rates}, indent=1) + "\n")
 
 
 def _figure():
@@ -300,7 +447,7 @@ def _save(figure, path: Path) -> None:
 
 
 @signature(field_args=("channels",), kind="observer")
-class oscilloscope:
+class oscilloscope(_Live):
     """Snapshots of waveforms, as an oscilloscope shows them, drawn into a PNG picture.
 
     Every channel of the latest observed event is drawn over the others (channels as
@@ -309,8 +456,8 @@ class oscilloscope:
     against time in units of `sample_time` (named `unit` on the axis). The picture is redrawn every `every` seconds (at
     the next event) and at the end, replacing the file whole. With `path=` the waveforms of
     the last event are also saved to that `.npz` at the end (one array per channel,
-    `ch<number>`). An observer sees the most recent events; which ones it draws depends on
-    when it looks.
+    `ch<number>`). An observer sees every event still in its buffer when it looks; the title
+    says how many it saw of how many were written.
     """
 
     def __init__(
@@ -351,9 +498,29 @@ class oscilloscope:
         counter = int(meta["counter"]) if meta is not None else self.events
         self.recent.append((counter, source or "", [(c, w.copy()) for c, w in shown]))
         self.events += 1
+        self.publish_now_and_then()
         if time.monotonic() - self.last_picture >= self.every:
             self.draw()
             self.last_picture = time.monotonic()
+
+    def document(self) -> dict:
+        """The live document: the recent events' waveforms (each at most _PUBLISHED_SAMPLES
+        samples: longer ones are thinned evenly, and `sample_time` follows)."""
+        seen, of = _saw(self.events)
+        longest = max((w.size for _, _, shown in self.recent for _, w in shown), default=1)
+        step = -(-longest // _PUBLISHED_SAMPLES)
+        return {
+            "kind": "scope",
+            "title": self.title or "oscilloscope",
+            "seen": seen,
+            "of": of,
+            "sample_time": self.sample_time * step,
+            "unit": self.unit,
+            "traces": [
+                [np.asarray(w[::step], dtype=np.float64).round(6).tolist() for _, w in shown]
+                for _, _, shown in self.recent
+            ],
+        }
 
     def draw(self) -> None:
         """Draw the recent events into the PNG file."""
@@ -376,7 +543,7 @@ class oscilloscope:
             where = f" of {source}" if source else ""
             axes.set_title(
                 f"{self.title + ': ' if self.title else ''}event {counter}{where} "
-                f"({self.events} seen)",
+                f"({_saw_text(*_saw(self.events))})",
                 fontsize=9,
             )
             axes.legend(loc="upper right", fontsize=8)
@@ -390,6 +557,7 @@ class oscilloscope:
         _save(figure, self.png)
 
     def finish(self) -> None:
+        publish(self.document())
         self.draw()
         if self.path is not None and self.recent:
             self.path.parent.mkdir(parents=True, exist_ok=True)

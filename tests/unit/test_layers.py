@@ -22,6 +22,7 @@ ALLOWED = {
     "flowc.codes": set(),
     "flowc.units": set(),
     "flowc.diagnostics": {"flowc.source"},
+    "flowc.params": {"flowc.source", "flowc.diagnostics"},
     "flowc.callables": {"flowc.types"},
     "flowc.syntax": {"flowc.source", "flowc.diagnostics", "flowc.types", "flowc.syntax"},
     "flowc.plan": {"flowc.types", "flowc.callables"},
@@ -64,6 +65,7 @@ ALLOWED = {
     "flowc.compiler": {
         "flowc.source",
         "flowc.diagnostics",
+        "flowc.params",
         "flowc.types",
         "flowc.callables",
         "flowc.syntax",
@@ -101,7 +103,14 @@ ALLOWED = {
         "flowc.migrate",
     },
     "flowc.compat": {"flowc.callables", "flowc.types", "flowc.plan", "flowc.compat"},
-    "flowc.stdlib": {"flowc.callables", "flowc.types", "flowc.stdlib"},
+    # monitors ask what their observer saw (observing) and feed the live page (publish)
+    "flowc.stdlib": {
+        "flowc.callables",
+        "flowc.types",
+        "flowc.stdlib",
+        "flowc.runtime.observing",
+        "flowc.runtime.publish",
+    },
 }
 
 
