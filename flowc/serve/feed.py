@@ -36,7 +36,6 @@ class Feed:
         self.lock = threading.Lock()
         self.history: collections.deque = collections.deque()  # (monotonic time, stats)
         self.plots: dict[str, dict] = {}
-        self.frame: dict | None = None
         self.frame_text = ""
         self.built_at = float("-inf")
         self.final = False
@@ -64,8 +63,7 @@ class Feed:
         with self.lock:
             now = time.monotonic()
             if now - self.built_at >= FRAME_EVERY_S and not self.final:
-                self.frame = self._build(now)
-                self.frame_text = json.dumps(self.frame, allow_nan=False, default=str)
+                self.frame_text = json.dumps(self._build(now), allow_nan=False, default=str)
                 self.built_at = now
             return self.frame_text
 
@@ -75,8 +73,9 @@ class Feed:
         with self.lock:
             if self.final:
                 return
-            self.frame = self._build(time.monotonic())
-            self.frame_text = json.dumps(self.frame, allow_nan=False, default=str)
+            self.frame_text = json.dumps(
+                self._build(time.monotonic()), allow_nan=False, default=str
+            )
             self.final = not self.handle.running
 
     # --- building ----------------------------------------------------------------------------
