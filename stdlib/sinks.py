@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,8 +22,6 @@ import numpy.lib.format as npy_format
 
 from flowc.callables import signature
 from flowc.types import META_DTYPE
-
-from . import monitors as _monitors
 
 _NPY_MAGIC = b"\x93NUMPY"
 # the header is written first with a shape this long, so the final one always fits in place
@@ -520,21 +519,25 @@ class hdf5:
 
 # --- histogram ------------------------------------------------------------------------------------
 
+# without range=, the values of the first events fix the range (a histogram must count them all)
+_WARMUP_VALUES = 1000
+
 
 @signature(field_args=("field",), kind="exporter")
-class histogram(_monitors.histogram):
+class histogram:
     """A histogram of `field` that counts every event: a consumer, unlike the sampling
     `stdlib.monitors.histogram` observer (an observer may skip events; this never does, and a
     full buffer makes its writers wait for it).
 
-    Binning is that of `stdlib.monitors.histogram`: every element of the field counts (all
-    LENGTH elements, every element of a sub-array), `bins` equal bins over `range=[lo, hi]`,
-    or a range fixed from the first 1000 values; out-of-range values go to underflow and
-    overflow, NaNs are counted apart. At the end it prints a summary that says how many events
-    it counted, and writes the counts and edges to `path` (a `.npz`, with the arrays of the
-    observer's and `events`), the same document as JSON beside it (`<path stem>.json`), and
-    with `png=` a picture (redrawn every `every` seconds while it runs). With `batch=N` it
-    counts a whole batch per call.
+    Every element of the field counts: all LENGTH elements of an event and every element of a
+    sub-array (without `field` the buffer must be a plain numeric array). `bins` equal bins
+    span `range=[lo, hi]`; without `range` the first 1000 values are held back and fix the
+    range from their minimum and maximum (widened by 5% on each side). Values outside the range
+    go to `underflow` and `overflow`, NaNs to `nan`. At the end it prints to stderr how many
+    events and values it counted, and writes `path` (a `.npz` of `counts`, `edges`,
+    `underflow`, `overflow`, `nan`, `entries` and `events`), the same as JSON beside it
+    (`<path stem>.json`), and with `png=` a picture of the histogram. With `batch=N` it counts
+    a whole batch per call.
     """
 
     def __init__(
@@ -545,24 +548,95 @@ class histogram(_monitors.histogram):
         bins: int = 50,
         range: list | None = None,
         png: str = "",
-        every: float = 5.0,
     ):
         if Path(path).suffix != ".npz":
             raise ValueError(f"histogram: path {path!r} must end in .npz")
-        super().__init__(field=field, bins=bins, range=range, path=path, png=png, every=every)
-        self.events = 0
+        if png and Path(png).suffix != ".png":
+            raise ValueError(f"histogram: png {png!r} must end in .png")
+        if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
+            raise ValueError(f"histogram: bins={bins!r} must be a whole number of at least 1")
+        if range is not None and (len(range) != 2 or not range[0] < range[1]):
+            raise ValueError(f"histogram: range={range!r} must be [lo, hi] with lo < hi")
+        self.path = Path(path)
+        self.png = Path(png) if png else None
+        self.field = field
+        self.bins = bins
+        self.edges = None if range is None else np.linspace(range[0], range[1], bins + 1)
+        self.counts = np.zeros(bins, dtype=np.int64)
+        self.held: list[np.ndarray] = []
+        self.held_values = 0
+        self.underflow = self.overflow = self.nan = self.entries = self.events = 0
 
     def process(self, data) -> None:
-        self.events += len(data) if data.ndim == 2 else 1
-        super().process(data)
+        self.events += len(data) if data.ndim == 2 else 1  # a batch, or one event
+        values = data if self.field is None else data[self.field]
+        if values.dtype.kind not in "iuf":
+            what = f"field {self.field!r}" if self.field else "the buffer"
+            raise TypeError(f"histogram: {what} is {values.dtype}, not a real number")
+        values = np.asarray(values, dtype=np.float64).ravel()
+        finite = values[~np.isnan(values)]
+        self.nan += values.size - finite.size
+        self.entries += finite.size
+        if self.edges is not None:
+            self._count(finite)
+            return
+        self.held.append(finite)
+        self.held_values += finite.size
+        if self.held_values >= _WARMUP_VALUES:
+            self._fix_range()
+
+    def _fix_range(self) -> None:
+        held = np.concatenate(self.held) if self.held else np.zeros(0)
+        low, high = (float(held.min()), float(held.max())) if held.size else (0.0, 1.0)
+        margin = 0.05 * (high - low) if high > low else max(0.5, abs(low) * 0.05)
+        self.edges = np.linspace(low - margin, high + margin, self.bins + 1)
+        self.held = []
+        self._count(held)
+
+    def _count(self, values: np.ndarray) -> None:
+        low, high = self.edges[0], self.edges[-1]
+        self.underflow += int(np.count_nonzero(values < low))
+        self.overflow += int(np.count_nonzero(values > high))
+        self.counts += np.histogram(values, bins=self.edges)[0]
 
     def result(self) -> dict:
-        return {**super().result(), "events": self.events}
-
-    def summary(self, result: dict) -> str:
-        return f"{self.events} events; " + super().summary(result)
+        if self.edges is None:
+            self._fix_range()
+        return {
+            "counts": self.counts.tolist(),
+            "edges": self.edges.tolist(),
+            "underflow": self.underflow,
+            "overflow": self.overflow,
+            "nan": self.nan,
+            "entries": self.entries,
+            "events": self.events,
+        }
 
     def finish(self) -> None:
-        super().finish()
-        document = _monitors._json_safe(self.result())  # NaN statistics as null
-        self.path.with_suffix(".json").write_text(json.dumps(document, indent=1) + "\n")
+        result = self.result()
+        label = self.field or "values"
+        print(
+            f"histogram of {label}: {self.events} events counted, {self.entries} values "
+            f"({self.underflow} under, {self.overflow} over the range, {self.nan} NaN)",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(self.path, **{key: np.asarray(value) for key, value in result.items()})
+        self.path.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+        if self.png is not None:
+            self.draw(result)
+
+    def draw(self, result: dict) -> None:
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(7, 4), dpi=100, layout="constrained")
+        axes = figure.add_subplot()
+        axes.stairs(result["counts"], result["edges"], fill=True, alpha=0.6)
+        axes.set_xlabel(self.field or "value")
+        axes.set_ylabel("entries per bin")
+        axes.set_title(f"{self.events} events, {self.entries} entries", fontsize=9)
+        self.png.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.png.with_name(f".{self.png.name}.{os.getpid()}.partial")
+        figure.savefig(partial, format="png")
+        os.replace(partial, self.png)  # readers never see a half-written picture

@@ -30,6 +30,7 @@ SMALL = {
     "oscilloscope.flow": ["N=300", "RATE=0"],
     "swmr.flow": ["FRAMES=200", "RATE=1000"],
     "eventbuild.flow": ["N=600", "RATE=0"],
+    "batched.flow": ["N=1000", "BATCH=64"],
 }
 PULSE = np.dtype([("height", "f8"), ("time", "f8"), ("channel", "i2"), ("shape", "f4", (16,))])
 
@@ -233,6 +234,17 @@ def check_eventbuild(folder: Path, stats: dict, stderr: str) -> None:
     assert f"built {len(built)} events by counter" in stderr
 
 
+def check_batched(folder: Path, stats: dict, stderr: str) -> None:
+    out = folder / "out" / "batched"
+    kept = np.load(out / "kept.npy")
+    assert len(kept) == stats["buffers"]["kept"]["consumed"]["save"] > 0
+    assert (kept["height"] >= 0.3).all()
+    assert stats["buffers"]["raw"]["written"] == 1000
+    heights = json.loads((out / "heights.json").read_text())
+    assert heights["events"] == len(kept) and f"{len(kept)} events counted" in stderr
+    assert stats["workers"]["finder"]["events_per_call"] > 1
+
+
 CHECK_OUTPUTS = {
     "pulses.flow": check_pulses,
     "waveforms.flow": check_waveforms,
@@ -242,6 +254,7 @@ CHECK_OUTPUTS = {
     "oscilloscope.flow": check_oscilloscope,
     "swmr.flow": check_swmr,
     "eventbuild.flow": check_eventbuild,
+    "batched.flow": check_batched,
 }
 
 

@@ -157,7 +157,7 @@ def test_the_histogram_sink_says_how_many_events_it_counted(capsys, tmp_path):
     sink.process(events(10))
     sink.process(events(1)[0])
     sink.finish()
-    assert capsys.readouterr().err.startswith("11 events; histogram of height: 33 entries")
+    assert capsys.readouterr().err.startswith("histogram of height: 11 events counted, 33 values")
 
 
 def test_a_batched_stdlib_pipeline_delivers_what_the_per_event_one_does(tmp_path):
