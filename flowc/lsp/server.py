@@ -22,7 +22,7 @@ from flowc.lsp import code, completion, diagnostics, edits, hover, navigation, s
 from flowc.lsp.documents import Document
 from flowc.lsp.positions import LineIndex
 
-DEBOUNCE = 0.02  # seconds between a change and the check of the text as it is then
+DEBOUNCE = 0.015  # seconds between a change and the check of the text as it is then
 GRAPH_COMMAND = "flowc.graph"
 LANGUAGE_ID = "flow"
 
