@@ -5,6 +5,7 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const KIND_RATE = { importer: "rate_out" }; // which rate a worker shows (default: rate_in)
+const GRAPH_MARGIN = 36; // added around the graph's drawing, in its units
 const $ = (id) => document.getElementById(id);
 
 let last = null; // the latest frame
@@ -102,10 +103,14 @@ async function loadGraph() {
   holder.innerHTML = await response.text();
   const picture = holder.querySelector("svg");
   if (!picture) return;
-  const width = parseFloat(picture.getAttribute("width"));
+  // room around the drawing for the figures written under the nodes at its edges
+  const [x, y, w, h] = (picture.getAttribute("viewBox") || "").split(/[\s,]+/).map(Number);
+  if (Number.isFinite(w) && Number.isFinite(h)) {
+    picture.setAttribute("viewBox", `${x - GRAPH_MARGIN} ${y} ${w + 2 * GRAPH_MARGIN} ${h + GRAPH_MARGIN}`);
+    picture.style.maxWidth = Math.round((w + 2 * GRAPH_MARGIN) * 1.25) + "px";
+  }
   picture.removeAttribute("height");
   picture.setAttribute("width", "100%");
-  if (width) picture.style.maxWidth = Math.round(width * 1.25) + "px";
   picture.querySelectorAll("title").forEach((t) => {
     if (t.parentNode === picture || t.parentNode.classList.contains("graph")) t.remove();
   });
