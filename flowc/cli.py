@@ -127,6 +127,15 @@ def _add_set_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_params_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--params",
+        metavar="FILE.toml",
+        help="a TOML parameters file: top-level keys set consts (--set wins), a [worker] table "
+        "sets that worker's arguments",
+    )
+
+
 def _add_format_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--format",
@@ -154,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check", "check a flow file and report every problem found")
     check.add_argument("file", metavar="FILE", help="the .flow file")
     _add_set_option(check)
+    _add_params_option(check)
     _add_format_option(check, "how to print diagnostics")
     check.add_argument(
         "--max-shm",
@@ -165,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "compile a flow file and run it")
     run.add_argument("file", metavar="FILE", help="the .flow file")
     _add_set_option(run)
+    _add_params_option(run)
     run.add_argument(
         "--timeout",
         type=_timeout_argument,
@@ -229,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan = command("plan", "print the compiled plan as JSON")
     plan.add_argument("file", metavar="FILE", help="the .flow file")
     _add_set_option(plan)
+    _add_params_option(plan)
 
     fmt = command("fmt", "print a flow file in canonical formatting")
     fmt.add_argument("file", metavar="FILE", help="the .flow file")
@@ -307,14 +319,27 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _check(path: str, set_texts: Sequence[str] = (), max_shm: int | None = None):
-    """Check a file; an unreadable file is a UsageError, undecodable bytes a FlowError."""
+def _check(
+    path: str,
+    set_texts: Sequence[str] = (),
+    max_shm: int | None = None,
+    params: str | None = None,
+):
+    """Check a file; an unreadable file (or parameters file) is a UsageError, undecodable
+    bytes a FlowError."""
     from flowc import compiler
 
+    if params is not None and not os.path.isfile(params):
+        problem = "is a directory, not a TOML file" if os.path.isdir(params) else "no such file"
+        raise UsageError(f"--params {params}: {problem}")
     try:
         with _prints_go_to_stderr():
-            return compiler.check_file(path, set_texts=tuple(set_texts), max_shm=max_shm)
+            return compiler.check_file(
+                path, set_texts=tuple(set_texts), max_shm=max_shm, params=params
+            )
     except OSError as exc:
+        if params is not None and exc.filename == params:
+            raise UsageError(f"--params {params}: cannot read it: {exc.strerror or exc}") from None
         raise UsageError(_unreadable(path, exc)) from None
 
 
@@ -351,9 +376,9 @@ def _unreadable(path: str, exc: OSError) -> str:
     return f"cannot read {path}: {reason}"
 
 
-def _compile_or_report(path: str, set_texts: Sequence[str] = ()):
+def _compile_or_report(path: str, set_texts: Sequence[str] = (), params: str | None = None):
     """The plan of a file, with warnings printed; None when errors were printed."""
-    result = _check(path, set_texts)
+    result = _check(path, set_texts, params=params)
     _print_diagnostics(result.diagnostics)
     if not result.ok or result.plan is None:
         return None
@@ -378,7 +403,7 @@ def _summary_line(path: str, plan) -> str:
 
 def cmd_check(args) -> int:
     set_texts = split_set_texts(args.set_texts)
-    result = _check(args.file, set_texts, args.max_shm)
+    result = _check(args.file, set_texts, args.max_shm, args.params)
     _print_diagnostics(result.diagnostics, args.format)
     if has_errors(result.diagnostics):
         return EXIT_ERRORS
@@ -423,7 +448,7 @@ def _run(args) -> int:
             load_ray_backend()
         except BackendUnavailable as exc:
             raise UsageError(str(exc)) from None
-    plan = _compile_or_report(args.file, set_texts)
+    plan = _compile_or_report(args.file, set_texts, args.params)
     if plan is None:
         return EXIT_ERRORS
     backend = {"address": args.address} if args.backend == "ray" else {}
@@ -579,7 +604,7 @@ def _render_image(dot_source: str, output: str, image_format: str) -> None:
 
 
 def cmd_plan(args) -> int:
-    plan = _compile_or_report(args.file, split_set_texts(args.set_texts))
+    plan = _compile_or_report(args.file, split_set_texts(args.set_texts), args.params)
     if plan is None:
         return EXIT_ERRORS
     sys.stdout.write(plan.to_json() + "\n")

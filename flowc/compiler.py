@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flowc.diagnostics import Diagnostic, FlowError, error, has_errors, sort_diagnostics
+from flowc.params import ParamsFile, read_params
 from flowc.plan import Plan
 from flowc.sema.checks import run_checks
 from flowc.sema.lower import lower
@@ -72,8 +73,19 @@ def check_source(
     functions: Mapping[str, object] | None = None,
     base_dir: str | None = None,
     max_shm: int | None = None,
+    params=None,
 ) -> CheckResult:
-    """Every diagnostic of a flow text, and its plan when there is no error."""
+    """Every diagnostic of a flow text, and its plan when there is no error.
+
+    `params` is a TOML parameters file (`--params`; its path, or a `ParamsFile`): its
+    top-level keys set consts, under `overrides` and `set_texts`, and a table named after a
+    worker sets that worker's arguments. OSError when it cannot be read."""
+    parameters = params if isinstance(params, ParamsFile) else None
+    if params is not None and parameters is None:
+        try:
+            parameters = read_params(params)
+        except FlowError as exc:
+            return CheckResult(source, sort_diagnostics(exc.diagnostics), None)
     with _collector_paused():
         try:
             module = parse(source)
@@ -87,6 +99,7 @@ def check_source(
             functions=functions,
             base_dir=base_dir,
             max_shm=max_shm,
+            params=parameters,
         )
         diagnostics += run_checks(model)
         diagnostics = sort_diagnostics(diagnostics)
@@ -140,9 +153,12 @@ def compile_file(
     *,
     overrides: Mapping[str, object] | None = None,
     functions: Mapping[str, object] | None = None,
+    params=None,
 ) -> Plan:
-    """The plan of a .flow file; raises FlowError holding its errors (OSError if unreadable)."""
-    return _plan_or_raise(check_file(path, overrides=overrides, functions=functions))
+    """The plan of a .flow file; raises FlowError holding its errors (OSError if unreadable).
+
+    `params`: the path of a TOML parameters file, as `flowc run --params` takes."""
+    return _plan_or_raise(check_file(path, overrides=overrides, functions=functions, params=params))
 
 
 def _plan_or_raise(result: CheckResult) -> Plan:

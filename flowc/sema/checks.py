@@ -156,7 +156,7 @@ def check_arguments(model: Model) -> Iterator[Diagnostic]:
         shape, types = inspected[key]
         described = worker.code_name
         given: dict[str, ast.Arg] = {}
-        for arg in worker.decl.args:
+        for arg in worker.arguments:
             if arg.key in given:
                 yield error(
                     "E204",
@@ -282,7 +282,7 @@ def _declared_note(buffer: BufferInfo) -> Note:
 def _check_field_args(worker: WorkerInfo, declared) -> Generator[Diagnostic, None, set[str]]:
     """E203 for arguments that must name fields; returns the field names they named."""
     named: set[str] = set()
-    args = {arg.key: arg for arg in reversed(worker.decl.args)}
+    args = {arg.key: arg for arg in reversed(worker.arguments)}
     for parameter in declared.field_args:
         arg = args.get(parameter)
         value = worker.args.get(parameter)

@@ -94,6 +94,16 @@ class Wire:
     role: str  # "read" | "write" | "observe"
 
 
+@dataclass(frozen=True)
+class ParamArgument:
+    """A worker argument set by a parameters file (`--params`): where `key = value` is
+    written there, so that its diagnostics point into that file."""
+
+    key: str
+    span: Span
+    key_span: Span
+
+
 @dataclass(eq=False)
 class WorkerInfo:
     decl: ast.Worker
@@ -107,10 +117,29 @@ class WorkerInfo:
     observes: tuple[Wire, ...]
     node: str | None = None  # `node=`: the machine a cluster backend places it on
     batch: int | None = None  # `batch=N`: up to N events per call
+    param_args: tuple[ParamArgument, ...] = ()  # arguments the parameters file sets
 
     @property
     def name(self) -> str:
         return self.decl.name
+
+    @property
+    def arguments(self) -> tuple[ast.Arg | ParamArgument, ...]:
+        """Where each argument is given: the flow's `key=value`s, those the parameters file
+        sets in their place, and the file's others after them."""
+        if not self.param_args:
+            return self.decl.args
+        from_file = {arg.key: arg for arg in self.param_args}
+        replaced: set[str] = set()
+        out: list[ast.Arg | ParamArgument] = []
+        for arg in self.decl.args:
+            if arg.key in from_file and arg.key not in replaced:
+                replaced.add(arg.key)
+                out.append(from_file[arg.key])
+            else:
+                out.append(arg)
+        out.extend(arg for arg in self.param_args if arg.key not in replaced)
+        return tuple(out)
 
     @property
     def kind(self) -> str:

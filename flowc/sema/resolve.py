@@ -12,6 +12,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from flowc.callables import STDLIB_PACKAGE, CallableTarget, ResolveError, resolve
 from flowc.diagnostics import Diagnostic, Note, error
@@ -19,6 +20,7 @@ from flowc.sema.model import (
     BufferInfo,
     ConstInfo,
     Model,
+    ParamArgument,
     TypeInfo,
     Wire,
     WorkerInfo,
@@ -31,7 +33,9 @@ from flowc.sema.values import (
     Override,
     apply_override,
     is_int,
+    plain_value,
     show,
+    show_short,
     what_is,
 )
 from flowc.source import SourceFile
@@ -44,6 +48,9 @@ from flowc.types import (
     canonical_code,
     code_problem,
 )
+
+if TYPE_CHECKING:
+    from flowc.params import ParamEntry, ParamsFile
 
 BUFFER_OPTIONS = ("slots", "overflow")
 WORKER_OPTIONS = ("processes", "on_error", "node", "batch")
@@ -72,10 +79,14 @@ def resolve_module(
     functions: Mapping[str, object] | None = None,
     base_dir: str | None = None,
     max_shm: int | None = None,
+    params: ParamsFile | None = None,
 ) -> tuple[Model, list[Diagnostic]]:
-    """The resolved model of a parsed module, and every resolution diagnostic."""
+    """The resolved model of a parsed module, and every resolution diagnostic.
+
+    `params` (a `--params` file) sets consts under `overrides` (which win) and sets workers'
+    arguments over those written in the flow."""
     resolver = _Resolver(source, functions or {}, base_dir)
-    model = resolver.run(module, overrides, max_shm)
+    model = resolver.run(module, overrides, max_shm, params)
     return model, resolver.diagnostics
 
 
@@ -92,14 +103,23 @@ class _Resolver:
         self.resolved_code: dict[CallableTarget, object] = {}
         self.elements: dict[ElementType, ElementType] = {}
         self.sized: set[ElementType] = set()  # types numpy accepted
+        self.worker_params: dict[str, ParamEntry] = {}  # worker name -> its table in --params
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
 
     # --- the passes --------------------------------------------------------------------------
 
-    def run(self, module: ast.Module, overrides: Sequence[Override], max_shm: int | None) -> Model:
+    def run(
+        self,
+        module: ast.Module,
+        overrides: Sequence[Override],
+        max_shm: int | None,
+        params: ParamsFile | None = None,
+    ) -> Model:
         pipeline = self.declare_names(module.statements)
+        if params is not None:
+            overrides = [*self.split_params(params), *overrides]
         pending = self.match_overrides(overrides)
         applied: dict[str, object] = {}
         consts = self.evaluator.consts
@@ -183,6 +203,56 @@ class _Resolver:
                 )
             )
         return pipeline.name if pipeline else None
+
+    def split_params(self, params: ParamsFile) -> list[Override]:
+        """The consts a parameters file sets; its workers' tables go to `worker_params`. A
+        table naming no worker is E204, a worker's entry that is no table E106."""
+        consts = []
+        for entry in params.entries:
+            decl = self.declared.get(entry.key)
+            if isinstance(decl, ast.Worker):
+                if isinstance(entry.value, dict):
+                    self.worker_params[entry.key] = entry
+                else:
+                    self.report(
+                        error(
+                            "E106",
+                            f"`{entry.key}` is a worker: the parameters file sets its arguments "
+                            f"in a table, not with {show_short(entry.value)}",
+                            entry.span,
+                            notes=[Note(f"`{entry.key}` is declared here", name_span(decl))],
+                            help=f"write `[{entry.key}]` and its arguments below it, one "
+                            "`name = value` a line",
+                        )
+                    )
+            elif isinstance(entry.value, dict) and entry.key not in self.const_decls:
+                self.report(self.unknown_worker_table(entry, decl))
+            else:
+                consts.append(
+                    Override(entry.key, entry.key_span, entry.value_span, value=entry.value)
+                )
+        return consts
+
+    def unknown_worker_table(self, entry: ParamEntry, decl: ast.Node | None) -> Diagnostic:
+        workers = [n for n, d in self.declared.items() if isinstance(d, ast.Worker)]
+        notes = []
+        if decl is not None:
+            notes.append(Note(f"`{entry.key}` is {what_is(decl)} declared here", name_span(decl)))
+        guess = did_you_mean(entry.key, workers)
+        if guess:
+            hint = f"did you mean `[{guess}]`?"
+        elif workers:
+            hint = "a table sets the arguments of a worker: " + ", ".join(f"`{n}`" for n in workers)
+        else:
+            hint = "the flow has no workers"
+        return error(
+            "E204",
+            f"the parameters file sets arguments of `{entry.key}`, but the flow has no worker "
+            "of that name",
+            entry.key_span,
+            notes=notes,
+            help=hint + "; top-level `NAME = value` lines, before the first table, set consts",
+        )
 
     def match_overrides(self, overrides: Sequence[Override]) -> dict[str, Override]:
         """Overrides by const name (the last one wins); E104 for names that are no const."""
@@ -499,6 +569,11 @@ class _Resolver:
             value = self.evaluator.evaluate(arg.value)
             if arg.key not in args:
                 args[arg.key] = value
+        param_args = []
+        table = self.worker_params.pop(decl.name, None)  # for the first worker of the name
+        for entry in table.entries if table is not None else ():
+            args[entry.key] = self.param_value(entry)
+            param_args.append(ParamArgument(entry.key, entry.span, entry.key_span))
         options = self.options(decl.options, WORKER_OPTIONS, "worker")
         processes = 1
         if "processes" in options:
@@ -536,7 +611,24 @@ class _Resolver:
             observes=tuple(self.wire(ref, "observe", buffers) for ref in decl.observes),
             node=node,
             batch=batch,
+            param_args=tuple(param_args),
         )
+
+    def param_value(self, entry: ParamEntry) -> object | None:
+        """A worker argument's value from the parameters file, as flow data (E106 for TOML
+        values flow has not: dates, times, infinities)."""
+        value = plain_value(entry.value)
+        if value is None:
+            self.report(
+                error(
+                    "E106",
+                    f"argument `{entry.key}` = {show_short(entry.value)} is no flow value",
+                    entry.value_span,
+                    help="flow values are finite numbers, strings, true/false, lists and "
+                    "mappings; write a date or time as a string",
+                )
+            )
+        return value
 
     def batch_size(self, decl: ast.Worker, value: ast.Value) -> int | None:
         """The N of `batch=N`: a positive integer, on any kind but an observer (E106)."""

@@ -336,6 +336,12 @@ def convert_like(declared: object, value: object) -> object | None:
     return None
 
 
+def plain_value(value: object) -> object | None:
+    """`value` as flow data (tuples as lists, numpy scalars as int/float), or None when it is
+    not made of finite numbers, strings, bools, lists and mappings with string keys."""
+    return _plain(value) if _is_plain_data(value) else None
+
+
 def _is_plain_data(value: object) -> bool:
     if isinstance(value, bool | str):
         return True

@@ -16,7 +16,7 @@ from flowc.syntax import ast
 from flowc.syntax.build import comments_of
 from flowc.syntax.errors import convert_lark_error
 from flowc.syntax.grammar import MAX_SOURCE_CHARS, flow_parser, scanning, syntax_error
-from flowc.syntax.printer import format_module, format_source
+from flowc.syntax.printer import format_module
 
 __all__ = ["format_module", "format_source", "parse", "parse_type", "parse_value"]
 
@@ -24,6 +24,11 @@ __all__ = ["format_module", "format_source", "parse", "parse_type", "parse_value
 def parse(source: SourceFile) -> ast.Module:
     """The syntax tree of a whole .flow text, comments included."""
     return _parse(source, "module")
+
+
+def format_source(source: SourceFile) -> str:
+    """Parse `source` and return its canonical text (raises FlowError on a syntax error)."""
+    return format_module(parse(source))
 
 
 def parse_value(source: SourceFile) -> ast.Value:

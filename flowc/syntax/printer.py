@@ -40,13 +40,6 @@ INDENT = "    "
 _BLANK_LINE = re.compile(r"\n[ \t\f\r\ufeff]*\n")
 
 
-def format_source(source: SourceFile) -> str:
-    """Parse `source` and return its canonical text (raises FlowError on a syntax error)."""
-    from flowc.syntax import parse
-
-    return format_module(parse(source))
-
-
 def format_module(module: ast.Module) -> str:
     """The canonical text of a module, comments included."""
     lines: list[str] = []

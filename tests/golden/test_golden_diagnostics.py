@@ -1,7 +1,7 @@
 """Golden diagnostics (rustc's UI tests): each `diagnostics/*.flow` beside its rendered `.stderr`.
 
-A `.flow` file may start with `# set: NAME=VALUE` and `# max_shm: BYTES` lines, passed to the
-checker as `--set` and `--max-shm` are. `pytest --update-golden` rewrites the `.stderr` files
+A `.flow` file may start with `# set: NAME=VALUE`, `# max_shm: BYTES` and `# params: FILE.toml`
+lines, passed to the checker as `--set`, `--max-shm` and `--params` are. `pytest --update-golden` rewrites the `.stderr` files
 from what flowc prints now; review the diff before committing it.
 """
 
@@ -13,6 +13,7 @@ import pytest
 from flowc.codes import CODES
 from flowc.compiler import check_source
 from flowc.diagnostics import render_text
+from flowc.params import parse_params
 from flowc.source import SourceFile
 
 HERE = Path(__file__).parent / "diagnostics"
@@ -24,11 +25,15 @@ def rendered(path: Path) -> str:
     text = path.read_text(encoding="utf-8")
     set_texts = re.findall(r"^# set: (.+)$", text, flags=re.M)
     max_shm = re.search(r"^# max_shm: (\d+)$", text, flags=re.M)
+    params = re.search(r"^# params: (.+)$", text, flags=re.M)
     result = check_source(
         SourceFile(path.name, text),
         set_texts=set_texts,
         base_dir=str(path.parent),
         max_shm=int(max_shm.group(1)) if max_shm else None,
+        params=parse_params(SourceFile(params.group(1), (HERE / params.group(1)).read_text()))
+        if params
+        else None,
     )
     return render_text(result.diagnostics, color=False)
 
