@@ -21,9 +21,9 @@ function count(n) {
 function short(v) {
   // 881, 12.3 k, 4.50 M: three figures at most
   const a = Math.abs(v);
-  if (a >= 1e9) return (v / 1e9).toPrecision(3) + " G";
-  if (a >= 1e6) return (v / 1e6).toPrecision(3) + " M";
-  if (a >= 1e3) return (v / 1e3).toPrecision(3) + " k";
+  if (a >= 999.5e6) return (v / 1e9).toPrecision(3) + " G";
+  if (a >= 999.5e3) return (v / 1e6).toPrecision(3) + " M";
+  if (a >= 999.5) return (v / 1e3).toPrecision(3) + " k";
   if (a >= 100 || v === 0) return v.toFixed(0);
   return v.toPrecision(3);
 }
