@@ -1,10 +1,14 @@
-"""Cleans up after a supervisor that died: `python janitor.py PID PREFIX SHM_DIR`.
+"""Cleans up after a supervisor that died: `python janitor.py PID PREFIX SHM_DIR`; and finds
+the processes a run's worker code started (`marked`, `tree`), for the supervisor and workers.
 
 Started by the supervisor in its own session with a pipe on stdin, on which the supervisor
 writes `pid start-time` of each worker process it starts. End of file on that pipe means the
 supervisor closed it (the run ended: remove what is left of PREFIX) or died: then kill the
-workers still running (checking their start time, so a reused pid is left alone) and remove
-every `flowc_PID_*` segment and semaphore. Standard library only, so it starts fast.
+workers still running (checking their start time, so a reused pid is left alone), every process
+their code started that it can find (in the worker's process group, or carrying
+`FLOWC_RUN=PREFIX` in their environment),
+and remove the run's segments and semaphores (`PREFIX_*` only: a pid alone may be another PID
+namespace's run). Standard library only, so it starts fast.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import signal
 import sys
 
 POLL_S = 0.5
+# the environment variable each worker sets to its run's prefix: every program the worker's code
+# starts inherits it, which is how they are found when the worker cannot end them itself
+RUN_ENVIRONMENT = "FLOWC_RUN"
 
 
 def process_start_time(pid: int) -> int | None:
@@ -26,6 +33,52 @@ def process_start_time(pid: int) -> int | None:
     except OSError:
         return None
     return int(fields[19])  # field 22 of stat; the first two are before the ')'
+
+
+def tree(pid: int) -> list[int]:
+    """The descendants of a live process, children first (from /proc/PID/task/*/children)."""
+    found: list[int] = []
+    parents = [pid]
+    while parents:
+        parent = parents.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", "rb") as listing:
+                    kids = [int(k) for k in listing.read().split()]
+            except OSError:
+                continue
+            found += kids
+            parents += kids
+    return found
+
+
+def marked(prefix: str) -> list[int]:
+    """Processes whose environment says they belong to the run `prefix` (`FLOWC_RUN`)."""
+    mark = f"{RUN_ENVIRONMENT}={prefix}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as environ:
+                variables = environ.read().split(b"\0")
+        except OSError:
+            continue
+        if mark in variables:
+            found.append(int(name))
+    return found
+
+
+def kill(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def remove(directory: str, pattern: re.Pattern) -> None:
@@ -65,16 +118,19 @@ def main(argv: list[str]) -> int:
             break
         *lines, pending = (pending + chunk).split(b"\n")
         workers += [tuple(map(int, line.split())) for line in lines if line.strip()]
+    ours = re.compile(rf"\.?(?:sem\.)?{re.escape(prefix)}_\w+")  # .PREFIX_lock: being made
     if os.getppid() == pid and alive(pid):
-        remove(directory, re.compile(rf"(?:sem\.)?{re.escape(prefix)}_\w+"))
+        remove(directory, ours)
         return 0
-    for worker, started in workers:
-        if process_start_time(worker) == started:
+    kill(worker for worker, started in workers if process_start_time(worker) == started)
+    for worker, started in workers:  # each worker leads a process group its code's children join
+        if process_start_time(worker) in (started, None):
             try:
-                os.kill(worker, signal.SIGKILL)
+                os.killpg(worker, signal.SIGKILL)
             except OSError:
                 pass
-    remove(directory, re.compile(rf"(?:sem\.)?flowc_{pid}_\w+"))
+    kill(marked(prefix))
+    remove(directory, ours)
     return 0
 
 

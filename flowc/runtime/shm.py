@@ -2,23 +2,30 @@
 
 Every name a run creates starts with `flowc_<supervisor pid>_<random hex>` so that what a
 killed supervisor leaves behind can be found (by the janitor, or by the next run) and removed.
+
+Whether a run is alive is told by a lock, never by its pid: a pid names another process, or
+none, in another PID namespace that shares /dev/shm (a container with the host's IPC). The
+supervisor holds `PREFIX_lock` (an flock, which every namespace sharing the file sees) from
+before its first segment to after its last is unlinked; the next run removes a prefix's names
+only when it can take that lock itself, or when there is no lock file at all.
 """
 
 from __future__ import annotations
 
 import _multiprocessing
 import errno
+import fcntl
 import mmap
 import os
 import re
 import secrets
 
-from flowc.runtime.janitor import alive
-
 SHM_DIR = "/dev/shm"
 _SEMAPHORE_KIND = 1  # _multiprocessing's SEMAPHORE (the other kind is a recursive mutex)
 _SEM_VALUE_MAX = 2**31 - 1
-_OWNED_NAME = re.compile(r"(?:sem\.)?flowc_(\d+)_[0-9A-Za-z_]+")
+# a name of a run: its prefix (flowc_<pid>_<random hex>) and what follows
+_OWNED_NAME = re.compile(r"(?:sem\.)?(flowc_\d+_[0-9a-f]+)_[0-9A-Za-z_]+")
+_LOCK_SUFFIX = "_lock"
 
 
 class SharedMemoryError(Exception):
@@ -28,6 +35,34 @@ class SharedMemoryError(Exception):
 def run_prefix() -> str:
     """The name prefix of every segment and semaphore of a new run of this process."""
     return f"flowc_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+class RunLock:
+    """The lock a live supervisor holds on `PREFIX_lock` in /dev/shm while its run has names
+    there. Created under a hidden name, locked, then renamed: the name is never unlocked."""
+
+    def __init__(self, prefix: str, directory: str = SHM_DIR):
+        self.path = os.path.join(directory, prefix + _LOCK_SUFFIX)
+        hidden = os.path.join(directory, "." + prefix + _LOCK_SUFFIX)
+        self.fd = os.open(hidden, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            os.rename(hidden, self.path)
+        except OSError:
+            os.close(self.fd)
+            os.unlink(hidden)
+            raise
+
+    def release(self) -> None:
+        """Unlink the lock file, then let go of the lock (the run's names are gone by now)."""
+        if self.fd < 0:
+            return
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+        self.fd = -1
 
 
 class Segment:
@@ -122,24 +157,40 @@ def unlink_semaphore(name: str) -> None:
 
 
 def remove_stale(directory: str = SHM_DIR) -> list[str]:
-    """Remove flowc segments and semaphores whose supervisor is no longer alive."""
+    """Remove the segments and semaphores of runs whose supervisor is no longer alive: their
+    lock (`RunLock`) is free or gone. Never those of a live run, whatever its PID namespace."""
     removed = []
     try:
         names = os.listdir(directory)
     except OSError:
         return removed
-    dead: dict[int, bool] = {}
+    runs: dict[str, list[str]] = {}
     for name in names:
         match = _OWNED_NAME.fullmatch(name)
-        if not match:
+        if match and not name.endswith(_LOCK_SUFFIX):
+            runs.setdefault(match.group(1), []).append(name)
+    for prefix, owned in runs.items():
+        lock_path = os.path.join(directory, prefix + _LOCK_SUFFIX)
+        try:
+            fd = os.open(lock_path, os.O_RDWR)
+        except FileNotFoundError:  # taken before the first name, dropped after the last: dead
+            fd = -1
+        except OSError:
             continue
-        pid = int(match.group(1))
-        if pid not in dead:
-            dead[pid] = not alive(pid)
-        if dead[pid]:
-            try:
-                os.unlink(os.path.join(directory, name))
-                removed.append(name)
-            except OSError:
-                pass
+        try:
+            if fd >= 0:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live supervisor holds it
+                owned.append(prefix + _LOCK_SUFFIX)
+            for name in owned:
+                try:
+                    os.unlink(os.path.join(directory, name))
+                    removed.append(name)
+                except OSError:
+                    pass
+        finally:
+            if fd >= 0:
+                os.close(fd)
     return removed

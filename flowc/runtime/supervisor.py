@@ -12,6 +12,17 @@ as every worker process has attached to them (the memory itself lives until the 
 unmaps it), so from then on a killed supervisor cannot leak anything; for the short start-up
 window a janitor process (`janitor.py`, its own session) removes them if the supervisor dies,
 and kills the workers the supervisor left (they also die with their parent: PR_SET_PDEATHSIG).
+Processes the workers' code starts never outlive the run. Each worker is a child subreaper
+(PR_SET_CHILD_SUBREAPER), so everything its code starts stays in its process tree even when
+an intermediate parent exits or a daemon calls setsid; a worker ends that tree when it ends
+(completed or failed), and the supervisor kills a worker's tree with the worker. A subreaper,
+not one process group or session per run: groups and sessions are left by any child that calls
+setsid or setpgid, and a supervisor that is a subreaper would also adopt the orphans of the host
+program that called `plan.run`. For a supervisor killed by SIGKILL, when no tree is left to walk,
+each worker also leads a process group of its own and sets FLOWC_RUN=<prefix> in its
+environment: the janitor kills those groups and every process that carries the mark. (A cgroup
+would be exact, but needs a delegated cgroup tree the runtime cannot count on.)
+
 Workers report failures over one pipe each; the supervisor waits on those pipes and on every
 process's sentinel, so a death (even by SIGKILL) is seen at once.
 """
@@ -34,6 +45,7 @@ import time
 from dataclasses import dataclass
 
 from flowc.plan import Plan, WorkerPlan
+from flowc.runtime import janitor
 from flowc.runtime import stats as S
 from flowc.runtime.bottleneck import find_bottleneck
 from flowc.runtime.calltimes import enabled_by as call_times_enabled_by
@@ -43,6 +55,7 @@ from flowc.runtime.result import RunError, RunResult, WorkerFailure
 from flowc.runtime.ring import PUBLISHED, Ring, RingLayout
 from flowc.runtime.shm import (
     SHM_DIR,
+    RunLock,
     Segment,
     SharedMemoryError,
     create_semaphore,
@@ -210,11 +223,16 @@ def _start_helpers(start_method: str) -> None:
             forkserver.ensure_running()
 
 
-def _kill(process: multiprocessing.process.BaseProcess) -> None:
-    try:
-        process.kill()
-    except (OSError, AttributeError):
-        pass
+def _kill_with_descendants(children: list[_Child]) -> None:
+    """SIGKILL worker processes and every process their code started (a worker is a child
+    subreaper, so those are all in its tree; a killed worker cannot end them itself)."""
+    started = [pid for c in children if c.process.pid for pid in janitor.tree(c.process.pid)]
+    for child in children:
+        try:
+            child.process.kill()
+        except (OSError, AttributeError):
+            pass
+    janitor.kill(started)
 
 
 class _StartFailed(Exception):
@@ -266,6 +284,7 @@ class Supervisor:
         self.segments: list[Segment] = []
         self.semaphore_names: list[str] = []
         self.semaphores: list = []
+        self.run_lock: RunLock | None = None  # held while the run has names in /dev/shm
         self.unlinked = False
         self.children: list[_Child] = []
         self.rings: dict[str, Ring] = {}
@@ -340,6 +359,7 @@ class Supervisor:
             self.stopped = "failed"
             return self._result(started, collect=False)
         self._start_janitor()
+        self.run_lock = RunLock(self.prefix)
         try:
             self._create_shared_memory()
         except SharedMemoryError as exc:
@@ -349,7 +369,7 @@ class Supervisor:
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_write, False)
         try:
-            self._start_processes(self.wake_read, self.wake_write)
+            self._start_processes(self.wake_read, self.wake_write, self.run_lock.fd)
         except _StartFailed as failed:
             self.failure = WorkerFailure(
                 failed.worker,
@@ -369,6 +389,8 @@ class Supervisor:
         if threading.current_thread() is threading.main_thread():
             self.restore_signal_handlers()
         self._kill_all()
+        # what the workers' code started and no worker could end (a worker killed from outside)
+        janitor.kill(janitor.marked(self.prefix))
         self._unlink_all()
         with self.lock:
             self._close()
@@ -628,6 +650,7 @@ class Supervisor:
                     plan_json=plan_json,
                     call_times=self.call_times,
                     live_dir=self.live_dir,
+                    run_id=self.prefix,
                 )
                 process = self.context.Process(
                     target=worker_main,
@@ -774,7 +797,7 @@ class Supervisor:
             return False
         for child in observers:  # a last look was had: stopping an observer is no failure
             child.let_go = True
-            _kill(child.process)
+        _kill_with_descendants(observers)
         for child in observers:
             child.process.join(_JOIN_LIMIT_S)
             self._exited(child)
@@ -825,8 +848,7 @@ class Supervisor:
         ]
         if alive:
             self.killed = True
-        for child in alive:
-            _kill(child.process)
+        _kill_with_descendants(alive)
         for child in self.children:
             if child.process.pid is not None:
                 child.process.join(_JOIN_LIMIT_S)
@@ -840,6 +862,8 @@ class Supervisor:
             segment.unlink()
         for name in self.semaphore_names:
             unlink_semaphore(name)
+        if self.run_lock is not None:
+            self.run_lock.release()
         self.unlinked = True
 
     def _close(self) -> None:
@@ -948,6 +972,9 @@ class Supervisor:
             if worker.kind == "observer":
                 entry["seen"] = total(S.SEEN)
                 entry["skipped"] = total(S.SKIPPED)
+                if any(c.let_go for c in children):  # what came after its last look: skipped
+                    published = sum(self.rings[b].words[PUBLISHED] for b in worker.observes)
+                    entry["skipped"] = max(entry["skipped"], published - entry["seen"])
                 entry["events_in"] = entry["seen"]
             paused = seconds(S.PAUSED_S)
             if paused:  # only a run paused through its handle has it (the Ray backend cannot)

@@ -22,6 +22,7 @@ import numpy as np
 
 from flowc.callables import call_shape, resolve
 from flowc.plan import WorkerPlan
+from flowc.runtime import janitor
 from flowc.runtime import stats as S
 from flowc.runtime.batch import BatchRunner, put
 from flowc.runtime.calltimes import CallTimes
@@ -41,6 +42,9 @@ from flowc.runtime.shm import Segment, open_semaphore
 from flowc.runtime.stopping import STOP_SIGNALS
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+# what the worker's code started gets this long to end after SIGTERM, then SIGKILL (seconds)
+_DESCENDANTS_GRACE_S = 0.5
 # results read as one item per output
 _SEQUENCES = (list, tuple)
 # a worker waiting for events looks at its inputs at least this often, rung or not (seconds):
@@ -70,6 +74,7 @@ class ProcessSpec:
     plan_json: str = ""  # the whole plan, given to the worker's code as FLOWC_PLAN
     call_times: bool = True  # keep the call times (statistics); off, they only tell slow from fast
     live_dir: str | None = None  # where observers publish live documents (flowc run --serve)
+    run_id: str = ""  # the run's name prefix: FLOWC_RUN of every program the worker's code starts
 
 
 class StopImport(BaseException):
@@ -86,15 +91,51 @@ def _on_stop_signal(signum, frame):
 
 
 def _die_with_supervisor(supervisor_pid: int) -> None:
+    """Die with the supervisor (PR_SET_PDEATHSIG), and keep every process the worker's code
+    starts a descendant, even one whose parent exits (PR_SET_CHILD_SUBREAPER), so that
+    `_end_descendants` finds them all."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
+        pass
+    try:  # a process group of its own: the janitor ends what the code started by its id
+        os.setpgid(0, 0)
+    except OSError:
         pass
     try:
         os.kill(supervisor_pid, 0)
     except ProcessLookupError:
         os._exit(1)
+
+
+def _end_descendants() -> None:
+    """End every process the worker's code started and left running (SIGTERM, then SIGKILL
+    after a grace) and reap them: nothing the run started may outlive it."""
+    pids = janitor.tree(os.getpid())
+    if not pids:
+        return
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + _DESCENDANTS_GRACE_S
+    while time.monotonic() < deadline and janitor.tree(os.getpid()):
+        _reap()
+        time.sleep(0.01)
+    janitor.kill(janitor.tree(os.getpid()))
+    time.sleep(0.01)
+    _reap()
+
+
+def _reap() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
 
 
 def _user_traceback(exc: BaseException) -> str:
@@ -147,6 +188,7 @@ def worker_main(spec: ProcessSpec, conn) -> None:
     _die_with_supervisor(spec.supervisor_pid)
     # set here, not inherited: a forkserver keeps the environment of the run that started it
     os.environ[PLAN_ENVIRONMENT] = spec.plan_json
+    os.environ[janitor.RUN_ENVIRONMENT] = spec.run_id
     if spec.live_dir is not None:
         os.environ[LIVE_DIR_ENVIRONMENT] = spec.live_dir
         os.environ[WORKER_ENVIRONMENT] = spec.worker.name
@@ -166,6 +208,7 @@ def worker_main(spec: ProcessSpec, conn) -> None:
         except OSError:
             pass
         conn.close()
+        _end_descendants()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(1)
@@ -173,6 +216,7 @@ def worker_main(spec: ProcessSpec, conn) -> None:
     # back its default action (terminate) while the supervisor may still be sending one
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     process.record_times(started_wall)
+    _end_descendants()
     conn.close()
 
 
