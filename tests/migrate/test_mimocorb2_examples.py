@@ -24,12 +24,14 @@ STYLES = ("feb2025", "mid2025", "v004")
 pytestmark = pytest.mark.runtime
 
 
-def prepared(example: str, style: str, tmp_path: Path) -> Path:
-    """The example copied to tmp_path, with its worker file in `style` as functions.py."""
-    folder = tmp_path / example
-    shutil.copytree(EXAMPLES / example, folder)
-    shutil.copy(folder / "workers" / f"{style}.py", folder / "functions.py")
-    return folder
+def prepared(example: str, style: str, tmp_path: Path, *, also: tuple[str, ...] = ()) -> Path:
+    """The example (and the examples it uses, `also`) copied to tmp_path, each with its worker
+    file in `style` as functions.py."""
+    for name in (example, *also):
+        folder = tmp_path / name
+        shutil.copytree(EXAMPLES / name, folder)
+        shutil.copy(folder / "workers" / f"{style}.py", folder / "functions.py")
+    return tmp_path / example
 
 
 def imported_and_run(setup: Path, *, warnings=(), overrides=None) -> flowc.RunResult:
@@ -177,3 +179,66 @@ def test_muon(style, tmp_path):
         chA, chB = waves.channels(int(meta["counter"][0]))
         assert data["chA"].tolist() == chA.astype("f4").tolist()
         assert data["chB"].tolist() == chB.astype("f4").tolist()
+
+
+# --- redpitaya, without the board: pulse-height analysis, a histogram and a csv of it -------------
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_redpitaya(style, tmp_path):
+    folder = prepared("redpitaya", style, tmp_path)
+    raw = ["M202"] if style == "v004" else []  # a source writing itself uses no template
+    # M003: the csv exporter is named like its buffer; M203: visualizers.histogram left out;
+    # M204: the oscilloscope draws a PNG (and its ylim goes), the csv's deadtime is in seconds
+    warnings = ["M003", "M203", "M204", "M204", "M204", *raw]
+    imported_and_run(folder / "setup.yaml", warnings=warnings)
+    pulses = load_module(folder, "rp_waves").pulses
+    # analyzers.pha: find_peaks(IN1, height=500), the first peak of a waveform, or none
+    expected = {}
+    for i in range(300):
+        high = [height for _, height in pulses(i) if height >= 500]
+        if high:
+            expected[i] = high[0]
+    assert 0 < len(expected) < 300 and any(pulses(i)[0][1] == 600 for i in expected)
+    target = folder / "target"
+    header, rows = exported_csv(target / "pulse_parameters_export.csv")
+    assert header == ["counter", "timestamp", "deadtime", "peak_heights"]
+    assert {int(row[0]): int(row[3]) for row in rows} == expected
+    counts = np.load(target / "Histograms_pulse_parameters" / "peak_heights.npy")
+    assert counts.tolist() == histogram_counts(list(expected.values()), 0, 4095, 4096).tolist()
+    assert counts.sum() == len(expected)
+
+
+# --- mimo_files: a .mimo file written by one setup, played back by another ------------------------
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_mimo_files_written_then_read(style, tmp_path, monkeypatch):
+    folder = prepared("mimo_files", style, tmp_path, also=("muon",))  # its source is muon's
+    monkeypatch.chdir(folder)  # the read setup names the file relative to where it runs
+    imported_and_run(folder / "write_setup.yaml", warnings=["M204"])  # the oscilloscope's PNG
+    channels = load_module(tmp_path / "muon", "muon_waves").channels
+    info, records = mimo_records(folder / "target" / "waveform_buffer.mimo")
+    assert info["header"] == "This is a mimoCoRB file" and info["version"] == 1
+    assert info["metadata_dtype"].names == ("counter", "timestamp", "deadtime")
+    assert [int(meta["counter"][0]) for _, meta in records] == list(range(400))
+    for i, (data, _) in enumerate(records):
+        chA, chB = channels(i)
+        assert data["chA"].tolist() == chA.astype("f4").tolist()
+        assert data["chB"].tolist() == chB.astype("f4").tolist()
+
+    # the poisson timing and the csv's deadtime column are M204
+    imported_and_run(folder / "read_setup.yaml", warnings=["M204", "M204"])
+    waves = [channels(i) for i in range(400)]
+    a_max = [np.max(a.astype("f4")) for a, _ in waves]
+    b_max = [np.max(b.astype("f4")) for _, b in waves]
+    a_at = [int(np.argmax(a.astype("f4"))) for a, _ in waves]
+    header, rows = exported_csv(folder / "target" / "maxima.csv")
+    assert header == ["counter", "timestamp", "deadtime", "chA_max", "chB_max", "chA_at"]
+    got = {int(row[0]): (np.float32(row[3]), np.float32(row[4]), int(row[5])) for row in rows}
+    assert got == {i: (a_max[i], b_max[i], a_at[i]) for i in range(400)}
+    histograms = folder / "target" / "Histograms_Maxima"
+    assert (
+        np.load(histograms / "chA_max.npy").tolist() == histogram_counts(a_max, 0, 2, 41).tolist()
+    )
+    assert np.load(histograms / "chA_at.npy").tolist() == histogram_counts(a_at, 0, 64, 65).tolist()
