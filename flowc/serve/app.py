@@ -41,10 +41,12 @@ CONTROLS = {
 
 @cache
 def _page() -> str:
+    """The page's HTML, shipped in the package."""
     return resources.files("flowc.serve").joinpath("assets", "index.html").read_text("utf-8")
 
 
 def _token_of(request: Request) -> str:
+    """The token a request carries: `?token=`, else the header `Authorization: token T`."""
     given = request.query_params.get("token", "")
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if not given and scheme.lower() == "token":
@@ -56,7 +58,7 @@ def build_app(feed, token: str, *, closing: threading.Event) -> Starlette:
     """The app serving `feed`'s run; `token` guards the controls; event streams end once
     `closing` is set."""
     registry = registry_of(feed)
-    graph: list[str] = []
+    graph: list[str] = []  # the SVG, drawn at the first request (Graphviz takes a moment)
 
     async def page(request: Request) -> Response:
         return HTMLResponse(_page(), headers={"Cache-Control": "no-store"})
