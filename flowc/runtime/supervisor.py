@@ -42,8 +42,10 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 
+from flowc.callables import resolve
 from flowc.plan import Plan, WorkerPlan
 from flowc.runtime import janitor
 from flowc.runtime import stats as S
@@ -257,6 +259,7 @@ class _Child:
     exited: bool = False
     failure: tuple[str, str] | None = None  # (message, traceback) the child sent
     let_go: bool = False  # an observer stopped after its last look: its end is no failure
+    finished: tuple | None = None  # (what finish() returned,) sent for a class with combine
 
 
 class Supervisor:
@@ -339,6 +342,7 @@ class Supervisor:
         from `start`."""
         try:
             self._watch(self.started, timeout, self.wake_read)
+            self._combine()
             self.monitor.finish(time.perf_counter() - self.started)
             return self._result(self.started, collect=True)
         finally:
@@ -724,6 +728,27 @@ class Supervisor:
             if not self.unlinked and all(c.attached or c.exited for c in self.children):
                 self._unlink_all()
 
+    def _combine(self) -> None:
+        """Hand what `finish()` returned in each process of a class worker with `combine`, in
+        process order, to `combine(values)`: once, here, in the supervisor's working
+        directory. A failure there fails the run, naming the worker."""
+        if self.failure is not None or self.killed:
+            return
+        for worker in self.plan.workers:
+            children = [c for c in self.children if c.worker is worker]
+            if not children or any(c.finished is None for c in children):
+                continue
+            try:
+                code = resolve(worker.callable, self.plan.functions)
+                code.combine([c.finished[0] for c in sorted(children, key=lambda c: c.index)])
+            except BaseException as exc:  # the user's code may raise anything
+                message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                self.failure = WorkerFailure(
+                    worker.name, 0, f"combine() raised {message}", traceback.format_exc()
+                )
+                self.stopped = "failed"
+                return
+
     def _receive(self, child: _Child) -> None:
         try:
             while child.conn.poll():
@@ -734,6 +759,8 @@ class Supervisor:
                         self._signal_stop(child)
                 elif message[0] == "failed":
                     child.failure = (message[1], message[2])
+                elif message[0] == "finished":
+                    child.finished = (message[1],)
         except (EOFError, OSError):
             child.conn.close()
 

@@ -199,6 +199,8 @@ def worker_main(spec: ProcessSpec, conn) -> None:
         conn.send(("attached",))
         process.load_code()
         process.run()
+        if process.combines:
+            conn.send(("finished", process.finished))
     except BaseException as exc:  # the user's code may raise anything; the supervisor decides
         if process is not None:
             process.record_times(started_wall)
@@ -285,6 +287,9 @@ class WorkerProcess:
         self.shape = call_shape(code, plan.kind)
         args = dict(plan.args)
         self.finish = None
+        self.finished = None  # what finish() returned: the supervisor's, for `combine`
+        # a class with combine(values) gets every process's finish() return, at the end
+        self.combines = self.shape.is_class and callable(getattr(code, "combine", None))
         if plan.kind == "importer":
             if self.shape.wants_example:
                 layout = spec.rings[plan.outputs[0]]
@@ -322,7 +327,7 @@ class WorkerProcess:
             self.run_consumer()
         self.clock.before_blocking()
         if self.finish is not None:
-            self.finish()
+            self.finished = self.finish()
         for port in self.outputs:
             port.close()
         self.counters[S.STATE] = S.STATE_FINISHED

@@ -399,3 +399,31 @@ def test_a_run_lock_is_taken_and_released_by_every_run(tmp_path):
     lock.release()
     assert not os.path.exists(lock.path)
     assert f"{prefix}_b0" in remove_stale() and not os.path.exists(segment)
+
+
+# --- combine(values): one result from N processes ----------------------------------------------
+
+COMBINED = """
+pipeline combined
+buffer a : {x: i8} slots=8
+importer  src  = W:count(n=1000) -> a
+exporter  sum  = W:Partial(path="combined.txt", fail=FAIL) a processes=2
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_combine_gets_every_processs_finish_value_once_in_the_supervisor(tmp_path, method):
+    run = FlowcRun(tmp_path, COMBINED.replace("FAIL", "false"), "--quiet", method=method)
+    code, err = run.finish()
+    assert code == 0, err
+    pid, total, count = (tmp_path / "combined.txt").read_text().split()
+    assert (int(pid), int(total), int(count)) == (run.pid, sum(range(1000)), 2)
+    run.assert_left_nothing()
+
+
+def test_a_failing_combine_fails_the_run_naming_the_worker(tmp_path):
+    run = FlowcRun(tmp_path, COMBINED.replace("FAIL", "true"), "--quiet")
+    code, err = run.finish()
+    assert code == 1
+    assert "worker `sum`" in err and "combine() raised RuntimeError: combine was asked" in err
+    assert run.stats()["failure"]["worker"] == "sum"
