@@ -37,6 +37,19 @@ def identity(data):
     return data
 
 
+class FailAfter:
+    """Processor: passes `n` events on, then raises."""
+
+    def __init__(self, n: int):
+        self.left = n
+
+    def process(self, data):
+        self.left -= 1
+        if self.left < 0:
+            raise RuntimeError("the detector caught fire")
+        return data
+
+
 class Count:
     """Exporter: counts what arrives."""
 

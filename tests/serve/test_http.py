@@ -337,3 +337,19 @@ def test_without_call_times_busy_is_not_reported(write_flow, monkeypatch):
         handle.stop(drain=False)
         handle.wait(30)
         handle.server.close()
+
+
+def test_a_failed_run_is_shown_with_the_worker_that_failed(write_flow, tmp_path):
+    text = write_flow(n=0).read_text().replace(":identity()", ":FailAfter(n=50)")
+    path = tmp_path / "failing.flow"
+    path.write_text(text)
+    handle = flowc.compile_file(str(path)).start(serve="127.0.0.1:0", serve_linger=5.0)
+    try:
+        result = handle.wait(30)
+        assert result.exit == 1
+        final = wait_for(lambda: (f := frame(handle.server.address))["summary"] and f, 5, "final")
+        assert final["state"] == "failed" and final["exit"] == 1
+        assert final["failure"]["worker"] == "copy"
+        assert "the detector caught fire" in final["failure"]["message"]
+    finally:
+        handle.server.close()
