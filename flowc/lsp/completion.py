@@ -50,7 +50,7 @@ class Context:
     base_dir: str
 
 
-def complete(text: str, offset: int, context: Context) -> list[types.CompletionItem]:
+def complete(text: str, offset: int, context: Context) -> list[Item]:
     start = statement_start(text, offset)
     before = tokens(text, start, offset)
     if before and before[-1].kind == "comment":
@@ -80,29 +80,43 @@ def complete(text: str, offset: int, context: Context) -> list[types.CompletionI
     return []
 
 
-def _item(label, kind, start, end, *, text=None, detail=None, doc=None, sort=None):
-    return (label, kind, start, end, text if text is not None else label, detail, doc, sort)
+@dataclass(frozen=True)
+class Item:
+    """A completion: `text` replaces the characters [start, end) (the word being typed)."""
+
+    label: str
+    kind: types.CompletionItemKind
+    start: int
+    end: int
+    text: str
+    detail: str | None = None
+    doc: str | None = None
+    sort: str | None = None
 
 
-def to_lsp(items, position_of: Callable[[int], types.Position]) -> list[types.CompletionItem]:
+def _item(label, kind, start, end, *, text=None, detail=None, doc=None, sort=None) -> Item:
+    return Item(label, kind, start, end, label if text is None else text, detail, doc, sort)
+
+
+def to_lsp(items: list[Item], position_of: Callable[[int], types.Position]):
     """Completion items with edits replacing the word being typed, in LSP positions."""
-    out = []
-    for label, kind, start, end, text, detail, doc, sort in items:
-        edit_range = types.Range(start=position_of(start), end=position_of(end))
-        out.append(
-            types.CompletionItem(
-                label=label,
-                kind=kind,
-                detail=detail,
-                documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=doc)
-                if doc
-                else None,
-                sort_text=sort,
-                filter_text=label,
-                text_edit=types.TextEdit(range=edit_range, new_text=text),
-            )
+    return [
+        types.CompletionItem(
+            label=item.label,
+            kind=item.kind,
+            detail=item.detail,
+            documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=item.doc)
+            if item.doc
+            else None,
+            sort_text=item.sort,
+            filter_text=item.label,
+            text_edit=types.TextEdit(
+                range=types.Range(start=position_of(item.start), end=position_of(item.end)),
+                new_text=item.text,
+            ),
         )
-    return out
+        for item in items
+    ]
 
 
 # --- buffers and types -----------------------------------------------------------------------

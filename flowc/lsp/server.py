@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import traceback
 from importlib import metadata
 
 from lsprotocol import types
@@ -74,7 +75,15 @@ class FlowServer(LanguageServer):
         return self.documents.get(uri)
 
     def publish(self, document: Document) -> None:
-        analysis = document.current()
+        try:
+            analysis = document.current()
+        except Exception:  # a bug of flowc's: say so in the editor's log, keep serving
+            message = f"flowc: internal error checking {document.uri}:\n{traceback.format_exc()}"
+            print(message, file=sys.stderr)
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Error, message=message)
+            )
+            return
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
                 uri=document.uri,

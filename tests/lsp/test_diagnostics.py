@@ -122,3 +122,40 @@ async def test_closing_a_document_clears_its_diagnostics(client):
     client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=document.id))
     document.version = None
     assert list(await document.diagnostics()) == []
+
+
+NOISY = '''\
+import os
+import sys
+
+print("printed by the worker module on import")
+sys.stdout.write("written to sys.stdout\\n")
+os.write(1, b"written to file descriptor 1\\n")
+
+
+def work(data, *, gain=1.0):
+    """Scale the energies by `gain`."""
+    print("printed on each call")
+    return data
+'''
+
+
+async def test_worker_code_that_prints_cannot_corrupt_the_protocol(client, tmp_path):
+    (tmp_path / "noisy.py").write_text(NOISY)
+    text = (
+        "type Hit = {energy: f8}\n"
+        "buffer raw : Hit slots=4\n"
+        "buffer out : Hit slots=4\n"
+        "importer sim = stdlib.sources.pulses(n=5) -> raw\n"
+        'processor scale = "noisy.py":work(gain=2.0) raw -> out\n'
+        "exporter drop = stdlib.sinks.null() out\n"
+    )
+    path = tmp_path / "noisy.flow"
+    path.write_text(text)
+    document = open_document(client, path)
+    assert list(await document.diagnostics()) == []
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=document.id, position=document.position("scale", 1))
+    )
+    assert "def work(data, *, gain=1.0)" in hover.contents.value
+    assert "Scale the energies by `gain`." in hover.contents.value
