@@ -23,6 +23,7 @@ from flowc.errors import FlowcError
 
 STDLIB_PREFIX = "stdlib."
 STDLIB_PACKAGE = "flowc.stdlib"
+_FILE_MODULE_PREFIX = "_flowc_file_"  # modules imported from a .py file by path
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,59 @@ def resolve(target: CallableTarget, functions: Mapping[str, object] | None = Non
     return obj
 
 
+# --- callables given through functions=, recorded by reference in a plan's JSON -------------
+
+
+def reference_of(obj: object) -> dict:
+    """How a plan's JSON records a callable given through `functions=`: `{"module",
+    "qualname"}` when importing the module and following the name finds it again, else
+    `{"reason"}`, saying why not (a lambda, a local function, an object without a name)."""
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str):
+        return {"reason": f"a {type(obj).__name__} object has no importable name"}
+    if "<lambda>" in qualname:
+        return {"reason": "it is a lambda"}
+    if "<locals>" in qualname:
+        outer = qualname.split(".<locals>", 1)[0]
+        return {"reason": f"it is defined inside the function `{outer}`"}
+    if module.startswith(_FILE_MODULE_PREFIX):
+        return {"reason": "its module was loaded from a file by path, not imported by name"}
+    found = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        return {"reason": f"`{module}.{qualname}` does not name it"}
+    return {"module": module, "qualname": qualname}
+
+
+def function_from_reference(worker: str, data: Mapping) -> object:
+    """The callable a plan's JSON recorded for `worker` (`data` is its callable); raises
+    ResolveError naming the worker and saying why it cannot be had without `functions=`."""
+    name = data["attr"]
+    again = f"pass it again: Plan.from_json(text, functions={{{name!r}: ...}})"
+    reference = data.get("reference")
+    if reference is None:
+        raise ResolveError(
+            f"worker `{worker}` calls `{name}`, given to the compiler through functions=, and "
+            f"the plan does not record where it comes from; {again}"
+        )
+    if "reason" in reference:
+        raise ResolveError(
+            f"worker `{worker}` calls `{name}`, given to the compiler through functions=, which "
+            f"cannot be recorded by reference: {reference['reason']}; {again}, or make it a "
+            "module-level function"
+        )
+    module, qualname = reference["module"], reference["qualname"]
+    try:
+        return resolve(CallableTarget("module", module, qualname))
+    except ResolveError as exc:
+        raise ResolveError(
+            f"worker `{worker}` calls `{name}`, recorded as `{module}:{qualname}`, which cannot "
+            f"be imported here: {exc.message}; {again}"
+        ) from None
+
+
 def _import_module(name: str):
     try:
         return importlib.import_module(name)
@@ -106,7 +160,7 @@ def _import_file(path: str):
     path = os.path.abspath(path)
     digest = hashlib.sha1(path.encode()).hexdigest()[:12]
     stem = "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(path))[0])
-    name = f"_flowc_file_{stem}_{digest}"
+    name = f"{_FILE_MODULE_PREFIX}{stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     if not os.path.isfile(path):

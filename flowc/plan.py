@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from flowc.callables import CallableTarget
+from flowc.callables import CallableTarget, function_from_reference, reference_of
 from flowc.types import META_DTYPE, ElementType
 
 PLAN_FORMAT = 1
@@ -199,19 +199,37 @@ class Plan:
             "consts": dict(self.consts),
             "overrides": dict(self.overrides),
             "buffers": [b.to_json() for b in self.buffers],
-            "workers": [w.to_json() for w in self.workers],
+            "workers": [self._worker_json(w) for w in self.workers],
         }
+
+    def _worker_json(self, worker: WorkerPlan) -> dict:
+        """A worker's JSON; a callable given through `functions=` is recorded by reference
+        (module and qualified name) where it can be imported again, else with why not."""
+        data = worker.to_json()
+        target = worker.callable
+        if target.kind == "function" and target.attr in self.functions:
+            data["callable"]["reference"] = reference_of(self.functions[target.attr])
+        return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
     @staticmethod
     def from_json(text: str, functions: Mapping[str, object] | None = None) -> Plan:
+        """The plan of `to_json`'s text. Callables given to the compiler through `functions=`
+        are imported again by the module and name recorded for them; only those that cannot
+        be (lambdas, local functions) must be given again in `functions`, else ResolveError
+        names the worker and says why."""
         d = json.loads(text)
         if d.get("format") != PLAN_FORMAT:
             raise ValueError(
                 f"unsupported plan format {d.get('format')!r} (expected {PLAN_FORMAT})"
             )
+        functions = dict(functions or {})
+        for worker in d["workers"]:
+            target = worker["callable"]
+            if target["kind"] == "function" and target["attr"] not in functions:
+                functions[target["attr"]] = function_from_reference(worker["name"], target)
         return Plan(
             name=d["name"],
             buffers=tuple(BufferPlan.from_json(b) for b in d["buffers"]),
@@ -219,7 +237,7 @@ class Plan:
             consts=d.get("consts", {}),
             overrides=d.get("overrides", {}),
             source_path=d.get("source_path"),
-            functions=dict(functions or {}),
+            functions=functions,
         )
 
     @property
