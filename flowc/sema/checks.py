@@ -530,6 +530,57 @@ def _cycle_diagnostic(graph: nx.MultiDiGraph, cycle: list) -> Diagnostic:
     )
 
 
+# where cgroups are mounted, and the cgroups of this process (E304)
+CGROUP_ROOT = "/sys/fs/cgroup"
+PROC_CGROUP = "/proc/self/cgroup"
+# cgroup v1 writes "no limit" as a number near 2**63
+_NO_LIMIT = 2**60
+
+
+def cgroup_memory_room(
+    root: str | None = None, proc_cgroup: str | None = None
+) -> tuple[int, int, str] | None:
+    """(bytes left, limit, the file that sets it) for the tightest memory limit on the way from
+    this process's cgroup to the root (v2 memory.max minus memory.current, v1
+    memory.limit_in_bytes minus memory.usage_in_bytes); None when no limit is set or found.
+    Pages of /dev/shm count against it: a run past it is OOM-killed while allocating them."""
+    root = CGROUP_ROOT if root is None else root
+    try:
+        with open(PROC_CGROUP if proc_cgroup is None else proc_cgroup) as listing:
+            lines = listing.read().splitlines()
+    except OSError:
+        return None
+    tightest = None
+    for line in lines:
+        hierarchy, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if hierarchy == "0" and not controllers:
+            bases = [(root, "memory.max", "memory.current")]
+            bases.append((os.path.join(root, "unified"), "memory.max", "memory.current"))
+        elif "memory" in controllers.split(","):
+            bases = [(os.path.join(root, "memory"), "memory.limit_in_bytes", "memory.usage_in_bytes")]
+        else:
+            continue
+        parts = [part for part in path.split("/") if part]
+        for base, limit_name, usage_name in bases:
+            for depth in range(len(parts), -1, -1):
+                folder = os.path.join(base, *parts[:depth])
+                limit = _cgroup_number(os.path.join(folder, limit_name))
+                if limit is None or limit >= _NO_LIMIT:
+                    continue
+                room = max(0, limit - (_cgroup_number(os.path.join(folder, usage_name)) or 0))
+                if tightest is None or room < tightest[0]:
+                    tightest = (room, limit, os.path.join(folder, limit_name))
+    return tightest
+
+
+def _cgroup_number(path: str) -> int | None:
+    try:
+        with open(path) as setting:
+            return int(setting.read().strip())
+    except (OSError, ValueError):  # missing, or "max"
+        return None
+
+
 def check_shared_memory(model: Model) -> Iterator[Diagnostic]:
     """E304: the buffers fit in the shared memory there is (or `--max-shm`)."""
     sized = [(b.total_bytes, b) for b in model.buffers.values() if b.complete]
@@ -541,6 +592,13 @@ def check_shared_memory(model: Model) -> Iterator[Diagnostic]:
     elif os.path.isdir(SHM_PATH):
         limit = shutil.disk_usage(SHM_PATH).free
         where = f"the {human_bytes(limit)} free in {SHM_PATH}"
+        room = cgroup_memory_room()
+        if room is not None and room[0] < limit:  # shared memory counts against the cgroup
+            limit, cgroup_limit, setting = room
+            where = (
+                f"the {human_bytes(limit)} the memory limit of this process's cgroup leaves "
+                f"({human_bytes(cgroup_limit)} in {setting})"
+            )
     else:
         return
     if total <= limit:
