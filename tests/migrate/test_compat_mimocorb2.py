@@ -266,3 +266,86 @@ def test_an_endless_writer_is_held_back_and_stopped_by_the_timeout(tmp_path):
     assert len(seen) > 0
     assert seen.tolist() == list(range(len(seen)))  # in order, none lost on the way
     assert result.stats["buffers"]["raw"]["written"] == len(seen)
+
+
+def test_mimobuffer_describes_a_buffer_as_mimocorb2s_does():
+    from flowc.compat.mimocorb2 import mimoBuffer
+
+    buffer = mimoBuffer.from_setup(
+        "raw", {"slot_count": 8, "data_length": 4, "data_dtype": {"ch1": "f4", "n": "i2"}}
+    )
+    assert (buffer.name, buffer.slot_count, buffer.data_length) == ("raw", 8, 4)
+    assert buffer.data_example.shape == (4,) and buffer.data_example.dtype.names == ("ch1", "n")
+    assert buffer.metadata_example.dtype.names == ("counter", "timestamp", "deadtime")
+    assert buffer.flush_event_received.value is False
+
+
+def test_deadtime_is_seen_as_mimocorb2s_ratio_of_the_time_between_events():
+    from flowc.compat.mimocorb2 import DeadtimeRatio
+    from flowc.types import META_DTYPE
+
+    def meta(counter, timestamp, blocked):
+        record = np.zeros((), META_DTYPE)
+        record["counter"], record["timestamp"], record["deadtime"] = counter, timestamp, blocked
+        return record
+
+    ratio = DeadtimeRatio()
+    assert ratio(meta(0, 10.0, 0.0))["deadtime"][0] == 0.0
+    # 0.025 s blocked of the 0.1 s since the previous event
+    assert ratio(meta(1, 10.1, 0.025))["deadtime"][0] == pytest.approx(0.25)
+    # events 2 and 3 were not seen (a filter took them): 0.3 s over 3 events, 0.1 s each
+    assert ratio(meta(4, 10.4, 0.05))["deadtime"][0] == pytest.approx(0.5)
+    assert ratio(meta(5, 10.45, 0.2))["deadtime"][0] == 1.0  # never more than all of it
+    seen = ratio(meta(6, 10.5, 0.0))
+    assert seen["counter"][0] == 6 and seen["timestamp"][0] == 10.5  # the rest unchanged
+
+
+FEB_2025 = """
+import numpy as np
+from mimocorb2.mimo_buffer import mimoBuffer
+from mimocorb2.worker_templates import Exporter, Importer
+
+DATA = 0
+METADATA = 1
+
+
+def numbers(*mimo_args):
+    importer = Importer(mimo_args)
+    assert isinstance(importer.writer.buffer, mimoBuffer)
+
+    def ufunc():
+        for i in range(importer.config["n"]):
+            yield i  # a plain number into the {x} buffer, as mimoCoRB2 assigns it
+        yield None
+
+    importer(ufunc)
+
+
+def collect(*mimo_args):
+    sources, sinks, observes, config = mimo_args
+    exporter = Exporter(mimo_args)
+    seen = [(float(data["x"][0]), float(meta["deadtime"][0])) for data, meta in exporter]
+    np.save(config["run_directory"] + f"/{config['name']}.npy", np.array(seen))
+"""
+
+
+@pytest.mark.runtime
+def test_feb_2025_workers_get_their_mimo_args_and_see_deadtime_ratios(tmp_path):
+    (tmp_path / "feb.py").write_text(textwrap.dedent(FEB_2025))
+    spec = buffer_spec("raw", EVENT, 1)
+    text = "\n".join(
+        [
+            "buffer raw : {x: f8} slots=2",
+            f'importer numbers = flowc.compat.mimocorb2.ImporterWorker(mimo_file="feb.py", '
+            f'mimo_function="numbers", mimo_name="numbers", mimo_setup_dir="{tmp_path}", '
+            f'mimo_run_dir="{tmp_path / "run"}", mimo_sinks=["{spec}"], n=40) -> raw',
+            f'exporter collect = flowc.compat.mimocorb2.ExporterWorker(mimo_file="feb.py", '
+            f'mimo_function="collect", mimo_name="collect", mimo_setup_dir="{tmp_path}", '
+            f'mimo_run_dir="{tmp_path / "run"}", mimo_sources=["{spec}"]) raw',
+        ]
+    )
+    result = flowc.compile_source(text + "\n").run(quiet=True, timeout=60)
+    assert result.ok
+    seen = np.load(tmp_path / "run" / "collect.npy")
+    assert seen[:, 0].tolist() == list(range(40))
+    assert ((seen[:, 1] >= 0) & (seen[:, 1] <= 1)).all()
