@@ -7,6 +7,7 @@ and the runtime (which imports it again inside each worker process).
 from __future__ import annotations
 
 import ast as pyast
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -146,7 +147,8 @@ def function_from_reference(worker: str, data: Mapping) -> object:
 
 def _import_module(name: str):
     try:
-        return importlib.import_module(name)
+        with _no_exit_while_importing():
+            return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise ResolveError(f"no module named `{exc.name}`") from None
@@ -163,6 +165,8 @@ def _import_file(path: str):
     name = f"{_FILE_MODULE_PREFIX}{stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
+    if os.path.isdir(path):
+        raise ResolveError(f"`{path}` is a directory, not a Python file")
     if not os.path.isfile(path):
         raise ResolveError(f"file `{path}` not found")
     spec = importlib.util.spec_from_file_location(name, path)
@@ -175,7 +179,8 @@ def _import_file(path: str):
     if added:
         sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
+        with _no_exit_while_importing():
+            spec.loader.exec_module(module)
     except BaseException as exc:
         del sys.modules[name]
         raise ResolveError(
@@ -187,7 +192,37 @@ def _import_file(path: str):
     return module
 
 
+class _ExitAtImport(BaseException):
+    """The user's module called os._exit() while it was being imported."""
+
+    def __init__(self, code):
+        super().__init__(
+            f"os._exit({code}): a worker's module must not end the process when imported"
+        )
+
+
+@contextlib.contextmanager
+def _no_exit_while_importing():
+    """While a user's module is imported, `os._exit` raises instead of ending the process: a
+    module that calls it would make `flowc check` (and a worker) exit at once, silently, with
+    its code. (A child the module forks meanwhile still exits for real.)"""
+    real, importer = os._exit, os.getpid()
+
+    def refuse(code):
+        if os.getpid() != importer:
+            real(code)
+        raise _ExitAtImport(code)
+
+    os._exit = refuse
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, _ExitAtImport):
+        return str(exc)
     text = str(exc).strip().splitlines()
     detail = f": {text[0]}" if text else ""
     return f"{type(exc).__name__}{detail}"
