@@ -220,10 +220,11 @@ function drawWorkers(frame) {
       tr.append(
         name, el("td", { class: "kind" }, kind),
         el("td", { class: "num events-in" }), el("td", { class: "num events-out" }),
-        el("td", { class: "num rate" }), el("td", { class: "busy" }),
+        el("td", { class: "num rate" }), el("td", { class: "trend" }), el("td", { class: "busy" }),
         el("td", { class: "num blocked" }), el("td", { class: "num errors" }),
       );
       tr.querySelector(".busy").appendChild(meter(null));
+      tr.querySelector(".trend").appendChild(svg("svg", { class: "spark", viewBox: `0 0 ${TREND} 20` }));
       return tr;
     });
     const shown = w[KIND_RATE[w.kind] || "rate_in"];
@@ -234,6 +235,7 @@ function drawWorkers(frame) {
     cells("events-out").dataset.value = w.events_out;
     cells("rate").textContent = rate(shown);
     cells("rate").dataset.value = shown == null ? "" : shown;
+    if (frame.running) drawTrend(cells("trend").firstChild, w.name, shown);
     setMeter(cells("busy").firstChild, w.kind === "observer" ? null : w.busy);
     cells("blocked").textContent = seconds(w.blocked_s);
     cells("blocked").title = w.blocked_share == null ? "" : `${percent(w.blocked_share)} of the last second`;
@@ -243,6 +245,20 @@ function drawWorkers(frame) {
     row.classList.toggle("limit", w.name === limit);
     row.classList.toggle("done", frame.running && w.running === 0);
   }
+}
+
+const TREND = 120; // frames in a worker's rate trend: 30 s at four a second
+const trends = new Map(); // worker -> its latest rates
+
+function drawTrend(picture, name, value) {
+  const values = trends.get(name) || [];
+  values.push(value == null ? 0 : value);
+  if (values.length > TREND) values.shift();
+  trends.set(name, values);
+  const top = Math.max(...values) || 1;
+  const points = values.map((v, i) => `${TREND - values.length + i},${(19 - (17 * v) / top).toFixed(1)}`);
+  picture.replaceChildren(svg("polyline", { points: points.join(" ") }));
+  picture.setAttribute("aria-label", `rate over the last ${Math.round(values.length / 4)} s`);
 }
 
 function drawBuffers(frame) {
