@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import psutil
@@ -427,3 +428,150 @@ def test_a_failing_combine_fails_the_run_naming_the_worker(tmp_path):
     assert code == 1
     assert "worker `sum`" in err and "combine() raised RuntimeError: combine was asked" in err
     assert run.stats()["failure"]["worker"] == "sum"
+
+
+# --- 7: E304 counts the cgroup's memory limit ---------------------------------------------------
+
+
+def _fake_cgroups(root, listing: str, files: dict[str, str]) -> str:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (root / "self_cgroup").write_text(listing)
+    return str(root / "self_cgroup")
+
+
+def test_the_cgroup_memory_limit_is_read_for_v2_and_v1(tmp_path):
+    from flowc.sema.checks import cgroup_memory_room
+
+    v2 = tmp_path / "v2"
+    listing = _fake_cgroups(
+        v2,
+        "0::/box/run\n",
+        {
+            "box/memory.max": "800000000\n",
+            "box/memory.current": "100000000\n",
+            "box/run/memory.max": "max\n",
+            "box/run/memory.current": "5\n",
+        },
+    )
+    assert cgroup_memory_room(str(v2), listing) == (
+        700_000_000,
+        800_000_000,
+        str(v2 / "box/memory.max"),
+    )
+    v1 = tmp_path / "v1"
+    listing = _fake_cgroups(
+        v1,
+        "12:pids:/a\n4:memory:/docker/abc\n0::/\n",
+        {
+            "memory/docker/abc/memory.limit_in_bytes": "536870912\n",
+            "memory/docker/abc/memory.usage_in_bytes": "0\n",
+            "memory/memory.limit_in_bytes": "9223372036854771712\n",
+        },
+    )
+    assert cgroup_memory_room(str(v1), listing)[:2] == (536_870_912, 536_870_912)
+    none = tmp_path / "none"
+    listing = _fake_cgroups(none, "0::/\n", {"memory.max": "max\n"})
+    assert cgroup_memory_room(str(none), listing) is None
+    assert cgroup_memory_room(str(none), str(tmp_path / "missing")) is None
+
+
+def test_e304_names_the_cgroup_limit_when_it_is_below_free_shared_memory(tmp_path, monkeypatch):
+    from flowc import compile_source
+    from flowc.diagnostics import FlowError
+    from flowc.sema import checks
+
+    root = tmp_path / "cg"
+    listing = _fake_cgroups(
+        root, "0::/\n", {"memory.max": "800000000\n", "memory.current": "0\n"}
+    )
+    monkeypatch.setattr(checks, "CGROUP_ROOT", str(root))
+    monkeypatch.setattr(checks, "PROC_CGROUP", listing)
+    text = (
+        "pipeline big\nbuffer a : f8[1000000] slots=200\n"  # 1.5 GiB
+        f'importer src = "{WORKERS}":count(n=1) -> a\n'
+        f'exporter save = "{WORKERS}":identity() a\n'
+    )
+    with pytest.raises(FlowError) as caught:
+        compile_source(text)
+    (e304,) = [d for d in caught.value.diagnostics if d.code == "E304"]
+    assert "memory limit of this process's cgroup" in e304.message and "762.9 MiB" in e304.message
+
+
+# --- 8: exit codes ------------------------------------------------------------------------------
+
+FINITE = """
+pipeline finite
+buffer a : {x: i8} slots=8
+importer  src  = W:count(n=100) -> a
+exporter  save = W:Save(path="out") a
+"""
+
+
+@pytest.mark.parametrize("option", ["--stats", "--report"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_path, option):
+    run = FlowcRun(tmp_path, FINITE, option, "/dev/full")
+    code, err = run.finish()
+    assert code == 1, err
+    assert "Traceback" not in err and "internal error" not in err
+    errors = [line for line in err.splitlines() if line.startswith("flowc: error:")]
+    assert len(errors) == 1 and "/dev/full" in errors[0], err
+    assert "pipeline finite: completed" in err  # the summary still tells the run's outcome
+    assert run.exported() == list(range(100))
+
+
+def test_a_bad_start_method_setting_is_a_usage_error(tmp_path):
+    run = FlowcRun(tmp_path, FINITE, "--quiet", method="bogus")
+    code, err = run.finish()
+    assert code == 2 and "FLOWC_START_METHOD='bogus'" in err, err
+
+
+def test_a_worker_module_that_exits_at_import_is_an_error_not_a_silent_success(tmp_path):
+    (tmp_path / "quits.py").write_text("import os\nos._exit(0)\ndef f(data):\n    return data\n")
+    (tmp_path / "folder.py").mkdir()
+    for worker, expected in (('"quits.py":f', "os._exit(0)"), ('"folder.py":f', "is a directory")):
+        text = FINITE.replace("W:Save(path=\"out\")", worker + "()")
+        for command in ("check", "run"):
+            (tmp_path / "x.flow").write_text(text.replace("W:", f'"{WORKERS}":'))
+            done = subprocess.run(
+                [sys.executable, "-m", "flowc", command, "x.flow"],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 1, (command, done.stderr)
+            assert "E108" in done.stderr and expected in done.stderr
+
+
+# --- 12: a RunHandle dropped without wait() -------------------------------------------------------
+
+
+def test_a_dropped_run_handle_is_stopped_with_a_resource_warning(tmp_path):
+    from runtime_plans import buffer, make_plan, worker
+
+    from flowc.runtime import start
+
+    plan = make_plan(
+        [buffer("a", slots=4)],
+        [
+            worker("src", "importer", "workers:count_forever", outputs=["a"]),
+            worker("save", "exporter", "workers:Collect", ["a"], args={"path": str(tmp_path / "o")}),
+        ],
+    )
+    before = signal.getsignal(signal.SIGINT)
+    handle = start(plan, start_method="fork")
+    run = handle._run
+    pids = [c.process.pid for c in handle._supervisor.children]
+    assert signal.getsignal(signal.SIGINT) is not before  # the run's while it goes on
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del handle
+    assert [w.category for w in caught] == [ResourceWarning]
+    assert "dropped while its run goes on" in str(caught[0].message)
+    assert signal.getsignal(signal.SIGINT) is before  # the program's next Ctrl-C is its own
+    assert run.done.wait(15)
+    assert run.result.stats["stopped"] == "interrupted" and run.result.failure is None
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids)
