@@ -32,7 +32,7 @@ def ray_skip_reason() -> str | None:
     if interfaces != ["lo"]:
         return (
             "Ray runs only in a network namespace with nothing but loopback (this one has "
-            f"{', '.join(interfaces)}): run tests/ray/run_isolated.sh"
+            f"{', '.join(interfaces)}): run tests/raybackend/run_isolated.sh"
         )
     return None
 
@@ -42,6 +42,11 @@ def live_actors() -> list[dict]:
     from ray._private import state
 
     return [a for a in state.actors().values() if a.get("State") != "DEAD"]
+
+
+def partition_pids() -> list[int]:
+    """The processes of the partitions running now (each supervises its node's part)."""
+    return [a["Pid"] for a in live_actors() if "PartitionActor" in a.get("ActorClassName", "")]
 
 
 @dataclass

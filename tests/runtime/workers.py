@@ -27,13 +27,16 @@ def count_tuples(n: int):
         yield (float(i), 2.0 * i)
 
 
-def count_forever(delay: float = 0.0, example=None):
-    """Importer that never ends by itself: for stopping by timeout or signal."""
+def count_forever(delay: float = 0.0, started: str | None = None, example=None):
+    """Importer that never ends by itself: for stopping by timeout or signal; creates the file
+    `started` (when given) at its first event."""
     i = 0
     while True:
         event = np.zeros_like(example)
         event["x"] = i
         event["y"] = 2 * i
+        if started and i == 0:
+            open(started, "w").close()
         if delay:
             time.sleep(delay)
         yield event

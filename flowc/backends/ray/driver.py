@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from multiprocessing import forkserver
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError
@@ -66,6 +67,9 @@ class PartitionActor:
             os.chdir(setup["cwd"])
         self.plan = plan
         self.dir = tempfile.mkdtemp(prefix="flowc_bridge_")
+        if setup["start_method"] in (None, "forkserver"):  # warm now: the run's clock is not on
+            forkserver.set_forkserver_preload(["flowc.runtime.worker"])
+            forkserver.ensure_running()
         self.handle = None
         self.outlets: dict[str, Outlet] = {}
         self.inlets: dict[str, Inlet] = {}
@@ -93,10 +97,18 @@ class PartitionActor:
             ),
         )
 
-    def start(self, timeout: float | None, drain_timeout: float) -> None:
+    def start(self, timeout: float | None, drain_timeout: float, method: str | None) -> None:
+        """Start the partition's run (the start method as the local runtime chooses it: in
+        an actor, forkserver; a worker forked from the actor's process does not survive it)."""
         from flowc.runtime import start
 
-        self.handle = start(self.plan, timeout=timeout, drain_timeout=drain_timeout, quiet=True)
+        self.handle = start(
+            self.plan,
+            timeout=timeout,
+            drain_timeout=drain_timeout,
+            start_method=method,
+            quiet=True,
+        )
 
     def push(self, channel: str, sender: int, sequence: int, count: int, payload) -> None:
         inlet, index = self.channels[channel]
@@ -184,9 +196,7 @@ def start(
     """Start `plan` on Ray and return its handle at once (wait, stop, pause, resume, stats)."""
     timeout = check_seconds(timeout, "timeout")
     drain_timeout = check_seconds(drain_timeout, "drain_timeout", zero=False)
-    if start_method is not None:
-        os.environ["FLOWC_START_METHOD"] = start_method
-    run = RayRun(plan, timeout, drain_timeout)
+    run = RayRun(plan, timeout, drain_timeout, start_method)
     run.begin(address, num_cpus)
     if _in_this_thread:
         run.watch_here()
@@ -198,8 +208,11 @@ def start(
 class RayRun:
     """A run of a plan on Ray: its partitions, how the driver follows them, its result."""
 
-    def __init__(self, plan: Plan, timeout: float | None, drain_timeout: float):
+    def __init__(
+        self, plan: Plan, timeout: float | None, drain_timeout: float, start_method: str | None
+    ):
         self.plan = plan
+        self.start_method = start_method
         self.timeout = timeout
         self.drain_timeout = drain_timeout
         self.partitions: list[Partition] = []
@@ -266,7 +279,7 @@ class RayRun:
             self.partitions = partition(self.plan, placed)
             self._start_partitions()
         except PlacementError as exc:
-            self._fail("", f"{exc}")
+            self._fail(exc.worker, str(exc))
         except _NoCluster as exc:
             self._fail("", str(exc))
         except RayError as exc:
@@ -290,7 +303,11 @@ class RayRun:
         self.connected_here = True
 
     def _start_partitions(self) -> None:
-        setup = {"sys_path": list(sys.path), "cwd": os.getcwd()}
+        setup = {
+            "sys_path": list(sys.path),
+            "cwd": os.getcwd(),
+            "start_method": self.start_method or os.environ.get("FLOWC_START_METHOD"),
+        }
         remote = ray.remote(PartitionActor)
         by_node = {}
         for part in self.partitions:
@@ -310,7 +327,12 @@ class RayRun:
                 sends.append((b.channel, b.out_worker, target, target_part.receives[b.channel][1]))
             opened.append(actor.open.remote(sends, part.inlets, part.receives))
         ray.get(opened)
-        ray.get([a.start.remote(self.timeout, self.drain_timeout) for a in self.actors])
+        ray.get(
+            [
+                a.start.remote(self.timeout, self.drain_timeout, self.start_method)
+                for a in self.actors
+            ]
+        )
         for k, actor in enumerate(self.actors):
             self.waiting[actor.wait.remote()] = k
 

@@ -24,7 +24,12 @@ from flowc.plan import Plan, WorkerPlan
 
 
 class PlacementError(FlowcError):
-    """A `node=` names no node of the cluster, or several."""
+    """A `node=` names no node of the cluster, or several; `worker` is the first such worker
+    ("" when the error is of a buffer)."""
+
+    def __init__(self, message: str, worker: str = ""):
+        super().__init__(message)
+        self.worker = worker
 
 
 @dataclass(frozen=True)
@@ -90,17 +95,14 @@ def match_node(name: str, nodes: list[Node]) -> Node:
 def place(plan: Plan, nodes: list[Node], driver: Node) -> dict[str, Node]:
     """Worker name -> the node it runs on (PlacementError before anything starts)."""
     placed: dict[str, Node] = {}
-    errors = []
     for worker in plan.workers:
         if worker.node:
             try:
                 placed[worker.name] = match_node(worker.node, nodes)
             except PlacementError as exc:
-                errors.append(f"worker `{worker.name}`: {exc}")
+                raise PlacementError(str(exc), worker.name) from None
         elif worker.kind == "importer":
             placed[worker.name] = driver
-    if errors:
-        raise PlacementError("; ".join(errors))
     changed = True
     while changed:  # follow the writers downstream until every worker has a node
         changed = False
