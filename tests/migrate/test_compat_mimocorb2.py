@@ -136,6 +136,8 @@ def test_buffer_specs_round_trip_field_names_and_sub_arrays():
     name, dtype, length = parse_buffer_spec(buffer_spec("params", element, 3))
     assert (name, dtype, length) == ("params", element.numpy, 3)
     assert parse_buffer_spec("wave: f4[1024]")[1:] == (np.dtype("f4"), 1024)
+    strings = np.dtype([("name", "S10"), ("label", "U5", (2,))])
+    assert parse_buffer_spec("t: {name: S10, label: U5[2]}[3]")[1:] == (strings, 3)
     for bad in ("raw", "raw: {x: f9}", "raw: {x: f8", "raw: f8[2] extra"):
         with pytest.raises(ValueError):
             parse_buffer_spec(bad)

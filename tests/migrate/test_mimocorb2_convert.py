@@ -318,3 +318,17 @@ def test_every_import_code_is_produced_by_some_setup(tmp_path):
         for d in convert_mimocorb2(setup).diagnostics
     }
     assert produced == set(IMPORT_CODES)
+
+
+def test_fixed_length_string_fields_are_kept(tmp_path):
+    (tmp_path / "setup.yaml").write_text(
+        "Buffers:\n"
+        "  tagged: {slot_count: 2, data_length: 1, data_dtype: {x: f8, name: S10, label: <U5}}\n"
+        "Workers:\n  drain: {function: exporters.drain, sources: [tagged]}\n"
+        "  copy: {function: data.clocked_importer, sinks: [tagged], "
+        "config: {filename: t.mimo, rate: 10}}\n"
+    )
+    conversion = convert_mimocorb2(tmp_path / "setup.yaml")
+    assert conversion.diagnostics == []
+    assert "buffer tagged : {x: f8, name: S10, label: U5} slots=2" in conversion.flow_text
+    assert check(conversion.flow_text).diagnostics == []
