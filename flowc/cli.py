@@ -427,8 +427,7 @@ def cmd_run(args) -> int:
 
 def _run(args) -> int:
     set_texts = split_set_texts(args.set_texts)
-    if args.backend == "local":
-        _check_start_method_setting()
+    _check_start_method_setting()  # the partitions of a Ray run start their workers with it too
     if args.stats:
         _check_writable(args.stats, "--stats")
     if args.report:
@@ -452,7 +451,7 @@ def _run(args) -> int:
     if plan is None:
         return EXIT_ERRORS
     backend = {"address": args.address} if args.backend == "ray" else {}
-    if args.drain_timeout is not None and args.backend == "local":
+    if args.drain_timeout is not None:
         backend["drain_timeout"] = args.drain_timeout
     serving = {} if args.serve is None else {"server": _bind_server(args.serve, args.serve_linger)}
     with warnings.catch_warnings():

@@ -41,7 +41,13 @@ from flowc.backends.ray.placement import (
 from flowc.plan import Plan
 from flowc.runtime.bottleneck import find_bottleneck
 from flowc.runtime.result import RunError, RunResult, WorkerFailure
-from flowc.runtime.stopping import DRAIN_TIMEOUT_S, STOP_SIGNALS, check_seconds, stop_step
+from flowc.runtime.stopping import (
+    DRAIN_TIMEOUT_S,
+    STOP_SIGNALS,
+    check_seconds,
+    kept_stop_signals,
+    stop_step,
+)
 from flowc.runtime.summary import format_summary
 
 _WAIT_TICK_S = 0.2
@@ -230,6 +236,7 @@ class RayRun:
         self.done = threading.Event()
         self.result: RunResult | None = None
         self.looks: dict = {}  # look() reference -> (partition index, when asked)
+        self.kept = None  # the stop signals `flowc run` keeps (flowc.runtime.stopping)
 
     # --- control, from any thread ------------------------------------------------------------
 
@@ -339,9 +346,11 @@ class RayRun:
     # --- watching ----------------------------------------------------------------------------
 
     def watch_here(self) -> None:
-        """Watch in the calling thread, following the stop signals while the run goes on."""
+        """Watch in the calling thread, following the stop signals while the run goes on:
+        those `flowc run` keeps for its whole life, else (in the main thread) our own."""
         old = {}
-        if threading.current_thread() is threading.main_thread():
+        self.kept = kept_stop_signals()
+        if self.kept is None and threading.current_thread() is threading.main_thread():
 
             def on_signal(signum, frame):
                 self.signals += 1
@@ -429,8 +438,9 @@ class RayRun:
             self.looks[self.actors[k].look.remote()] = (k, now)
 
     def _follow_requests(self) -> None:
+        signals = self.signals if self.kept is None else self.kept.count
         action, self.stopped = stop_step(
-            max(self.signals, self.asked),
+            max(signals, self.asked),
             self.drain_requested,
             self.stopped,
             self.failure is not None,
