@@ -115,6 +115,8 @@ class histogram(_Live):
         self.bins = bins
         self.path = Path(path) if path is not None else None
         self.png = Path(png) if png else None
+        if self.png is not None:
+            _load_matplotlib()
         self.every = float(every)
         self.last_picture = time.monotonic()
         self.counts = np.zeros(bins, dtype=np.int64)
@@ -430,6 +432,13 @@ class rate(_Live):
             self.path.write_text(json.dumps({"buffers": rates}, indent=1) + "\n")
 
 
+def _load_matplotlib() -> None:
+    """Import what drawing needs now, at the start: an observer's last picture is drawn after
+    every other worker has finished, when it has a second before it is stopped."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
 def _figure():
     """A matplotlib figure and axes drawn off-screen (no display, no pyplot state)."""
     from matplotlib.figure import Figure
@@ -481,6 +490,7 @@ class oscilloscope(_Live):
                 "oscilloscope: every and sample_time must be more than 0, traces 1 or more"
             )
         self.png = Path(png)
+        _load_matplotlib()
         self.path = Path(path) if path else None
         self.every = float(every)
         self.channels = channels
