@@ -41,7 +41,7 @@ CODES: dict[str, CodeInfo] = {
             "The text is not valid flow syntax: a token or character appears where the grammar "
             "does not allow it. The message says what was expected there. Syntax errors stop "
             "the check, so fix them first; a file that is not UTF-8 text is reported this way "
-            "too.",
+            "too, and so is a syntax error in a `--params` TOML file, at its line and column.",
             "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(4) -> raw\n",
             _RAW,
         ),
@@ -79,8 +79,9 @@ CODES: dict[str, CodeInfo] = {
             "error",
             "reference to an undeclared const",
             "A name stands where a value is expected, but no const of that name is declared "
-            "above it; or `--set NAME=VALUE` (or `overrides=`) names a const the flow does not "
-            "declare. A const may refer only to consts declared before it.",
+            "above it; or `--set NAME=VALUE` (or `overrides=`, or a top-level key of a "
+            "`--params` file) names a const the flow does not declare. A const may refer only "
+            "to consts declared before it.",
             "buffer raw : f4[LEN] slots=4\n",
             "const LEN = 1024\nbuffer raw : f4[LEN] slots=4\n",
         ),
@@ -104,7 +105,9 @@ CODES: dict[str, CodeInfo] = {
             "length and sub-array dimensions must be positive integers; `overflow` is `block` "
             "or `drop`, `on_error` is `fail` or `skip`; `node` is the name of a machine, a "
             "non-empty string; importers and observers run in one process; every buffer needs "
-            "`slots`; a `--set` value must have its const's type.",
+            "`slots`; a `--set` value (or a `--params` file's) must have its const's type; a "
+            "mapping gives each key once; a `--params` value must be one flow can hold (no "
+            "TOML dates).",
             "buffer raw : f4[16] slots=0\n",
             "buffer raw : f4[16] slots=4\n",
         ),
@@ -114,8 +117,11 @@ CODES: dict[str, CodeInfo] = {
             "unknown dtype code or repeated field",
             "A field of a type has a dtype code flowc does not know, or the same field name "
             "appears twice in one type. The codes are i1 i2 i4 i8 u1 u2 u4 u8 f2 f4 f8 c8 c16 "
-            "b1 and their numpy names (int8 ... float64, complex64, complex128, bool). Types do "
-            "not nest: a field holds a dtype code, optionally with a sub-array shape.",
+            "b1 and their numpy names (int8 ... float64, complex64, complex128, bool), and the "
+            "fixed-length strings S<n> (n bytes) and U<n> (n unicode characters), n >= 1; a "
+            "malformed string code (S0, U, S016) is reported in a field and as a plain buffer's "
+            "type. Types do not nest: a field holds a dtype code, optionally with a sub-array "
+            "shape.",
             "type Pulse = {height: f9, time: f8}\n",
             "type Pulse = {height: f8, time: f8}\n",
         ),
@@ -179,9 +185,12 @@ CODES: dict[str, CodeInfo] = {
             "a worker argument is missing, unknown or of the wrong type",
             "Arguments are passed to the code as keyword arguments, so each must be a "
             "parameter it accepts (unless it takes `**kwargs`), every parameter without a "
-            "default must be given, and a value must fit the parameter's annotation or "
-            "default (a string where a number is expected is an error). `meta`, `source` and "
-            "`example` are filled in by flowc and cannot be given.",
+            "default must be given, and a value must fit the parameter's annotation (`int | "
+            "str`, `Optional[float]`, `list[...]`, `Mapping[...]`), or its default's type when "
+            "it has no annotation (a string where a number is expected is an error). `meta`, "
+            "`source` and `example` are filled in by flowc and cannot be given. A `--params` "
+            "file's table that names no worker, or sets an argument of one of these kinds, is "
+            "reported at its place in the TOML file.",
             "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(n=4, rte=10) -> raw\n",
             "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(n=4, rate=10) -> raw\n",
         ),

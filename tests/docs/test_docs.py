@@ -8,6 +8,7 @@ Each page is worked through in order in its own folder (holding a copy of exampl
 - ```sh              every line starting with `flowc` runs (exit 0, or `# exit N`); others,
                      such as `pip install`, are for the reader only
 - ```yaml            `file=NAME` saves it; otherwise it must be valid YAML
+- ```toml            must be valid TOML; `file=NAME` also saves it
 - ```text, ```console and the rest are output to read
 """
 
@@ -20,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,7 +137,19 @@ def run_yaml(block: Block, folder: Path) -> None:
         path.write_text(block.text, encoding="utf-8")
 
 
-RUNNERS = {"flow": run_flow, "python": run_python, "sh": run_sh, "yaml": run_yaml}
+def run_toml(block: Block, folder: Path) -> None:
+    tomllib.loads(block.text)
+    if "file" in block.options:
+        (folder / block.options["file"]).write_text(block.text, encoding="utf-8")
+
+
+RUNNERS = {
+    "flow": run_flow,
+    "python": run_python,
+    "sh": run_sh,
+    "yaml": run_yaml,
+    "toml": run_toml,
+}
 
 
 def test_the_docs_have_pages_with_samples():
