@@ -343,7 +343,7 @@ def _field_code(spec) -> tuple[str | None, tuple[int, ...], str | None]:
         count = dtype.itemsize // (4 if dtype.kind == "U" else 1)
         code = canonical_code(f"{dtype.kind}{count}")
         if code is None:
-            return None, (), "this flowc has no fixed-length string dtypes"
+            return None, (), f"dtype `{dtype}` has no flow code (S<n> and U<n> need n >= 1)"
         return code, tuple(int(n) for n in shape), None
     if dtype.kind not in "iufcb":
         return None, (), f"dtype `{dtype}` is not a number or bool"

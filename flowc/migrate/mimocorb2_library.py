@@ -135,6 +135,20 @@ class LibraryWorker:
         wired = self.wiring if wiring is None else wiring
         return [head, f"{kind} {self.flow_name} = {call}{wired}{self.options}", ""]
 
+    def longer_than_one(self, what: str) -> None:
+        """M204 when the source holds more than one element per event, which mimoCoRB2's
+        exporter refuses at start and its replacement takes (`what` it does with them)."""
+        found = self.buffers.get(self.sources[0])
+        if found is not None and found.length != 1:
+            self.report(
+                warning(
+                    "M204",
+                    f"worker `{self.name}`: mimoCoRB2's {self.function} refuses a source of "
+                    f"data_length {found.length} (it takes 1); its replacement {what}",
+                    self.span,
+                )
+            )
+
     def path(self, file: str) -> str:
         """A const holding `file` in the run directory."""
         return self.path_const(self.name, os.path.join(self.run_dir, file))
@@ -175,6 +189,7 @@ def _csv(worker: LibraryWorker) -> list[str]:
     if not isinstance(filename, str):
         return worker.invalid(f"config `filename` must be a file name, not {filename!r}")
     worker.unused("stdlib.sinks.csv", ("filename", "save_interval"))
+    worker.longer_than_one("writes a row per element")
     worker.report(
         warning(
             "M204",
@@ -236,6 +251,7 @@ def _histogram(worker: LibraryWorker) -> list[str]:
             f"does not have (it has {', '.join(fields)})"
         )
     worker.unused("stdlib.mimo.histogram", ("bins", "update_interval"))
+    worker.longer_than_one("counts every element")
     directory = worker.path(f"Histograms_{worker.sources[0]}")
     arguments = [f"bins={worker.literal({str(k): v for k, v in bins.items()})}"]
     arguments.append(f"directory={directory}")

@@ -125,6 +125,7 @@ def test_every_library_worker_of_mimocorb2_is_mapped_or_reported_with_its_reason
     assert ("M203", "visualizers.histogram", "warning") in reported
     assert ("M203", "visualizers.visualize_histogram", "error") in reported
     assert ("M204", "ylim", "warning") in reported  # no counterpart
+    assert ("M204", "exporters.csv", "warning") in reported  # the deadtime column's seconds
     assert "exporter drain = stdlib.sinks.null() params" in text
     assert f'const CSV_PATH = "{tmp_path / "target" / "out.csv"}"' in text
     assert "exporter csv = stdlib.sinks.csv(path=CSV_PATH, metadata=true) params" in text
@@ -332,3 +333,15 @@ def test_fixed_length_string_fields_are_kept(tmp_path):
     assert conversion.diagnostics == []
     assert "buffer tagged : {x: f8, name: S10, label: U5} slots=2" in conversion.flow_text
     assert check(conversion.flow_text).diagnostics == []
+
+
+def test_exporters_mimocorb2_limits_to_one_element_are_taken_with_a_warning(tmp_path):
+    (tmp_path / "setup.yaml").write_text(
+        "Buffers:\n  w: {slot_count: 2, data_length: 8, data_dtype: {h: f8}}\n"
+        "Workers:\n"
+        "  hist: {function: exporters.histogram, sources: [w], config: {bins: {h: [0, 1, 3]}}}\n"
+    )
+    conversion = convert_mimocorb2(tmp_path / "setup.yaml")
+    (warned,) = conversion.diagnostics
+    assert warned.code == "M204" and "refuses a source of data_length 8" in warned.message
+    assert "counts every element" in warned.message
