@@ -3,9 +3,11 @@
 alike (`<g class="node"><title>NAME</title>`, `<g class="edge"><title>A->B</title>`), so the
 page's script finds them to show fill levels and rates.
 
-The page labels nodes with their names only (the details are in each node's tooltip and in the
-tables beside the graph) and gives each edge a short label where the page writes its rate; the
-long labels of `flowc graph` would make the drawing too wide to read in a browser.
+The page labels each node with its name and a second line where the page writes its figures
+(a worker's rate and busy share, a buffer's fill level), and each edge with a short label where
+it writes the edge's rate; the details of `flowc graph`'s labels are in each node's tooltip and
+in the tables beside the graph. Graphviz leaves room for those lines wherever it puts them, so
+the figures never cover an edge, whichever way the drawing runs.
 """
 
 from __future__ import annotations
@@ -22,20 +24,37 @@ _STRING = r'"(?:[^"\\]|\\.)*"'
 # an edge statement's label; a node statement's label (its first line kept)
 _EDGE_LABEL = re.compile(rf"^(\s*{_STRING} -> {_STRING} \[.*?label=){_STRING}", re.M)
 _NODE_LABEL = re.compile(
-    rf'^(\s*{_STRING} \[.*?label=")((?:[^"\\]|\\.)*?)\\n(?:[^"\\]|\\.)*"', re.M
+    rf'^(\s*({_STRING}) \[.*?label=")((?:[^"\\]|\\.)*?)\\n(?:[^"\\]|\\.)*"', re.M
 )
-# the room an edge's label keeps for the rate the page writes there
+# the room each label keeps for the figures the page writes there
 RATE_PLACEHOLDER = "000.0 k/s"
+WORKER_PLACEHOLDER = "000.0 k/s · busy 100 %"
+BUFFER_PLACEHOLDER = "0000/0000 full"
 # Graphviz gets this long to draw the graph (seconds)
 DOT_TIMEOUT_S = 10.0
 # the built-in layout: column and row spacing, node size (pixels)
-_COLUMN, _ROW, _WIDTH, _HEIGHT, _MARGIN = 150, 84, 96, 40, 28
+_COLUMN, _ROW, _WIDTH, _HEIGHT, _MARGIN = 200, 76, 150, 40, 28
 
 
 def page_dot(plan) -> str:
-    """The DOT of `flowc graph`, with one-line node labels and rate placeholders on edges."""
+    """The DOT of `flowc graph`, each node labelled with its name over a line for its figures,
+    each edge with room for its rate."""
+    figures = {f'"{name}"': line for name, line in _placeholders(plan).items()}
+
+    def node(match: re.Match) -> str:
+        return f'{match.group(1)}{match.group(3)}\\n{figures.get(match.group(2), "")}"'
+
     text = _EDGE_LABEL.sub(rf'\1"{RATE_PLACEHOLDER}"', render_dot(plan))
-    return _NODE_LABEL.sub(r'\1\2"', text)
+    return _NODE_LABEL.sub(node, text)
+
+
+def _placeholders(plan) -> dict[str, str]:
+    """Per node, the room its figures need: a buffer's fill, a worker's rate and busy share
+    (an observer's rate alone)."""
+    room = {b.name: BUFFER_PLACEHOLDER for b in plan.buffers}
+    for w in plan.workers:
+        room[w.name] = RATE_PLACEHOLDER if w.kind == "observer" else WORKER_PLACEHOLDER
+    return room
 
 
 def graph_svg(plan) -> str:
@@ -128,8 +147,10 @@ def layered_svg(plan) -> str:
             f'<g class="node"><title>{escape(name)}</title>'
             f'<rect x="{x - _WIDTH / 2:.1f}" y="{y - _HEIGHT / 2:.1f}" width="{_WIDTH}" '
             f'height="{_HEIGHT}" rx="{radius}" fill="{fill}" stroke="black"{dash}/>'
-            f'<text text-anchor="middle" x="{x:.1f}" y="{y + 4:.1f}" '
-            f'font-family="Helvetica,sans-serif" font-size="12">{escape(name)}</text></g>'
+            f'<text text-anchor="middle" x="{x:.1f}" y="{y - 3:.1f}" '
+            f'font-family="Helvetica,sans-serif" font-size="12">{escape(name)}</text>'
+            f'<text text-anchor="middle" x="{x:.1f}" y="{y + 12:.1f}" '
+            f'font-family="Helvetica,sans-serif" font-size="10"></text></g>'
         )
     parts.append("</g></svg>")
     return "".join(parts)

@@ -5,7 +5,6 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const KIND_RATE = { importer: "rate_out" }; // which rate a worker shows (default: rate_in)
-const GRAPH_MARGIN = 36; // added around the graph's drawing, in its units
 const $ = (id) => document.getElementById(id);
 
 let last = null; // the latest frame
@@ -103,12 +102,8 @@ async function loadGraph() {
   holder.innerHTML = await response.text();
   const picture = holder.querySelector("svg");
   if (!picture) return;
-  // room around the drawing for the figures written under the nodes at its edges
-  const [x, y, w, h] = (picture.getAttribute("viewBox") || "").split(/[\s,]+/).map(Number);
-  if (Number.isFinite(w) && Number.isFinite(h)) {
-    picture.setAttribute("viewBox", `${x - GRAPH_MARGIN} ${y} ${w + 2 * GRAPH_MARGIN} ${h + GRAPH_MARGIN}`);
-    picture.style.maxWidth = Math.round((w + 2 * GRAPH_MARGIN) * 1.25) + "px";
-  }
+  const width = parseFloat(picture.getAttribute("width"));
+  if (width) picture.style.maxWidth = Math.round(width * 1.4) + "px";
   picture.removeAttribute("height");
   picture.setAttribute("width", "100%");
   picture.querySelectorAll("title").forEach((t) => {
@@ -121,9 +116,17 @@ async function loadGraph() {
     const shape = g.querySelector("path, polygon, ellipse, rect");
     if (shape) shape.classList.add("shape");
     const box = g.getBBox();
-    const figures = svg("g", { class: "fc-figures" });
-    g.appendChild(figures);
-    nodes.set(name, { g, box, shape, figures });
+    // the label's second line holds the figures (Graphviz left room for it)
+    const texts = g.querySelectorAll("text");
+    const line = texts.length > 1 ? texts[texts.length - 1] : null;
+    if (line) {
+      line.setAttribute("class", "fc-figure");
+      line.textContent = "";
+    }
+    // a buffer fills from the bottom like a tank: a rect drawn over its shape, under its text
+    const level = svg("rect", { class: "fc-level", x: box.x + 1.5, width: Math.max(box.width - 3, 0), rx: 3 });
+    if (shape) shape.after(level);
+    nodes.set(name, { g, box, shape, line, level });
   }
   for (const g of picture.querySelectorAll("g.edge")) {
     const key = g.querySelector("title").textContent;
@@ -143,12 +146,12 @@ async function loadGraph() {
 }
 
 function shade(fraction) {
-  // white when empty, amber half full, red when full
+  // green when little is used, amber half full, red when full
   const f = Math.max(0, Math.min(1, fraction || 0));
   const mix = (a, b, t) => Math.round(a + (b - a) * t);
   const [from, to, t] = f < 0.5
-    ? [[255, 255, 255], [255, 226, 148], f / 0.5]
-    : [[255, 226, 148], [255, 140, 140], (f - 0.5) / 0.5];
+    ? [[178, 236, 190], [255, 214, 120], f / 0.5]
+    : [[255, 214, 120], [255, 130, 130], (f - 0.5) / 0.5];
   return `rgb(${mix(from[0], to[0], t)},${mix(from[1], to[1], t)},${mix(from[2], to[2], t)})`;
 }
 
@@ -158,34 +161,25 @@ function drawGraph(frame) {
   for (const b of frame.buffers) {
     const node = graph.nodes.get(b.name);
     if (!node) continue;
-    const { box, figures, shape } = node;
-    figures.replaceChildren();
-    const width = Math.max(box.width - 10, 30);
-    const x = box.x + (box.width - width) / 2;
-    const y = box.y + box.height + 3;
-    const ratio = b.fill_ratio == null ? 0 : b.fill_ratio;
-    figures.append(
-      svg("rect", { class: "fc-bar-back", x, y, width, height: 5, rx: 2 }),
-      svg("rect", {
-        class: "fc-bar" + (ratio >= 0.9 && b.consumed ? " high" : ""),
-        x, y, width: (width * ratio).toFixed(1), height: 5, rx: 2,
-      }),
-      svg("text", { class: "fc-figure", x: box.x + box.width / 2, y: y + 15, "text-anchor": "middle" },
-        b.consumed === false ? "not consumed" : `${b.fill == null ? "–" : b.fill}/${b.slots} full`),
-    );
-    if (shape && b.consumed !== false) shape.setAttribute("fill", shade(ratio));
+    const { box, level, line } = node;
+    const ratio = b.consumed === false || b.fill_ratio == null ? 0 : b.fill_ratio;
+    if (line) {
+      line.textContent = b.consumed === false ? "not consumed"
+        : `${b.fill == null ? "–" : b.fill}/${b.slots} full`;
+    }
+    const height = Math.max(box.height - 3, 0) * ratio;
+    level.setAttribute("y", (box.y + box.height - 1.5 - height).toFixed(1));
+    level.setAttribute("height", height.toFixed(1));
+    level.setAttribute("fill", shade(ratio));
   }
   for (const w of frame.workers) {
     const node = graph.nodes.get(w.name);
     if (!node) continue;
-    const { box, figures, g } = node;
-    figures.replaceChildren();
+    const { g, line } = node;
     const parts = [rate(w[KIND_RATE[w.kind] || "rate_in"])];
     if (w.busy != null && w.kind !== "observer") parts.push("busy " + percent(w.busy));
     if (w.errors) parts.push(`${count(w.errors)} errors`);
-    figures.append(svg("text", {
-      class: "fc-figure", x: box.x + box.width / 2, y: box.y + box.height + 12, "text-anchor": "middle",
-    }, parts.join(" · ")));
+    if (line) line.textContent = parts.join(" · ");
     g.classList.toggle("fc-limit", w.name === limit);
     g.classList.toggle("fc-idle", w.running === 0 && frame.running);
   }
