@@ -460,10 +460,13 @@ class _Base:
                 raise SetupError(self, f"{type(self).__name__} source and sink dtypes do not match")
 
     def fail(self, msg: str, data=None, metadata=None, exception=None, force_shutdown=False):
-        """The Feb-2025 templates' failure: raise (flowc ends the run, naming the worker)."""
-        if exception is not None:
-            raise exception
-        raise RuntimeError(msg)
+        """The Feb-2025 templates' failure: a warning in the log, or with `debug` in the config
+        or `force_shutdown`, an exception that ends the run naming the worker."""
+        self.logger.warning(msg)
+        if self.debug or force_shutdown:
+            if exception is not None:
+                raise exception
+            raise RuntimeError(msg)
 
     def drain_sources(self) -> None:
         """Nothing to do: flowc drains a worker's inputs itself."""
