@@ -23,7 +23,7 @@ URL_LINE = re.compile(r"flowc: serving (http://127\.0\.0\.1:\d+)/\?token=([0-9a-
 
 def flow_text(n: int = 0, delay: float = 0.001) -> str:
     """An importer of pulses (endless when n=0), a processor, an exporter and three observers
-    that publish a histogram, traces and a rate curve."""
+    that publish a histogram (the standard monitor), traces and a rate curve."""
     code = json.dumps(str(WORKERS))
     return f"""\
 pipeline live
@@ -36,7 +36,7 @@ buffer kept : Event slots=32
 importer  source  = {code}:pulses(n={n}, delay={delay}) -> raw
 processor copy    = {code}:identity() raw -> kept
 exporter  save    = {code}:Count() kept
-observer  heights = {code}:Histogram() observes raw
+observer  heights = stdlib.monitors.histogram(field="height", bins=30, range=[0, 2]) observes raw
 observer  scope   = {code}:Scope() observes raw
 observer  rate    = {code}:Rate() observes kept
 """

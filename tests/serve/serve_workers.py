@@ -1,6 +1,6 @@
 """Worker code for the live-page tests: a paced importer of pulse heights and waveforms, a
 processor, an exporter, and observers that publish live documents as the stdlib monitors do
-(`flowc.runtime.publish`): a histogram, the latest traces, a rate curve."""
+(`flowc.runtime.publish`): the latest traces, a rate curve."""
 
 from __future__ import annotations
 
@@ -76,29 +76,6 @@ class _Publisher:
 
     def finish(self):
         publish(self.document())
-
-
-class Histogram(_Publisher):
-    """Observer: a histogram of `height` in 30 bins over [0, 2]."""
-
-    def __init__(self):
-        super().__init__()
-        self.edges = np.linspace(0.0, 2.0, 31)
-        self.counts = np.zeros(30, dtype=np.int64)
-
-    def process(self, data):
-        self.counts += np.histogram(data["height"], bins=self.edges)[0]
-        self.tick()
-
-    def document(self):
-        return {
-            "kind": "histogram",
-            "title": "pulse heights",
-            "field": "height",
-            "seen": self.seen,
-            "counts": self.counts.tolist(),
-            "edges": self.edges.tolist(),
-        }
 
 
 class Scope(_Publisher):
