@@ -15,6 +15,7 @@ from flowc.diagnostics import Diagnostic, FlowError, Note, error
 from flowc.sema.model import ConstInfo, did_you_mean, name_span
 from flowc.source import SourceFile, Span
 from flowc.syntax import ast, parse_value
+from flowc.syntax.printer import quote
 from flowc.types import flow_field_name
 
 Report = Callable[[Diagnostic], None]
@@ -42,7 +43,7 @@ def show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return quote(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, Mapping):

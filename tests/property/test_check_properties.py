@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import flowc
 from flowc.compiler import check_source
+from flowc.sema.values import show
 from flowc.source import SourceFile
 from flowc.syntax import ast, format_module
 
@@ -54,6 +55,25 @@ NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
 )
 
 
+# `cfg=` mapping arguments: any keys, nested lists and mappings of plain values
+CONFIGS = st.dictionaries(
+    st.text(max_size=6),
+    st.recursive(
+        st.one_of(
+            st.integers(-(10**6), 10**6),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(max_size=6),
+            st.booleans(),
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+        ),
+        max_leaves=6,
+    ),
+    max_size=4,
+)
+
+
 @st.composite
 def element_types(draw):
     """Flow text of an element type: a dtype code or a struct with distinct fields."""
@@ -75,6 +95,7 @@ class Pipeline:
     buffers: dict = field(default_factory=dict)
     slots: dict = field(default_factory=dict)
     workers: list = field(default_factory=list)  # (kind, name, inputs, outputs, processes)
+    configs: dict = field(default_factory=dict)  # worker name -> its `cfg=` mapping argument
 
     def text(self, retyped: dict | None = None) -> str:
         lines = []
@@ -86,8 +107,9 @@ class Pipeline:
             wiring = ", ".join(inputs)
             if outputs:
                 wiring += " -> " + ", ".join(outputs)
+            args = f"cfg={show(self.configs[name])}" if name in self.configs else ""
             lines.append(
-                f"{kind} {name} = {code}() {wiring} processes={processes}".replace("  ", " ")
+                f"{kind} {name} = {code}({args}) {wiring} processes={processes}".replace("  ", " ")
             )
         return "\n".join(lines) + "\n"
 
@@ -126,6 +148,9 @@ def pipelines(draw):
             ]
             processes = draw(st.integers(1, 3))
             p.workers.append(("processor", f"w{next(counter)}", inputs, outputs, processes))
+    for _, name, _, _, _ in p.workers:
+        if draw(st.booleans()):
+            p.configs[name] = draw(CONFIGS)
     read = {b for w in p.workers for b in w[2]}
     for name in list(p.buffers):
         if name not in read:
@@ -151,6 +176,8 @@ def test_generated_well_wired_pipelines_check_clean(pipeline):
     result = check(pipeline.text())
     assert result.diagnostics == [], [d.render() for d in result.diagnostics]
     assert len(result.plan.workers) == len(pipeline.workers)
+    for name, config in pipeline.configs.items():
+        assert result.plan.worker(name).args == {"cfg": config}
 
 
 @given(pipelines(), st.data())

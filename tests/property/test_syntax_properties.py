@@ -7,6 +7,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from flowc.diagnostics import FlowError
+from flowc.sema.values import literal, show
 from flowc.source import SourceFile
 from flowc.syntax import ast, format_module, format_source, parse, parse_type, parse_value
 from flowc.syntax.printer import format_type, format_value
@@ -114,3 +115,23 @@ def test_binary_garbage_gives_e001_not_a_crash(data):
 @given(st.lists(_TOKENS, max_size=30))
 def test_token_soup_parses_or_gives_one_e001(tokens):
     _assert_parses_or_reports_inside(" ".join(tokens))
+
+
+_PLAIN_DATA = st.recursive(
+    st.one_of(
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(),
+        st.booleans(),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(), inner)),
+    max_leaves=8,
+)
+
+
+@given(_PLAIN_DATA)
+@example({"a\nb": ["x\ty", 'q"', "\\"], "type": {}})
+def test_values_shown_in_messages_read_back_as_the_same_value(value):
+    """What `--set` and the messages show of a value (`show`) is flow text for that value."""
+    node = parse_value(SourceFile("<value>", show(value)))
+    assert literal(node) == value
