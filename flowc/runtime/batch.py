@@ -14,7 +14,6 @@ import numpy as np
 
 from flowc.runtime import stats as S
 from flowc.runtime.ring import CLOSED, DROPPED, STOPPED, ResultError
-from flowc.types import META_DTYPE
 
 # a worker waiting for events looks at its inputs at least this often, rung or not (seconds)
 _IDLE_LOOK_S = 0.1
@@ -26,9 +25,11 @@ def _describe(item) -> str:
     return f"a {type(item).__name__}"
 
 
-def put(out, rows: np.ndarray, meta: np.ndarray) -> None:
+def put(out, rows: np.ndarray, meta: np.ndarray, source=None) -> None:
     """Write rows (shape (m, LENGTH)) with their metadata records to an output port, in runs of
-    slots; the rows that find no room in a buffer that drops are counted as dropped."""
+    slots; the rows that find no room in a buffer that drops are counted as dropped. `source`:
+    (input ring, first slot, whether `rows` are its events too) when `meta` is the records of a
+    contiguous run of an input ring's slots: they are copied as bytes from there."""
     total = len(rows)
     written = 0
     while written < total:
@@ -38,12 +39,32 @@ def put(out, rows: np.ndarray, meta: np.ndarray) -> None:
             return
         end = written + count
         try:
-            out.fill_run(rows[written:end], meta[written:end])
+            if source is None:
+                out.fill_run(rows[written:end], meta[written:end])
+            else:
+                ring, first, rows_too = source
+                out.copy_run(ring, first + written, rows_too)
+                if not rows_too:
+                    out.fill_run(rows[written:end], None)
         except BaseException:
             out.abort_run(count)
             raise
         out.publish_run(count)
         written = end
+
+
+def copy(out, ring, first: int, total: int) -> None:
+    """Copy `total` events of `ring` from slot `first` on (contiguous), with their metadata, to
+    an output port as bytes (`put` of the input's own events, with fewer calls)."""
+    written = 0
+    while written < total:
+        count = out.claim_run(total - written)
+        if count < 0:
+            out.drop_rows(total - written)
+            return
+        out.copy_run(ring, first + written, True)
+        out.publish_run(count)
+        written += count
 
 
 class BatchRunner:
@@ -97,8 +118,6 @@ class BatchRunner:
         timed = times.timed
         countdown = times.calls_until_timed()
         skip_errors, counters = process.skip_errors, process.counters
-        meta = np.zeros(self.most, dtype=META_DTYPE)
-        counters_column, stamps, deadtimes = meta["counter"], meta["timestamp"], meta["deadtime"]
         stop_import, in_user_code = self.stop_import, self.in_user_code
         stopped = False
         while not stop[0] and not stopped:
@@ -121,8 +140,6 @@ class BatchRunner:
                 countdown = timed(perf() - started, cpu() - cpu_started)
             rows = self.rows_of(item, length)
             total = len(rows)
-            counters_column[:total] = np.arange(counter, counter + total)
-            deadtimes[:total] = 0.0
             written = 0
             while written < total:
                 # a batch is accepted whole: only its first run may give way to a stop
@@ -134,17 +151,16 @@ class BatchRunner:
                     out.drop_rows(total - written)
                     break
                 end = written + count
-                stamps[written:end] = now()
-                deadtimes[written] = out.blocked_s + paused_s
-                paused_s = 0.0
                 try:
-                    out.fill_run(rows[written:end], meta[written:end])
+                    out.fill_run(rows[written:end], None)
                 except Exception:
                     out.abort_run(count)
                     if not skip_errors:
                         raise
                     counters[S.ERRORS] += total - written
                     break
+                out.stamp_run(counter + written, now(), out.blocked_s + paused_s)
+                paused_s = 0.0
                 out.publish_run(count)
                 written = end
             if not stopped:
@@ -232,7 +248,7 @@ class BatchRunner:
                 blocked_before = clock.blocked_out_s
                 started, cpu_started = perf(), cpu()
             try:
-                handle(i, batch, batch_meta, count)
+                handle(i, batch, batch_meta, count, start)
             except Exception:
                 if not skip_errors:
                     raise
@@ -255,7 +271,27 @@ class BatchRunner:
         generator = process.shape.is_generator
         what = self.what
 
-        def emit(result, meta: np.ndarray, k: int) -> None:
+        rings = [port.ring for port in process.inputs]
+        # (input, output) pairs of one type and length: the input batch itself, returned, is
+        # copied as bytes
+        same = {
+            (i, j)
+            for i, a in enumerate(process.inputs)
+            for j, b in enumerate(outputs)
+            if a.ring.layout.dtype == b.ring.layout.dtype
+            and a.ring.layout.length == b.ring.layout.length
+        }
+        place = [0, 0]  # the input and first slot of the batch being handled
+
+        def write(j: int, rows, origin, meta: np.ndarray, k: int, data) -> None:
+            i, start = place
+            if origin is None and start >= 0:
+                source = (rings[i], start, rows is data and (i, j) in same)
+            else:
+                source = None
+            self.write(outputs[j], rows, origin, meta, k, source)
+
+        def emit(result, data, meta: np.ndarray, k: int) -> None:
             if result is None:
                 return
             if not isinstance(result, list | tuple):
@@ -264,7 +300,7 @@ class BatchRunner:
                         f"{what} has {count} outputs and returned {_describe(result)}; return "
                         "a list with one item (or None) per output"
                     )
-                self.write(outputs[0], result, None, meta, k)
+                write(0, result, None, meta, k, data)
                 return
             if len(result) != count:
                 raise ResultError(
@@ -281,22 +317,41 @@ class BatchRunner:
                             f"{what} returned a tuple of {len(item)} for output "
                             f"`{outputs[j].name}`; give rows, or a pair (rows, origin)"
                         )
-                    self.write(outputs[j], item[0], item[1], meta, k)
+                    write(j, item[0], item[1], meta, k, data)
                 else:
-                    self.write(outputs[j], item, None, meta, k)
+                    write(j, item, None, meta, k, data)
 
-        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int) -> None:
+        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
+            place[0], place[1] = i, start
             result = step(data, meta, names[i])
             if generator:
                 for each in result:
-                    emit(each, meta, k)
+                    emit(each, data, meta, k)
             else:
-                emit(result, meta, k)
+                emit(result, data, meta, k)
 
-        return handle
+        if generator or count != 1:
+            return handle
 
-    def write(self, out, rows, origin, meta: np.ndarray, k: int) -> None:
-        """Check a processor's rows for one output (and their `origin`) and write them."""
+        # one output, one result per batch: the common case, a returned input batch copied
+        # without the general path's calls
+        plain = process.plain_step
+        passes = [(i, 0) in same for i in range(len(rings))]
+        out = outputs[0]
+
+        def handle_one(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
+            result = plain(data) if plain is not None else step(data, meta, names[i])
+            if result is data and start >= 0 and passes[i]:
+                copy(out, rings[i], start, k)
+                return
+            place[0], place[1] = i, start
+            emit(result, data, meta, k)
+
+        return handle_one
+
+    def write(self, out, rows, origin, meta: np.ndarray, k: int, source=None) -> None:
+        """Check a processor's rows for one output (and their `origin`) and write them
+        (`source`: as `put` takes it, when there is no `origin`)."""
         length = out.ring.layout.length
         if isinstance(rows, np.ndarray) and rows.ndim == 1 and length == 1:
             rows = rows.reshape(-1, 1)
@@ -313,7 +368,7 @@ class BatchRunner:
                     f"{k} events; return one row per event, or a pair (rows, origin) whose "
                     "origin names each row's input row"
                 )
-            put(out, rows, meta)
+            put(out, rows, meta, source)
             return
         origin = np.asarray(origin)
         if origin.ndim != 1 or len(origin) != m or (m and origin.dtype.kind not in "iu"):
@@ -353,7 +408,9 @@ class BatchRunner:
                 f"boolean array of shape ({k},), or a list of one such array per output"
             )
 
-        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int) -> None:
+        rings = [port.ring for port in process.inputs]
+
+        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
             decision = step(data, meta, names[i])
             if isinstance(decision, list | tuple):
                 if len(decision) != count:
@@ -369,7 +426,9 @@ class BatchRunner:
             accepted = int(np.count_nonzero(chosen))
             for out, selected in zip(outputs, masks, strict=True):
                 taken = accepted if selected is chosen else int(np.count_nonzero(selected))
-                if taken == k:
+                if taken == k and start >= 0:
+                    copy(out, rings[i], start, k)
+                elif taken == k:
                     put(out, data, meta)
                 elif taken:
                     put(out, data[selected], meta[selected])
@@ -383,10 +442,14 @@ class BatchRunner:
         step = process.step
         outputs = process.outputs
         names = [port.name for port in process.inputs]
+        rings = [port.ring for port in process.inputs]
 
-        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int) -> None:
+        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
             step(data, meta, names[i])
             for out in outputs:
-                put(out, data, meta)
+                if start >= 0:
+                    copy(out, rings[i], start, k)
+                else:
+                    put(out, data, meta)
 
         return handle

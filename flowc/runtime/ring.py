@@ -68,6 +68,9 @@ STOP_POLL_S = 0.05
 SLOW_EVENT_S = 20e-6
 # events up to this size are stored through `ndarray.tobytes` (bytes)
 _SMALL_EVENT_BYTES = 4096
+# an importer's run of up to this many events gets its metadata word by word, longer ones
+# through numpy (a few calls whatever the length)
+_STAMP_LOOP_MOST = 8
 # a contended buffer lock is tried this often before the process sleeps on it
 _LOCK_SPINS = 200
 
@@ -178,14 +181,6 @@ class Ring:
         self.data = np.frombuffer(self.data_bytes, dtype=layout.dtype).reshape(
             layout.slots, layout.length
         )
-        # every slot's bytes as one row: a run of events of the ring's own type is copied
-        # through these (numpy assigns structured arrays field by field, many times slower)
-        self.data_rows = np.frombuffer(self.data_bytes, dtype=np.uint8).reshape(
-            layout.slots, layout.data_bytes
-        )
-        self.meta_rows = np.frombuffer(meta_bytes, dtype=np.uint8).reshape(
-            layout.slots, META_BYTES
-        )
 
     def initialize(self) -> None:
         """Fill the control words of a new segment (the supervisor does this once)."""
@@ -211,7 +206,7 @@ class Ring:
     def release_views(self) -> None:
         """Drop this process's views so the mapping can be closed (views still used elsewhere
         keep it mapped until they are collected)."""
-        self.meta = self.data = self.data_rows = self.meta_rows = None
+        self.meta = self.data = None
         for view in (
             *self.data_slots,
             *self.meta_slots,
@@ -393,6 +388,12 @@ class OutputPort:
         self.stores: dict[np.dtype, object] = {}  # result dtype -> how it is stored (`store`)
         self.run_start = 0  # the first slot of the last claimed run (-1: not contiguous)
         self.run_slots: range | list[int] = range(0)  # the slots of the last claimed run
+        # the metadata's columns, for an importer's runs (`stamp_run`)
+        meta = ring.meta
+        self.counters_column = meta["counter"]
+        self.stamps_column = meta["timestamp"]
+        self.deadtimes_column = meta["deadtime"]
+        self.steps = np.arange(layout.slots, dtype=np.int64)
 
     def store(self, target: np.ndarray, item) -> None:
         """Assign a result to slot views (one slot's, or a run's) by field name (SPEC section 2):
@@ -434,25 +435,42 @@ class OutputPort:
                 f"({self.shape[0]} element(s) of {self.dtype}): {exc}"
             ) from None
 
-    def fill_run(self, rows: np.ndarray, meta: np.ndarray) -> None:
-        """Store rows (shape (c, LENGTH)) and their metadata records (shape (c,)) in the run of
-        c slots claimed last."""
-        ring = self.ring
-        start, count = self.run_start, len(self.run_slots)
+    def _segments(self):
+        """(first slot, index in the run, count) of each contiguous part of the claimed run."""
+        start = self.run_start
         if start >= 0:
-            segments = ((start, 0, count),)
-        else:
-            segments = tuple(_contiguous(self.run_slots))
+            return ((start, 0, len(self.run_slots)),)
+        return tuple(_contiguous(self.run_slots))
+
+    def copy_run(self, ring: Ring, first: int, rows_too: bool) -> None:
+        """Copy the metadata records (and, with `rows_too`, the events) of the slots of `ring`
+        from `first` on, as bytes, into the run claimed last (a pass-through, a copy)."""
+        size = self.data_bytes
+        data_bytes, meta_bytes = self.ring.data_bytes, self.ring.meta_bytes
+        for slot, at, n in self._segments():
+            at += first
+            meta_bytes[slot * META_BYTES : (slot + n) * META_BYTES] = ring.meta_bytes[
+                at * META_BYTES : (at + n) * META_BYTES
+            ]
+            if rows_too:
+                data_bytes[slot * size : (slot + n) * size] = ring.data_bytes[
+                    at * size : (at + n) * size
+                ]
+
+    def fill_run(self, rows: np.ndarray, meta: np.ndarray | None) -> None:
+        """Store rows (shape (c, LENGTH)) and their metadata records (shape (c,); None: they
+        are written apart) in the run of c slots claimed last."""
+        ring = self.ring
+        size = self.data_bytes
+        data_bytes, meta_bytes = ring.data_bytes, ring.meta_bytes
         same = rows.dtype == self.dtype and rows.flags.c_contiguous
-        if same:
-            rows = rows.reshape(count, -1).view(np.uint8)
-        meta = meta.view(np.uint8).reshape(count, META_BYTES)
-        for slot, at, n in segments:
+        for slot, at, n in self._segments():
+            part = rows[at : at + n]
             try:
                 if same:
-                    ring.data_rows[slot : slot + n] = rows[at : at + n]
+                    data_bytes[slot * size : (slot + n) * size] = _bytes_of(part)
                 else:
-                    self.store(ring.data[slot : slot + n], rows[at : at + n])
+                    self.store(ring.data[slot : slot + n], part)
             except (TypeError, ValueError) as exc:
                 if isinstance(exc, ResultError):
                     raise
@@ -460,7 +478,29 @@ class OutputPort:
                     f"cannot store {_describe(rows)} in buffer `{self.name}` "
                     f"({self.shape[0]} element(s) of {self.dtype} per event): {exc}"
                 ) from None
-            ring.meta_rows[slot : slot + n] = meta[at : at + n]
+            if meta is not None:
+                meta_bytes[slot * META_BYTES : (slot + n) * META_BYTES] = _bytes_of(
+                    meta[at : at + n]
+                )
+
+    def stamp_run(self, counter: int, timestamp: float, deadtime: float) -> None:
+        """An importer's metadata for the run claimed last: counters from `counter` on, one
+        timestamp, `deadtime` on the first event (the others waited for nothing)."""
+        if len(self.run_slots) > _STAMP_LOOP_MOST:
+            for slot, at, n in self._segments():
+                np.add(self.steps[:n], counter + at, out=self.counters_column[slot : slot + n])
+                self.stamps_column[slot : slot + n] = timestamp
+                self.deadtimes_column[slot : slot + n] = 0.0
+            self.deadtimes_column[self.run_slots[0]] = deadtime
+            return
+        words, floats = self.ring.meta_words, self.ring.meta_floats
+        for slot in self.run_slots:
+            at = slot * 3
+            words[at] = counter
+            floats[at + 1] = timestamp
+            floats[at + 2] = deadtime
+            counter += 1
+            deadtime = 0.0
 
     def _claim_oldest(self) -> int:
         """A buffer nobody consumes: take the slot written longest ago."""
@@ -970,6 +1010,17 @@ class SharedInput(InputPort):
         for _ in range(self.unannounced):
             free.release()
         self.unannounced = 0
+
+
+def _bytes_of(array: np.ndarray):
+    """The bytes of a C-contiguous array, to assign to a byte view: small arrays through
+    `tobytes` (fastest), large ones without a copy."""
+    if array.nbytes <= _SMALL_EVENT_BYTES:
+        return array.tobytes()
+    try:
+        return memoryview(array).cast("B")
+    except TypeError:  # a dtype memoryview cannot cast
+        return array.tobytes()
 
 
 def _ascending(slots: list[int]) -> bool:

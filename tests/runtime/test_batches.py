@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from runtime_plans import START_METHODS, assert_accounted, collected, marker_text
 
 import flowc
+from flowc.runtime.ring import ResultError, store_for
 from flowc.runtime.summary import format_summary
 
 pytestmark = pytest.mark.runtime
@@ -248,7 +250,7 @@ def test_a_stop_drains_every_accepted_batch(tmp_path, method):
         "processor mid = workers.double_y_batch() a -> b batch=8\n"
         'exporter save = workers.CollectBatches(path="OUT", delay=0.0005) b batch=4\n'
     )
-    result = compiled(text, tmp_path).run(timeout=1.0, start_method=method)
+    result = compiled(text, tmp_path).run(timeout=2.5, start_method=method)
     assert result.exit == 0
     written = result.stats["buffers"]["a"]["written"]
     got = collected(tmp_path / "out")["x"].tolist()
@@ -356,3 +358,53 @@ def test_batch_modes_are_checked_against_the_code():
     with pytest.raises(flowc.FlowError) as caught:
         flowc.compile_source(HEAD + text)
     assert [d.code for d in caught.value.diagnostics] == ["E106"]
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("observer o = stdlib.monitors.rate() observes a batch=4\n", ["E106"]),
+        ('exporter e = stdlib.processors.event_builder(inputs=["a", "b"]) a batch=2\n', ["E205"]),
+        ("exporter e = stdlib.sinks.null() a batch=2.5\n", ["E106"]),
+    ],
+)
+def test_bad_batch_options_are_diagnosed(text, codes):
+    source = HEAD + "buffer a : XY slots=8\nimporter src = stdlib.sources.pulses(n=4) -> a\n"
+    with pytest.raises(flowc.FlowError) as caught:
+        flowc.compile_source(source + text)
+    assert [d.code for d in caught.value.diagnostics if d.code in ("E106", "E205")] == codes
+
+
+def test_batch_travels_through_the_plans_json():
+    plan = compiled(chain(), Path("/tmp"))
+    again = flowc.Plan.from_json(plan.to_json())
+    assert [w.batch for w in again.workers] == [7, 5, 64]
+
+
+# --- storing by field name, decided once per dtype (unit) ----------------------------------
+
+
+def test_store_for_assigns_records_by_name_and_refuses_lossy_kinds():
+    slot = np.dtype([("x", "f8"), ("n", "i4"), ("s", "f4", (2,))])
+    target = np.zeros(3, slot)
+    swapped = np.zeros(3, [("s", "f4", (2,)), ("n", "i2"), ("x", "f4")])
+    swapped["x"], swapped["n"], swapped["s"] = 1.5, 7, [[1, 2]] * 3
+    store_for(swapped.dtype, slot, "output `b`")(target, swapped)
+    assert target["x"].tolist() == [1.5] * 3 and target["n"].tolist() == [7] * 3
+    assert target["s"].tolist() == [[1.0, 2.0]] * 3
+    cases = {
+        np.dtype([("x", "f8"), ("n", "f8"), ("s", "f4", (2,))]): "field `n`: float64",
+        np.dtype([("x", "c16"), ("n", "i4"), ("s", "f4", (2,))]): "field `x`: complex128",
+        np.dtype([("x", "U4"), ("n", "i4"), ("s", "f4", (2,))]): "field `x`: <U4",
+        np.dtype([("x", "f8"), ("n", "i4")]): "has no field `s`",
+        np.dtype([("x", "f8"), ("n", "i4"), ("s", "f4", (2,)), ("t", "f8")]): "no field `t`",
+    }
+    for result_dtype, said in cases.items():
+        with pytest.raises(ResultError, match="output `b`") as caught:
+            store_for(result_dtype, slot, "output `b`")
+        assert said in str(caught.value)
+    with pytest.raises(ResultError, match="float64 cannot be stored as int16"):
+        store_for(np.dtype("f8"), np.dtype("i2"), "output `w`")
+    store_for(
+        np.dtype("i8"), np.dtype("f4"), "output `w`"
+    )  # an integer into a float keeps its kind
