@@ -408,3 +408,32 @@ def test_store_for_assigns_records_by_name_and_refuses_lossy_kinds():
     store_for(
         np.dtype("i8"), np.dtype("f4"), "output `w`"
     )  # an integer into a float keeps its kind
+
+
+def test_fan_in_writers_and_a_two_input_processor_take_batches(tmp_path):
+    text = (
+        "buffer a1 : XY slots=16\nbuffer a2 : XY slots=16\nbuffer both : XY slots=32\n"
+        "buffer merged : XY slots=32\n"
+        "importer one = workers.count_batches(n=300, size=9) -> a1 batch=9\n"
+        "importer two = workers.count_batches(n=200, size=5) -> a2 batch=5\n"
+        "processor tag = workers.double_y_batch() a1, a2 -> both batch=12\n"
+        "exporter copy = stdlib.sinks.null() both -> merged batch=7\n"
+        'exporter save = workers.CollectBatches(path="OUT") merged batch=20\n'
+    )
+    result = compiled(text, tmp_path).run(timeout=60)
+    got = collected(tmp_path / "out")
+    assert sorted(got["x"].tolist()) == sorted(list(range(300)) + list(range(200)))
+    assert (got["y"] == 4 * got["x"]).all()
+    assert result.stats["buffers"]["both"]["written"] == 500
+    assert_accounted(result.stats)
+
+
+def test_a_buffer_nobody_consumes_takes_batches_and_counts_the_overwritten(tmp_path):
+    text = (
+        "buffer a : XY slots=8\n"
+        "importer src = workers.count_batches(n=100, size=10) -> a batch=10\n"
+        f'observer look = workers.Watch(path="{tmp_path / "w"}") observes a\n'
+    )
+    result = compiled(text, tmp_path).run(timeout=60)
+    a = result.stats["buffers"]["a"]
+    assert a["written"] == 100 and a["dropped"] >= 92  # at most the last 8 stay
