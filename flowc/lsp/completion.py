@@ -32,7 +32,13 @@ from flowc.lsp.lexer import (
     tokens,
 )
 from flowc.sema.model import Model
-from flowc.sema.resolve import BUFFER_OPTIONS, WORKER_OPTIONS, resolve_module
+from flowc.sema.resolve import (
+    BUFFER_OPTIONS,
+    ERROR_MODES,
+    OVERFLOW_MODES,
+    WORKER_OPTIONS,
+    resolve_module,
+)
 from flowc.source import SourceFile
 from flowc.stdlib.catalog import entries
 from flowc.syntax import parse
@@ -143,13 +149,37 @@ def _buffer_statement(before: list[Token], names, start: int, end: int):
             if kind == "type"
         ]
         return declared + _dtype_items(start, end)
+    if _option_value(before):
+        return _option_values(before, start, end)
     colon = next((t for t in before if t.text == ":" and t.depth == 0), None)
-    if colon is not None and last.depth == 0 and last is not colon and last.text not in "=,":
+    if colon is not None and last.depth == 0 and last is not colon and last.text not in ("=", ","):
         return [
             _item(option, Kind.Property, start, end, text=f"{option}=", detail="buffer option")
             for option in BUFFER_OPTIONS
         ]
     return []
+
+
+_OPTION_VALUES = {"overflow": OVERFLOW_MODES, "on_error": ERROR_MODES}
+
+
+def _option_value(before: list[Token]) -> bool:
+    """Right after `overflow=` or `on_error=` of a statement."""
+    return (
+        len(before) >= 2
+        and before[-1].text == "="
+        and before[-1].depth == 0
+        and before[-2].kind == "key"
+        and before[-2].text in _OPTION_VALUES
+    )
+
+
+def _option_values(before: list[Token], start: int, end: int):
+    key = before[-2].text
+    return [
+        _item(value, Kind.EnumMember, start, end, detail=f"{key}=", sort=str(i))
+        for i, value in enumerate(_OPTION_VALUES[key])
+    ]
 
 
 # --- workers ---------------------------------------------------------------------------------
@@ -177,6 +207,8 @@ def _worker_statement(text, start, before, partial, names, replace_from, offset,
         for name, what in names.items()
         if what == "buffer"
     ]
+    if _option_value(before):
+        return _option_values(before, replace_from, offset)
     if last is closing or last.kind == "arrow" or last.text in (",", "observes"):
         return buffers
     if last.depth == 0 and last.kind in ("name", "number", "string"):

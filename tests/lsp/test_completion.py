@@ -101,3 +101,14 @@ async def test_options_after_the_buffers_and_nothing_in_a_comment(client):
     )
     assert {"processes", "on_error", "batch", "->"} <= set(labels(items))
     assert labels(await complete_after(client, "# buffer x : ", "comment.flow")) == []
+
+
+async def test_the_values_of_overflow_and_on_error(client):
+    assert labels(
+        await complete_after(client, "buffer more : Pulse slots=4 overflow=", "o.flow")
+    ) == [
+        "block",
+        "drop",
+    ]
+    tail = 'filter more = stdlib.filters.select(field="height") pulses -> kept on_error='
+    assert labels(await complete_after(client, tail, "e.flow")) == ["fail", "skip"]
