@@ -838,6 +838,7 @@ class _Adapter:
     mimo_setup_dir:           the setup's folder (`file` and config paths are relative to it)
     mimo_run_dir:             the folder the worker may write to (BufferIO.run_dir); made if missing
     mimo_sources, mimo_sinks, mimo_observes: its buffers, as "NAME: TYPE[LENGTH]" specs
+    mimo_debug:               the setup's `debug_workers` (a Feb-2025 worker's config["debug"])
     every other argument:     its config, as `buffer_io[key]` and `buffer_io.config` see it
     """
 
@@ -854,6 +855,7 @@ class _Adapter:
         mimo_sources: Sequence[str] = (),
         mimo_sinks: Sequence[str] = (),
         mimo_observes: Sequence[str] = (),
+        mimo_debug: bool = False,
         **config,
     ):
         function = load_worker_function(mimo_file, mimo_function, mimo_setup_dir)
@@ -875,7 +877,7 @@ class _Adapter:
             config = {
                 **config,
                 "name": mimo_name,
-                "debug": False,
+                "debug": mimo_debug,
                 "run_directory": str(run_dir),
                 "setup_directory": str(setup_dir),
             }

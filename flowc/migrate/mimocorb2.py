@@ -47,7 +47,8 @@ WORKER_KEYS = ("file", "function", "config", "number_of_processes", "sources", "
 BUFFER_KEYS = ("slot_count", "data_length", "data_dtype")
 TOP_KEYS = ("Buffers", "Workers", "base_config", "target_directory", "Options")
 # the setup's `Options:` of mimoCoRB2's early-2025 versions: output_directory (later
-# target_directory), overarching_config (later base_config), debug_workers (no counterpart)
+# target_directory), overarching_config (later base_config), debug_workers (the workers'
+# config['debug'] then, which decides whether their template's fail() raises)
 OPTION_KEYS = ("output_directory", "overarching_config", "debug_workers")
 RESERVED_PREFIX = "mimo_"
 
@@ -426,6 +427,7 @@ class _Converter:
         self.doc: _Yaml | None = None
         self.type_names: dict[ElementType, str] = {}
         self.config_failed = False  # a config file of the worker being converted was unreadable
+        self.debug_workers = False  # the setup's Options: debug_workers
         self.base_config_failed = False
 
     def report(self, diagnostic: Diagnostic) -> None:
@@ -481,6 +483,8 @@ class _Converter:
         base_node = _child(doc.root, "base_config") or _child(options, "overarching_config")
         base_config, base_spans = self.config(base_node, "base_config")
         self.base_config_failed = self.config_failed
+        debug = _child(options, "debug_workers")
+        self.debug_workers = debug is not None and _construct(debug) is True
         run_dir = self.run_dir(
             _child(doc.root, "target_directory") or _child(options, "output_directory")
         )
@@ -928,6 +932,7 @@ class _Converter:
             f"mimo_name={_flow_string(name)}",
             "mimo_setup_dir=SETUP_DIR",
             "mimo_run_dir=RUN_DIR",
+            *(["mimo_debug=true"] if self.debug_workers else []),
             *specs,
             *args,
         ]

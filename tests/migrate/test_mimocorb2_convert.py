@@ -186,6 +186,7 @@ def test_early_2025_options_set_the_run_folder_and_the_shared_config(tmp_path):
     ]
     assert f'const RUN_DIR = "{tmp_path / "runs"}"' in conversion.flow_text
     assert "gain=2" in conversion.flow_text
+    assert "mimo_debug=true" in conversion.flow_text  # config['debug'] of the worker
 
 
 def test_what_flow_cannot_express_is_reported_where_it_is_written():
