@@ -114,6 +114,9 @@ def run_sh(block: Block, folder: Path) -> None:
         wanted = re.search(r"\bexit (\d+)", comment)
         expected = int(wanted.group(1)) if wanted else 0
         args = shlex.split(command)[1:]
+        drawing = args[0] == "graph" and any(a.endswith((".svg", ".png", ".pdf")) for a in args)
+        if drawing and shutil.which("dot") is None:
+            expected = 1  # without Graphviz: one line saying how to install it
         done = subprocess.run(
             [sys.executable, "-m", "flowc", *args],
             cwd=folder,
@@ -127,6 +130,8 @@ def run_sh(block: Block, folder: Path) -> None:
             f"{block.page}:{block.line + 1 + offset}: `{command.strip()}` exited "
             f"{done.returncode}, not {expected}:\n{done.stdout}\n{done.stderr}"
         )
+        if drawing and shutil.which("dot") is None:
+            assert "install Graphviz" in done.stderr, done.stderr
 
 
 def run_yaml(block: Block, folder: Path) -> None:
