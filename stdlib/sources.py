@@ -829,8 +829,10 @@ class _FrameFollower:
                 fresh = key[self.frames : max(self.frames, key.shape[0])]
                 per_frame = int(np.prod(fresh.shape[1:], dtype=np.int64))
                 written = (fresh.reshape(fresh.shape[0], per_frame) != 0).all(axis=1)
-            else:
-                written = key[...].reshape(-1)[self.frames :] != 0
+            else:  # the rows from the one holding the first point not yet complete
+                row = self.frames // per_row
+                fresh = key[row : max(row, key.shape[0])].reshape(-1)
+                written = fresh[self.frames - row * per_row :] != 0
             missing = np.flatnonzero(~written)
             count = min(count, self.frames + (int(missing[0]) if missing.size else written.size))
         return count
