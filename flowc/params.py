@@ -62,7 +62,7 @@ def read_params(path) -> ParamsFile:
                 )
             ]
         ) from None
-    return parse_params(SourceFile(name, text))
+    return parse_params(SourceFile(name, text.removeprefix("\ufeff")))
 
 
 def parse_params(source: SourceFile) -> ParamsFile:
@@ -202,10 +202,10 @@ class _Scanner:
             last = parts[-1]
             end = self.at
             found.setdefault(path, _Place(start, last[1], last[2], value_start, end, end))
-            if len(parts) > 1:  # `w.threshold = 1` also locates table `w`
-                head = table + (parts[0][0],)
-                first = parts[0]
-                found.setdefault(head, _Place(start, first[1], first[2], value_start, end, end))
+            for size in range(1, len(parts)):  # `w.threshold = 1` also locates table `w`
+                part = parts[size - 1]
+                place = _Place(start, part[1], part[2], value_start, end, end)
+                found.setdefault(table + tuple(p for p, _, _ in parts[:size]), place)
             self.skip_comment()
         return found
 

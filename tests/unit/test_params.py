@@ -9,6 +9,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowc.compiler import check_file, compile_file
 from flowc.diagnostics import FlowError
@@ -91,6 +93,51 @@ def test_entries_know_where_their_keys_and_values_are():
     ]
     assert found["finder"].key_span.text == "finder"
     assert found["finder"].entries[0].key_span.text == "sub"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ('a."b.c".d = 1\nz = 2\n', "z", "2"),
+        ("p = 'C:\\path\\'\nz = 2\n", "z", "2"),
+        ("m = '''\nz = 'y'\n'''\nz = 1\n", "z", "1"),
+        ('s = """a\\"""b"""\nz = 1\n', "z", "1"),
+        ('s = """ends with quotes"""""\nz = 1\n', "z", "1"),
+        ('arr = [{a = 1}, {b = [2, {c = "]"}]}]\nz = 0\n', "z", "0"),
+        ('a = [\n  # a comment with ] and "\n  1,\n]\nz = 2\n', "z", "2"),
+        ("x=1#c\nz=2", "z", "2"),
+        ('"ünï" = 1\nz = 3\r\n', "z", "3"),
+        ("dt = 1979-05-27T07:32:00Z\nz = {}\n", "z", "{}"),
+    ],
+)
+def test_keys_are_found_after_tricky_values(text, key, value):
+    (entry,) = [e for e in parse_params(SourceFile("p.toml", text)).entries if e.key == key]
+    assert (entry.key_span.text, entry.value_span.text) == (key, value)
+
+
+def test_every_part_of_a_dotted_key_is_found():
+    (entry,) = parse_params(SourceFile("p.toml", 'a."b.c".d = 1\n')).entries
+    (inner,) = entry.entries
+    assert (entry.key_span.text, inner.key, inner.key_span.text) == ("a", "b.c", '"b.c"')
+
+
+@given(st.text(alphabet="ab=.[]{}\"'#,\n 1", max_size=40))
+def test_any_text_gives_entries_or_an_e001(text):
+    try:
+        params = parse_params(SourceFile("p.toml", text))
+    except FlowError as exc:
+        (d,) = exc.diagnostics
+        assert d.code == "E001" and 0 <= d.span.start <= d.span.end <= len(text)
+        return
+    for entry in params.entries:
+        assert 0 <= entry.key_span.start <= entry.key_span.end <= len(text)
+
+
+def test_a_bom_is_dropped(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeffN = 1\n".encode())
+    (entry,) = read_params(path).entries
+    assert (entry.key, entry.key_span.line, entry.key_span.column) == ("N", 1, 1)
 
 
 def test_a_toml_syntax_error_is_e001_at_its_position_in_the_file(tmp_path):
