@@ -1,0 +1,68 @@
+"""Every feature answers on any text at any position, without raising: texts are the
+examples with characters deleted, inserted or replaced (lines half typed, brackets and strings
+left open, names misspelt), positions anywhere in them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lsprotocol import types
+
+from flowc.lsp import completion, edits, hover, navigation, semantic
+from flowc.lsp.analysis import Analysis
+from flowc.lsp.documents import Document
+from flowc.lsp.positions import LineIndex
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
+PIECES = list('(){}[],:="#->\n \t.') + ["stdlib.", "buffer", "field=", "😀", "é", "\r\n"]
+
+
+@st.composite
+def edited_texts(draw):
+    text = draw(st.sampled_from(TEXTS))
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.integers(0, len(text)))
+        end = draw(st.integers(start, min(len(text), start + 12)))
+        text = text[:start] + draw(st.sampled_from(["", *PIECES])) + text[end:]
+    return text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=edited_texts(), where=st.floats(0, 1))
+def test_every_feature_answers_on_an_edited_example(text, where):
+    offset = int(where * len(text))
+    path = str(EXAMPLES / "edited.flow")
+    analysis = Analysis(text, path, 1)
+    index = LineIndex(text)
+    assert index.offset(index.position(offset)) == offset or text[offset - 1 : offset] == "\r"
+    for diagnostic in analysis.diagnostics:
+        assert 0 <= diagnostic.span.start <= diagnostic.span.end <= len(text)
+    hover.hover(analysis, offset)
+    navigation.definition(analysis, offset)
+    navigation.references(analysis, offset, True)
+    navigation.document_symbols(analysis, index.range)
+    document = Document((EXAMPLES / "edited.flow").as_uri(), text, 1, "utf-16")
+    items = completion.complete(
+        text, offset, completion.Context(document.model(offset), str(EXAMPLES))
+    )
+    for item in completion.to_lsp(items, index.position):
+        assert item.text_edit.range.start.line == index.position(offset).line
+    data = semantic.encode(text, index)
+    assert len(data) % 5 == 0 and all(n >= 0 for n in data)
+    edits.formatted_edits(analysis)
+
+
+def test_a_rename_to_a_keyword_is_refused_not_raised():
+    text = TEXTS[0]
+    analysis = Analysis(text, str(EXAMPLES / "x.flow"), 1)
+    declared = next(o for o in analysis.occurrences if o.declaration)
+    try:
+        navigation.rename(analysis, declared.start, "buffer")
+    except navigation.RenameRefused as refused:
+        assert "not a name" in str(refused)
+    else:
+        raise AssertionError("renaming to a keyword must be refused")
+    assert types.Position(line=0, character=0) == LineIndex("").position(0)
