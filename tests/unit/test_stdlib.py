@@ -378,6 +378,7 @@ def test_catalog_lists_every_standard_worker_with_its_kind():
         "processors.project": "processor",
         "sinks.csv": "exporter",
         "sinks.hdf5": "exporter",
+        "sinks.histogram": "exporter",
         "sinks.npy": "exporter",
         "sinks.null": "exporter",
         "sources.csv": "importer",
