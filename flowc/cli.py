@@ -242,12 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_option(plan)
     _add_params_option(plan)
 
-    fmt = command("fmt", "print a flow file in canonical formatting")
-    fmt.add_argument("file", metavar="FILE", help="the .flow file")
+    fmt = command("fmt", "print flow files in canonical formatting")
+    fmt.add_argument("files", metavar="FILE", nargs="+", help="the .flow files")
     fmt.add_argument(
         "--check",
         action="store_true",
-        help="print nothing; exit 1 when the file is not canonically formatted",
+        help="print only the files that are not canonically formatted (and exit 1)",
     )
 
     explain = command("explain", "explain a diagnostic code (e.g. E201)")
@@ -429,9 +429,9 @@ def _run(args) -> int:
     set_texts = split_set_texts(args.set_texts)
     _check_start_method_setting()  # the partitions of a Ray run start their workers with it too
     if args.stats:
-        _check_writable(args.stats, "--stats")
+        _check_writable(args.stats, "--stats", create=True)
     if args.report:
-        _check_writable(args.report, "--report")
+        _check_writable(args.report, "--report", create=True)
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address is for --backend ray")
     if args.serve is not None and args.backend != "local":
@@ -545,10 +545,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     _say(f"flowc: warning: {message}")
 
 
-def _check_writable(path: str, option: str) -> None:
+def _check_writable(path: str, option: str, create: bool = False) -> None:
+    """A usage error unless `path` can be written; `create` makes its missing folders (as the
+    sinks do for their files)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise UsageError(f"{option} {path}: is a directory")
+    if create and not os.path.exists(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{option} {path}: cannot make {folder}: {exc.strerror}") from None
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
@@ -614,18 +621,20 @@ def cmd_fmt(args) -> int:
     from flowc import compiler
     from flowc.syntax import format_source
 
-    try:
-        source = compiler.read_source(args.file)
-    except OSError as exc:
-        raise UsageError(_unreadable(args.file, exc)) from None
-    formatted = format_source(source)
-    if args.check:
-        if formatted != source.text:
-            _say(f"would reformat {args.file}")
-            return EXIT_ERRORS
-        return EXIT_OK
-    sys.stdout.write(formatted)
-    return EXIT_OK
+    canonical = True
+    for file in args.files:
+        try:
+            source = compiler.read_source(file)
+        except OSError as exc:
+            raise UsageError(_unreadable(file, exc)) from None
+        formatted = format_source(source)
+        if args.check:
+            if formatted != source.text:
+                _say(f"would reformat {file}")
+                canonical = False
+        else:
+            sys.stdout.write(formatted)
+    return EXIT_OK if canonical else EXIT_ERRORS
 
 
 def cmd_explain(args) -> int:

@@ -162,6 +162,18 @@ class Plan:
     # callables given as `functions=`; live objects, never serialized
     functions: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
 
+    def __repr__(self) -> str:
+        """One line, as numpy and pandas show their objects: `<flowc.Plan pulses: 5 workers,
+        3 buffers, 4.0 MiB shared memory>`."""
+
+        def count(n: int, what: str) -> str:
+            return f"{n} {what}" + ("" if n == 1 else "s")
+
+        return (
+            f"<flowc.Plan {self.name or '(unnamed)'}: {count(len(self.workers), 'worker')}, "
+            f"{count(len(self.buffers), 'buffer')}, {self.shm_bytes / 2**20:.1f} MiB shared memory>"
+        )
+
     # --- lookup ------------------------------------------------------------------------------
 
     def buffer(self, name: str) -> BufferPlan:

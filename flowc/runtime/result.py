@@ -37,6 +37,19 @@ class RunResult:
     failure: WorkerFailure | None = None
     timeline: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def __repr__(self) -> str:
+        """One line: `<flowc.RunResult pulses: completed in 1.23 s, exit 0, ok>` (the tables are
+        `stats`; `flowc.runtime.summary.format_summary` prints them)."""
+        stats = self.stats or {}
+        text = (
+            f"<flowc.RunResult {stats.get('pipeline') or '(unnamed)'}: "
+            f"{stats.get('stopped', 'ended')} in {stats.get('elapsed') or 0.0:.2f} s, "
+            f"exit {self.exit}, {'ok' if self.ok else 'not ok'}"
+        )
+        if self.failure is not None:
+            text += f"; {str(self.failure).splitlines()[0]}"
+        return text + ">"
+
     def _repr_html_(self) -> str:
         """In Jupyter: how the run ended and its summary tables."""
         from flowc.render.notebook import result_html

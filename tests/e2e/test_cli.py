@@ -529,9 +529,14 @@ def test_run_with_errors_does_not_start(flowc):
     assert not (flowc.folder / "out.txt").exists()
 
 
-def test_run_stats_into_a_missing_folder_is_a_usage_error(flowc):
+def test_run_stats_into_a_missing_folder_makes_it(flowc):
     flowc.write("small.flow", SMALL_FLOW)
-    result = flowc("run", "small.flow", "--stats", "nowhere/stats.json")
+    result = flowc("run", "small.flow", "--stats", "new/folder/stats.json")
+    assert result.exit == 0, result
+    assert (flowc.folder / "new/folder/stats.json").exists()
+    (flowc.folder / "out.txt").unlink(missing_ok=True)
+    flowc.write("a_file", "")
+    result = flowc("run", "small.flow", "--stats", "a_file/stats.json")
     assert result.exit == 2, result
     assert not (flowc.folder / "out.txt").exists()
 
