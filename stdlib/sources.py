@@ -841,9 +841,15 @@ class _FrameFollower:
         """The frames of points start..stop-1, one array per data dataset."""
         if self.rank == 1:
             return [dataset[start:stop] for dataset in self.data]
-        scan = (stop // int(np.prod(self.inner, dtype=np.int64)) + 1, *self.inner)
-        points = [np.unravel_index(i, scan) for i in range(start, stop)]
-        return [np.stack([dataset[point] for point in points]) for dataset in self.data]
+        per_row = int(np.prod(self.inner, dtype=np.int64))
+        first, last = start // per_row, (stop - 1) // per_row
+        offset = start - first * per_row
+        frames = []
+        for dataset in self.data:  # one read of the rows holding the points
+            rows = dataset[first : last + 1]
+            flat = rows.reshape(rows.shape[0] * per_row, *rows.shape[self.rank :])
+            frames.append(flat[offset : offset + stop - start])
+        return frames
 
     def is_finished(self) -> bool:
         if self.finished is None:
