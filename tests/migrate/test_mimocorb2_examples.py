@@ -186,6 +186,7 @@ def test_muon(style, tmp_path):
 
 @pytest.mark.parametrize("style", STYLES)
 def test_redpitaya(style, tmp_path):
+    pytest.importorskip("scipy", reason="analyzers.pha's replacement runs scipy's find_peaks")
     folder = prepared("redpitaya", style, tmp_path)
     raw = ["M202"] if style == "v004" else []  # a source writing itself uses no template
     # M003: the csv exporter is named like its buffer; M203: visualizers.histogram left out;
