@@ -9,8 +9,8 @@ __all__ = ["RunError", "RunResult", "WorkerFailure", "run", "start"]
 
 
 def run(plan, **options):
-    """Run a plan to the end; see `flowc.runtime.supervisor.run`."""
-    from flowc.runtime.supervisor import run as _run
+    """Run a plan to the end; see `flowc.runtime.handle.run`."""
+    from flowc.runtime.handle import run as _run
 
     return _run(plan, **options)
 

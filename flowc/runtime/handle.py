@@ -17,7 +17,7 @@ import threading
 import warnings
 
 from flowc.plan import Plan
-from flowc.runtime.result import RunResult
+from flowc.runtime.result import RunError, RunResult
 from flowc.runtime.stopping import DRAIN_TIMEOUT_S, check_seconds
 from flowc.runtime.supervisor import Supervisor, choose_start_method, conclude
 
@@ -28,7 +28,7 @@ EXIT_STOP_S = 10.0
 class RunHandle:
     """A run of a plan on the local runtime, started and not yet waited for.
 
-    Options as `flowc.runtime.run` (timeout counts from the start), plus `view`: anything
+    Options as `run` (timeout counts from the start), plus `view`: anything
     with show(snapshot) and close() to show the run live (default: none when `quiet`, else
     the live view or status line on stderr); and `server`: the run's live page (built by
     `flowc.serve` in the front door), started once the workers are, serving until the run's end
@@ -247,6 +247,45 @@ class _KeepsLatest:
     def close(self) -> None:
         if self.view is not None:
             self.view.close()
+
+
+def run(
+    plan: Plan,
+    *,
+    timeout: float | None = None,
+    drain_timeout: float = DRAIN_TIMEOUT_S,
+    start_method: str | None = None,
+    quiet: bool = True,
+    stats_path: str | os.PathLike | None = None,
+    raise_on_failure: bool = True,
+    server=None,
+) -> RunResult:
+    """Run `plan` until every worker has finished, a worker failed, or the run was stopped.
+
+    timeout:          seconds; then the importers stop and the graph drains (exit 0)
+    drain_timeout:    seconds a worker may still run after the run was asked to stop (by the
+                      timeout, a signal or the handle); then it is killed and named (exit 1)
+    start_method:     "fork", "forkserver" or "spawn" (default: see the module docstring)
+    quiet:            False shows the run live on stderr (`flowc.runtime.live`) and prints an
+                      end-of-run summary there
+    stats_path:       also write the statistics document there, as JSON
+    raise_on_failure: raise RunError (holding the result) when a worker failed
+    server:           the live page of the run (`flowc.serve`, given by the front door); the
+                      run returns once it has stopped serving (its linger after the run)
+    """
+    with RunHandle(
+        plan,
+        timeout=timeout,
+        drain_timeout=drain_timeout,
+        start_method=start_method,
+        quiet=quiet,
+        stats_path=stats_path,
+        server=server,
+    ) as handle:
+        result = handle.wait()
+    if result.failure is not None and raise_on_failure:
+        raise RunError(result)
+    return result
 
 
 def start(plan: Plan, **options) -> RunHandle:

@@ -53,7 +53,7 @@ from flowc.runtime.bottleneck import find_bottleneck
 from flowc.runtime.calltimes import enabled_by as call_times_enabled_by
 from flowc.runtime.janitor import process_start_time
 from flowc.runtime.monitor import Monitor
-from flowc.runtime.result import RunError, RunResult, WorkerFailure
+from flowc.runtime.result import RunResult, WorkerFailure
 from flowc.runtime.ring import PUBLISHED, Ring, RingLayout
 from flowc.runtime.shm import (
     SHM_DIR,
@@ -79,47 +79,6 @@ START_METHODS = ("fork", "forkserver", "spawn")
 _WAIT_TICK_S = 0.5
 # a killed process is waited for at most this long (one stuck in the kernel is left to it)
 _JOIN_LIMIT_S = 5.0
-
-
-def run(
-    plan: Plan,
-    *,
-    timeout: float | None = None,
-    drain_timeout: float = DRAIN_TIMEOUT_S,
-    start_method: str | None = None,
-    quiet: bool = True,
-    stats_path: str | os.PathLike | None = None,
-    raise_on_failure: bool = True,
-    server=None,
-) -> RunResult:
-    """Run `plan` until every worker has finished, a worker failed, or the run was stopped.
-
-    timeout:          seconds; then the importers stop and the graph drains (exit 0)
-    drain_timeout:    seconds a worker may still run after the run was asked to stop (by the
-                      timeout, a signal or the handle); then it is killed and named (exit 1)
-    start_method:     "fork", "forkserver" or "spawn" (default: see the module docstring)
-    quiet:            False shows the run live on stderr (`flowc.runtime.live`) and prints an
-                      end-of-run summary there
-    stats_path:       also write the statistics document there, as JSON
-    raise_on_failure: raise RunError (holding the result) when a worker failed
-    server:           the live page of the run (`flowc.serve`, given by the front door); the
-                      run returns once it has stopped serving (its linger after the run)
-    """
-    from flowc.runtime.handle import RunHandle
-
-    with RunHandle(
-        plan,
-        timeout=timeout,
-        drain_timeout=drain_timeout,
-        start_method=start_method,
-        quiet=quiet,
-        stats_path=stats_path,
-        server=server,
-    ) as handle:
-        result = handle.wait()
-    if result.failure is not None and raise_on_failure:
-        raise RunError(result)
-    return result
 
 
 def conclude(
