@@ -192,6 +192,9 @@ def worker_main(spec: ProcessSpec, conn) -> None:
     if spec.live_dir is not None:
         os.environ[LIVE_DIR_ENVIRONMENT] = spec.live_dir
         os.environ[WORKER_ENVIRONMENT] = spec.worker.name
+    else:  # not inherited from a served run this one runs inside
+        os.environ.pop(LIVE_DIR_ENVIRONMENT, None)
+        os.environ.pop(WORKER_ENVIRONMENT, None)
     started_wall = time.perf_counter()
     process = None
     try:
