@@ -17,6 +17,7 @@ from functools import cached_property
 
 from flowc.compiler import CheckResult, check_source
 from flowc.diagnostics import FlowError
+from flowc.lsp import code
 from flowc.sema.model import Model
 from flowc.sema.resolve import resolve_module
 from flowc.source import SourceFile, Span
@@ -99,7 +100,9 @@ class Analysis:
         self.version = version
         self.source = SourceFile(path or "<untitled>", text)
         self.base_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+        code.forget_changed_code(self.base_dir)
         self.result: CheckResult = check_source(self.source, base_dir=self.base_dir)
+        code.forget_changed_code(self.base_dir)  # notes when the code just imported was written
 
     @property
     def diagnostics(self):

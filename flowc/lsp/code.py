@@ -1,10 +1,13 @@
 """What the server reads from a worker's Python code: its parameters as a `.flow` file gives
-them, its signature as text, and where its source is."""
+them, its signature as text, and where its source is; and forgetting code that changed on
+disk, so the next check imports it as it is now (the checker imports a module only once)."""
 
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import sys
 from dataclasses import dataclass
 
 from flowc.callables import call_shape, signature_of
@@ -75,3 +78,30 @@ def source_location(code) -> tuple[str, int, str] | None:
         if DEFINITION.match(line):
             return path, max(0, first - 1) + i, line.rstrip("\r\n")
     return path, max(0, first - 1), lines[0].rstrip("\r\n") if lines else ""
+
+
+_imported_at: dict[str, int] = {}  # module name -> its file's mtime when first seen
+generation = 0  # counts the times changed code was forgotten (a key for caches of code facts)
+
+
+def forget_changed_code(folder: str) -> bool:
+    """Drop from `sys.modules` the modules loaded from files under `folder` (outside any
+    site-packages) whose file changed since the server first saw them; True when any was."""
+    global generation
+    prefix = os.path.join(os.path.abspath(folder), "")
+    changed = False
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.startswith(prefix) or "site-packages" in path:
+            continue
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            continue
+        if _imported_at.setdefault(name, mtime) != mtime:
+            del sys.modules[name]
+            del _imported_at[name]
+            changed = True
+    if changed:
+        generation += 1
+    return changed

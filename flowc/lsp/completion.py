@@ -21,6 +21,7 @@ from functools import lru_cache
 from lsprotocol import types
 
 from flowc.diagnostics import FlowError
+from flowc.lsp import code
 from flowc.lsp.code import Parameter, parameters_of
 from flowc.lsp.lexer import (
     STATEMENT_KEYWORDS,
@@ -353,16 +354,22 @@ def _input_fields(text: str, start: int, context: Context) -> list[tuple[str, st
     ]
 
 
-@lru_cache(maxsize=128)
 def _parameters(kind: str, callable_text: str, base_dir: str) -> tuple[Parameter, ...]:
     """The parameters of the code a callable names, resolved as the checker resolves it."""
+    return _resolved_parameters(kind, callable_text, base_dir, code.generation)
+
+
+@lru_cache(maxsize=128)
+def _resolved_parameters(
+    kind: str, callable_text: str, base_dir: str, generation: int
+) -> tuple[Parameter, ...]:
     source = SourceFile("<completion>", f"{kind} completing = {callable_text}()\n")
     try:
         module = parse(source)
     except FlowError:
         return ()
     model, _ = resolve_module(source, module, base_dir=base_dir)
-    code = model.workers[0].code if model.workers else None
-    if code is None:
+    found = model.workers[0].code if model.workers else None
+    if found is None:
         return ()
-    return tuple(parameters_of(code, kind))
+    return tuple(parameters_of(found, kind))

@@ -15,6 +15,32 @@ from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+# the example of SPEC section 2, laid out as there (columns aligned), so that tests can point
+# at its words; opened as a file of examples/ so that "peaks.py" resolves
+PULSES_TEXT = """\
+# pulses.flow: the example of the flowc contract (SPEC section 2), a detector read-out chain.
+# A simulated two-channel digitizer feeds a pulse finder running in two processes; a filter
+# keeps the pulses above 0.3, an exporter streams them to out/kept.npy, and an observer keeps
+# a live histogram of the pulse heights it sees (the latest ones; it never slows the chain).
+#   flowc run examples/pulses.flow --set N=500
+pipeline pulses                                   # optional; names the run and its report
+
+const N = 20000                                   # overridable: flowc run pulses.flow --set N=500
+
+type Sample = {ch0: f4, ch1: f4}                  # numpy structured dtype
+type Pulse  = {height: f8, time: f8, channel: i2, shape: f4[16]}   # a field may be a sub-array
+
+buffer raw    : Sample[4096] slots=128            # 128 slots, each 4096 Samples
+buffer pulses : Pulse slots=64                    # length 1 when no [n] is given
+buffer kept   : Pulse slots=64 overflow=drop      # overflow=block (default) or drop
+
+importer  sim    = stdlib.sources.pulses(n=N, rate=5000)            -> raw
+processor finder = "peaks.py":find_pulses(threshold=0.2)     raw   -> pulses   processes=2
+filter    cut    = stdlib.filters.select(field="height", min=0.3) pulses -> kept
+exporter  save   = stdlib.sinks.npy(path="out/kept.npy")       kept
+observer  scope  = stdlib.monitors.histogram(field="height", bins=50) observes pulses
+"""
+PULSES = EXAMPLES / "pulses-spec.flow"
 
 
 def _publish_diagnostics(client: LanguageClient, params: types.PublishDiagnosticsParams):
@@ -127,7 +153,8 @@ async def published(client: LanguageClient, uri: str, version: int, timeout: flo
 
 
 def open_document(client: LanguageClient, path: Path, text: str | None = None) -> Opened:
-    text = path.read_text(encoding="utf-8") if text is None else text
+    if text is None:
+        text = PULSES_TEXT if path == PULSES else path.read_text(encoding="utf-8")
     uri = path.as_uri()
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(

@@ -4,16 +4,15 @@ that are still being typed (the file does not parse)."""
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, open_document, position_of
+from conftest import EXAMPLES, PULSES_TEXT, open_document, position_of
 from lsprotocol import types
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-PULSES = EXAMPLES / "pulses.flow"
 
 
 async def complete_after(client, tail: str, name: str) -> list[types.CompletionItem]:
     """Completion at the end of the pulses example with `tail` typed on a new last line."""
-    text = PULSES.read_text() + tail
+    text = PULSES_TEXT + tail
     document = open_document(client, EXAMPLES / name, text)
     found = await client.text_document_completion_async(
         types.CompletionParams(text_document=document.id, position=position_of(text, len(text)))
@@ -84,7 +83,7 @@ async def test_field_names_for_a_field_argument(client):
     items = await complete_after(client, "filter more = stdlib.filters.select(field=", "field.flow")
     assert '"height"' in labels(items) and '"ch0"' in labels(items)
     # the worker's input, written after the parentheses, narrows the fields to its type
-    text = PULSES.read_text() + 'filter more = stdlib.filters.select(field="") raw -> kept\n'
+    text = PULSES_TEXT + 'filter more = stdlib.filters.select(field="") raw -> kept\n'
     document = open_document(client, EXAMPLES / "narrow.flow", text)
     found = await client.text_document_completion_async(
         types.CompletionParams(

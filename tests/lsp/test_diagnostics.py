@@ -4,17 +4,17 @@ information, help, warnings as warnings; published on open and after each change
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, open_document, range_text
+from conftest import EXAMPLES, PULSES_TEXT, open_document, range_text
 from lsprotocol import types
 
 from flowc.compiler import check_file
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-PULSES = EXAMPLES / "pulses.flow"
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.flow")), ids=lambda p: p.name)
@@ -28,7 +28,7 @@ async def test_every_example_opens_with_the_checker_s_diagnostics(client, path):
 
 
 async def test_a_typo_is_reported_as_flowc_check_reports_it(client, tmp_path):
-    text = PULSES.read_text().replace("-> pulses   processes", "-> pulsse   processes")
+    text = PULSES_TEXT.replace("-> pulses   processes", "-> pulsse   processes")
     path = tmp_path / "typo.flow"
     path.write_text(text)
     (tmp_path / "peaks.py").write_text((EXAMPLES / "peaks.py").read_text())
@@ -63,7 +63,7 @@ async def test_a_typo_is_reported_as_flowc_check_reports_it(client, tmp_path):
 
 
 async def test_a_dtype_mismatch_points_at_the_declaration_in_related_information(client):
-    text = PULSES.read_text().replace("buffer kept   : Pulse", "buffer kept   : Sample")
+    text = PULSES_TEXT.replace("buffer kept   : Pulse", "buffer kept   : Sample")
     document = open_document(client, EXAMPLES / "mismatch.flow", text)
     (e201,) = await document.diagnostics()
     assert e201.code == "E201"
@@ -78,7 +78,7 @@ async def test_a_dtype_mismatch_points_at_the_declaration_in_related_information
 
 
 async def test_a_half_typed_line_gets_its_syntax_error(client):
-    document = open_document(client, EXAMPLES / "half.flow", PULSES.read_text())
+    document = open_document(client, EXAMPLES / "half.flow", PULSES_TEXT)
     assert list(await document.diagnostics()) == []
     await document.replace(
         "observer  scope", "observer  scope = stdlib.monitors.histogram(fie\nobserver  scope2"
@@ -92,7 +92,7 @@ async def test_a_half_typed_line_gets_its_syntax_error(client):
 
 
 async def test_warnings_are_warnings(client):
-    text = PULSES.read_text() + "buffer spare : Pulse slots=4\n"
+    text = PULSES_TEXT + "buffer spare : Pulse slots=4\n"
     document = open_document(client, EXAMPLES / "spare.flow", text)
     (unused,) = await document.diagnostics()
     assert unused.code == "W302"
@@ -101,7 +101,7 @@ async def test_warnings_are_warnings(client):
 
 
 async def test_a_burst_of_edits_ends_with_the_diagnostics_of_the_last_version(client):
-    document = open_document(client, EXAMPLES / "edits.flow", PULSES.read_text())
+    document = open_document(client, EXAMPLES / "edits.flow", PULSES_TEXT)
     await document.diagnostics()
     await document.replace(" kept\nobserver", " \nobserver")
     typed = ""
@@ -159,3 +159,25 @@ async def test_worker_code_that_prints_cannot_corrupt_the_protocol(client, tmp_p
     )
     assert "def work(data, *, gain=1.0)" in hover.contents.value
     assert "Scale the energies by `gain`." in hover.contents.value
+
+
+async def test_worker_code_edited_on_disk_is_checked_as_it_is_now(client, tmp_path):
+    worker = tmp_path / "gain.py"
+    worker.write_text("def work(data):\n    return data\n")
+    text = (
+        "type Hit = {energy: f8}\n"
+        "buffer raw : Hit slots=4\n"
+        "buffer out : Hit slots=4\n"
+        "importer sim = stdlib.sources.pulses(n=5) -> raw\n"
+        'processor scale = "gain.py":work(gain=2.0) raw -> out\n'
+        "exporter drop = stdlib.sinks.null() out\n"
+    )
+    path = tmp_path / "gain.flow"
+    path.write_text(text)
+    document = open_document(client, path)
+    assert [d.code for d in await document.diagnostics()] == ["E204"]
+    worker.write_text("def work(data, *, gain=1.0):\n    return data * gain\n")
+    later = worker.stat().st_mtime + 2
+    os.utime(worker, (later, later))
+    await document.replace("n=5", "n=6")
+    assert list(await document.diagnostics()) == []

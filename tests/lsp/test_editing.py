@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import EXAMPLES, open_document, range_text
+from conftest import EXAMPLES, PULSES, PULSES_TEXT, open_document, range_text
 from lsprotocol import types
 from test_navigation import apply_edits
 from test_unicode import decode
@@ -15,7 +15,6 @@ from flowc.compiler import read_source
 from flowc.syntax import format_source
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-PULSES = EXAMPLES / "pulses.flow"
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.flow")), ids=lambda p: p.name)
@@ -79,7 +78,7 @@ async def test_semantic_tokens_classify_the_words_of_an_example(client):
 
 
 async def test_semantic_tokens_of_a_half_typed_line(client):
-    text = PULSES.read_text() + 'filter half = stdlib.filters.select(field="hei'
+    text = PULSES_TEXT + 'filter half = stdlib.filters.select(field="hei'
     document = open_document(client, EXAMPLES / "half-tokens.flow", text)
     tokens = await client.text_document_semantic_tokens_full_async(
         types.SemanticTokensParams(text_document=document.id)
@@ -110,7 +109,7 @@ async def test_semantic_tokens_of_a_half_typed_line(client):
     ],
 )
 async def test_a_quick_fix_applies_the_suggestion(client, old, new, wrong, right, tmp_path):
-    text = PULSES.read_text().replace(old, new, 1)
+    text = PULSES_TEXT.replace(old, new, 1)
     document = open_document(client, EXAMPLES / f"fix-{wrong}.flow", text)
     published = await document.diagnostics()
     target = next(d for d in published if f"did you mean `{right}`" in d.message)
@@ -139,7 +138,7 @@ async def test_a_quick_fix_applies_the_suggestion(client, old, new, wrong, right
 
 
 async def test_no_quick_fix_without_a_suggestion(client):
-    text = PULSES.read_text() + "buffer spare : Pulse slots=4\n"
+    text = PULSES_TEXT + "buffer spare : Pulse slots=4\n"
     document = open_document(client, EXAMPLES / "nofix.flow", text)
     (unused,) = await document.diagnostics()
     actions = await client.text_document_code_action_async(
@@ -170,7 +169,7 @@ async def test_the_graph_command_returns_svg(client):
 
 
 async def test_the_graph_of_a_flow_with_errors_says_so(client):
-    text = PULSES.read_text().replace("-> kept", "-> kep")
+    text = PULSES_TEXT.replace("-> kept", "-> kep")
     document = open_document(client, EXAMPLES / "graph-errors.flow", text)
     found = await graph(client, document)
     assert found["svg"] is None and found["dot"] is None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, offset_of, open_document, range_text
+from conftest import EXAMPLES, PULSES, PULSES_TEXT, offset_of, open_document, range_text
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-PULSES = EXAMPLES / "pulses.flow"
 
 
 async def hover_text(client, document, needle, shift=0, nth=0) -> str:
@@ -113,7 +112,7 @@ async def test_references_of_a_buffer(client):
 
 
 async def test_rename_a_buffer_everywhere_and_the_result_checks(client):
-    document = open_document(client, EXAMPLES / "renamed.flow", PULSES.read_text())
+    document = open_document(client, EXAMPLES / "renamed.flow", PULSES_TEXT)
     await document.diagnostics()
     prepared = await client.text_document_prepare_rename_async(
         types.PrepareRenameParams(
@@ -172,7 +171,7 @@ async def test_document_symbols_list_types_buffers_and_workers(client):
 
 
 async def test_document_symbols_of_a_file_that_does_not_parse(client):
-    text = PULSES.read_text() + "buffer half : \n"
+    text = PULSES_TEXT + "buffer half : \n"
     document = open_document(client, EXAMPLES / "broken-outline.flow", text)
     symbols = await client.text_document_document_symbol_async(
         types.DocumentSymbolParams(text_document=document.id)
