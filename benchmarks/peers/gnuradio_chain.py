@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 
 RESULT_PREFIX = "BENCH_RESULT "
@@ -76,9 +77,13 @@ def main() -> None:
     source, copy, sink = Source(args.items), PassThrough(), Sink()
     top.connect(source, copy)
     top.connect(copy, sink)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     top.run()
     wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
     window = sink.last - sink.first
     after_first = sink.count - sink.first_size
     emit(
@@ -89,6 +94,7 @@ def main() -> None:
             "received": sink.count,
             "events_per_s": after_first / window if window > 0 and after_first > 0 else None,
             "wall_s": wall,
+            "cpu_s": cpu,
             "gnuradio": gr.version(),
         }
     )
