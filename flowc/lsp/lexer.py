@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flowc.types import KEYWORDS
-
 WORKER_KINDS = ("importer", "processor", "filter", "exporter", "observer")
 STATEMENT_KEYWORDS = ("pipeline", "const", "type", "buffer", *WORKER_KINDS)
 
@@ -62,10 +60,6 @@ class Token:
     start: int
     end: int
     depth: int  # brackets open before it
-
-    @property
-    def is_keyword(self) -> bool:
-        return self.kind == "name" and self.text in KEYWORDS
 
 
 def tokens(text: str, start: int = 0, end: int | None = None) -> list[Token]:

@@ -88,10 +88,6 @@ class LineIndex:
             counted += self.units(self.text[i])
         return end
 
-    def line_text(self, line: int) -> str:
-        """A 0-based line without its line break."""
-        return self.text[self.starts[line] : self.ends[line]]
-
 
 def apply_change(text: str, index: LineIndex, change) -> str:
     """The text after one `didChange` content change (a range edit, or the whole text)."""

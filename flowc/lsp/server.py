@@ -25,7 +25,6 @@ from flowc.lsp.positions import LineIndex
 
 DEBOUNCE = 0.015  # seconds between a change and the check of the text as it is then
 GRAPH_COMMAND = "flowc.graph"
-LANGUAGE_ID = "flow"
 
 
 class FlowProtocol(LanguageServerProtocol):
