@@ -4,6 +4,7 @@ left open, names misspelt), positions anywhere in them."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -66,3 +67,12 @@ def test_a_rename_to_a_keyword_is_refused_not_raised():
     else:
         raise AssertionError("renaming to a keyword must be refused")
     assert types.Position(line=0, character=0) == LineIndex("").position(0)
+
+
+def test_the_graph_without_graphviz_is_dot_text_with_a_message(monkeypatch):
+    monkeypatch.setattr(edits.shutil, "which", lambda name: None)
+    analysis = Analysis(TEXTS[0], str(EXAMPLES / "x.flow"), 1)
+    found = asyncio.run(edits.graph(analysis))
+    assert found["svg"] is None
+    assert found["dot"].startswith("digraph")
+    assert "install Graphviz" in found["message"]
