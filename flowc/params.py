@@ -116,9 +116,7 @@ def _syntax_error(source: SourceFile, exc: tomllib.TOMLDecodeError):
     else:
         start = len(source.text)
         message = _AT_END.sub("", message)
-    end = min(start + 1, len(source.text))
-    if end < len(source.text) + 1 and source.text[start:end] == "\n":
-        end = start
+    end = start if source.text[start : start + 1] in ("", "\n") else start + 1
     return error(
         "E001",
         f"TOML syntax error in the parameters file: {message[:1].lower()}{message[1:]}",
