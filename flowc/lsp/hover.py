@@ -51,12 +51,31 @@ def hover(analysis: Analysis, offset: int) -> HoverText | None:
                 text = _argument(analysis, statement, node.key)
                 if text:
                     return HoverText(text, node.key_span.start, node.key_span.end)
+    for node in path:
+        if isinstance(node, ast.Option) and _holds(node.key_span, offset) and node.key in OPTIONS:
+            return HoverText(OPTIONS[node.key], node.key_span.start, node.key_span.end)
     if isinstance(inner, ast.TypeName) and canonical_code(inner.name):
         return HoverText(_dtype(inner.name), inner.span.start, inner.span.end)
     for node in reversed(path):
         if isinstance(node, ast.FieldDecl) and canonical_code(node.code):
             return HoverText(_field(node), node.span.start, node.span.end)
     return None
+
+
+# what each option of a buffer or worker means (SPEC sections 2 and 8)
+OPTIONS = {
+    "slots": "`slots=N`: how many events the buffer holds at once (each slot one event of "
+    "LENGTH elements plus its metadata record).",
+    "overflow": "`overflow=block|drop`: when the buffer is full, writers wait (`block`, the "
+    "default) or the new event is discarded and counted as dropped (`drop`).",
+    "processes": "`processes=N`: N processes of the worker share its input events "
+    "(default 1; importers and observers run in one).",
+    "on_error": "`on_error=fail|skip`: an event whose processing raises ends the run "
+    "(`fail`, the default) or is counted and skipped (`skip`).",
+    "batch": "`batch=N`: the worker handles up to N events per call, as arrays of shape "
+    "(k, LENGTH); never on an observer.",
+    "node": '`node="HOST"`: the machine of a cluster backend the worker runs on.',
+}
 
 
 def _holds(span, offset: int) -> bool:

@@ -53,6 +53,12 @@ async def test_hover_on_a_stdlib_worker_and_on_user_code(client):
     assert argument.startswith("argument `threshold`")
 
 
+async def test_hover_on_an_option_says_what_it_means(client):
+    document = open_document(client, PULSES)
+    assert "share its input events" in await hover_text(client, document, "processes=2", 2)
+    assert "discarded and counted as dropped" in await hover_text(client, document, "overflow", 2)
+
+
 async def test_hover_on_nothing_is_empty(client):
     document = open_document(client, PULSES)
     assert await hover_text(client, document, "# pulses.flow", 3) == ""

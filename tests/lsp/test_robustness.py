@@ -76,3 +76,9 @@ def test_the_graph_without_graphviz_is_dot_text_with_a_message(monkeypatch):
     assert found["svg"] is None
     assert found["dot"].startswith("digraph")
     assert "install Graphviz" in found["message"]
+
+
+def test_every_option_of_the_language_has_a_hover_text():
+    from flowc.sema.resolve import BUFFER_OPTIONS, WORKER_OPTIONS
+
+    assert set(hover.OPTIONS) == {*BUFFER_OPTIONS, *WORKER_OPTIONS}
