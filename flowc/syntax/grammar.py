@@ -102,6 +102,9 @@ class FlowPostLexer:
         is_worker = in_callable = False
         for token in stream:
             kind = token.type
+            if kind == "COMMENT":
+                comments.append(token)
+                continue
             if not brackets:
                 outside += 1
                 if outside == 1:
@@ -111,10 +114,6 @@ class FlowPostLexer:
                 outside = 0
                 if brackets or previous_type == "_NL":
                     continue
-            elif kind == "COMMENT":
-                outside -= not brackets
-                comments.append(token)
-                continue
             elif kind == "NAME":
                 if token.value in KEYWORDS and not in_callable:
                     if (
