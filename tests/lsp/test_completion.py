@@ -111,3 +111,9 @@ async def test_the_values_of_overflow_and_on_error(client):
     ]
     tail = 'filter more = stdlib.filters.select(field="height") pulses -> kept on_error='
     assert labels(await complete_after(client, tail, "e.flow")) == ["fail", "skip"]
+
+
+async def test_field_names_inside_a_list_of_fields(client):
+    tail = 'processor p = stdlib.processors.project(fields=["height", '
+    items = await complete_after(client, tail, "list.flow")
+    assert '"time"' in labels(items) and '"channel"' in labels(items)
