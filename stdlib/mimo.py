@@ -286,7 +286,7 @@ _PHA_PROPERTIES = {
 }
 
 
-@signature(kind="processor", batch=False)
+@signature(field_args=("channel",), kind="processor", batch=False)
 class pha:
     """Pulse-height analysis of one channel with scipy.signal.find_peaks (analyzers.pha).
 
