@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -240,15 +241,14 @@ class histogram(_Live):
         result = self.result()
         publish(self.document())
         print(self.summary(result), file=sys.stderr, flush=True)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.suffix == ".json":
+                self.path.write_text(json.dumps(_json_safe(result), indent=1) + "\n")
+            else:
+                np.savez(self.path, **{key: np.asarray(value) for key, value in result.items()})
         if self.png is not None:
             self.draw(result)
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.suffix == ".json":
-            self.path.write_text(json.dumps(_json_safe(result), indent=1) + "\n")
-        else:
-            np.savez(self.path, **{key: np.asarray(value) for key, value in result.items()})
 
     def draw(self, result: dict) -> None:
         """Draw the histogram of `result` into the PNG file."""
@@ -433,10 +433,15 @@ class rate(_Live):
 
 
 def _load_matplotlib() -> None:
-    """Import what drawing needs now, at the start: an observer's last picture is drawn after
-    every other worker has finished, when it has a second before it is stopped."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
+    """Start importing what drawing needs, in the background: an observer's last picture is
+    drawn after every other worker has finished, when it has a second before it is stopped,
+    and the import alone can take that long; meanwhile the observer looks at its events."""
+
+    def load() -> None:
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+    threading.Thread(target=load, name="flowc-load-matplotlib", daemon=True).start()
 
 
 def _figure():

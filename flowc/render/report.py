@@ -6,6 +6,7 @@ as plain data.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import html
 import json
@@ -22,7 +23,7 @@ import markupsafe
 import networkx as nx
 
 from flowc.plan import Plan
-from flowc.render.dot import BUFFER_STYLE, WORKER_STYLES, dot_lines, dot_string
+from flowc.render.dot import BUFFER_STYLE, WORKER_STYLES, dot_lines, dot_string, type_as_written
 from flowc.units import format_bytes, format_duration, format_rate
 
 # `dot` gets this long to lay the graph out (seconds)
@@ -40,6 +41,8 @@ PALETTE = (
     "#17becf",
 )
 BOTTLENECK_COLOUR = "#d62728"
+# pictures up to this size are embedded in the report (bytes)
+MAX_EMBEDDED_BYTES = 4 * 2**20
 
 
 # --- the graph ------------------------------------------------------------------------------
@@ -54,22 +57,39 @@ class Graph:
     note: str | None
 
 
+def busy_share(measured: dict) -> float | None:
+    """The share of a worker's time spent in its own code (its calls), as the live view and the
+    bottleneck line mean "busy"; None for an observer (it only looks) or when call times were
+    off. For a paced importer it includes the time its code sleeps to keep its rate."""
+    wall = measured.get("wall_s") or 0.0
+    if measured.get("kind") == "observer" or wall <= 0 or "call_s" not in measured:
+        return None
+    return max(0.0, min(1.0, measured["call_s"] / wall))
+
+
+def saw(measured: dict) -> str:
+    """An observer's `saw N of M events`."""
+    seen = measured.get("seen", 0)
+    return f"saw {seen:,} of {seen + measured.get('skipped', 0):,} events"
+
+
 def annotated_dot(plan: Plan, stats: dict) -> str:
-    """The plan as DOT with the measured events, rates and busy shares on nodes and edges."""
+    """The plan as DOT with the measured events, rates and busy shares on nodes and edges, laid
+    out as `flowc graph` lays it out (down the page, each buffer level with its writer)."""
     elapsed = stats.get("elapsed") or 0.0
     workers = stats.get("workers") or {}
     buffers = stats.get("buffers") or {}
     limiting = (stats.get("bottleneck") or {}).get("worker")
     lines = [
         f"digraph {dot_string(plan.name or 'pipeline')} {{",
-        '  graph [rankdir=LR, fontname="Helvetica", fontsize=12];',
+        '  graph [rankdir=TB, fontname="Helvetica", fontsize=12, nodesep=0.3, ranksep=0.35];',
         '  node [fontname="Helvetica", fontsize=10];',
         '  edge [fontname="Helvetica", fontsize=9, color="#555555", fontcolor="#333333"];',
     ]
     shape, fill, style = BUFFER_STYLE
     for b in plan.buffers:
         measured = buffers.get(b.name, {})
-        label = [b.name, f"{b.type_label}[{b.length}] x {b.slots} slots"]
+        label = [b.name, f"{type_as_written(b)} x {b.slots} slots"]
         if measured:
             label.append(
                 f"written {measured.get('written', 0)}, dropped {measured.get('dropped', 0)}"
@@ -82,9 +102,11 @@ def annotated_dot(plan: Plan, stats: dict) -> str:
         shape, fill, style = WORKER_STYLES.get(w.kind, WORKER_STYLES["processor"])
         measured = workers.get(w.name, {})
         label = [w.name if w.processes == 1 else f"{w.name} x{w.processes}", w.kind]
-        if measured:
+        if measured and w.kind == "observer":
+            label.append(saw(measured))
+        elif measured:
             label.append(f"in {measured.get('events_in', 0)}, out {measured.get('events_out', 0)}")
-            share = _busy_share(measured)
+            share = busy_share(measured)
             if share is not None:
                 label.append(f"busy {100 * share:.0f}%")
         extra = ""
@@ -95,6 +117,12 @@ def annotated_dot(plan: Plan, stats: dict) -> str:
             f"  {dot_string(w.name)} [shape={shape}, style={dot_string(style)}, "
             f"fillcolor={dot_string(fill)}, label={dot_lines(label)}{extra}];"
         )
+    placed: set[str] = set()
+    for w in plan.workers:  # each buffer level with the worker that writes it first
+        for b in w.outputs:
+            if b not in placed:
+                placed.add(b)
+                lines.append(f"  {{ rank=same; {dot_string(w.name)}; {dot_string(b)}; }}")
     for w in plan.workers:
         measured = workers.get(w.name, {})
         for b in w.inputs:
@@ -127,14 +155,6 @@ def _call_times(w: dict, calls: int, prefix: str) -> dict:
             for stat in ("median", "min", "max")
         },
     }
-
-
-def _busy_share(measured: dict) -> float | None:
-    wall = measured.get("wall_s") or 0.0
-    if wall <= 0:
-        return None
-    waiting = measured.get("blocked_in_s", 0.0) + measured.get("blocked_out_s", 0.0)
-    return max(0.0, min(1.0, 1.0 - waiting / wall))
 
 
 def _written_by(plan: Plan, worker: str, buffer: str, measured: dict, buffers: dict) -> int | None:
@@ -236,8 +256,10 @@ def layered_svg(plan: Plan, stats: dict) -> str:
         else:
             fill, radius = WORKER_STYLES.get(kind, WORKER_STYLES["processor"])[1], 3
             measured = workers.get(name, {})
-            share = _busy_share(measured) if measured else None
+            share = busy_share(measured) if measured else None
             caption = kind + (f", busy {100 * share:.0f}%" if share is not None else "")
+            if kind == "observer" and measured:
+                caption = saw(measured)
         stroke = (
             f'stroke="{BOTTLENECK_COLOUR}" stroke-width="3"'
             if name == limiting
@@ -411,10 +433,129 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["duration"] = format_duration
+    env.filters["duration"] = _duration
     env.filters["rate"] = format_rate
     env.filters["bytes"] = format_bytes
     return env
+
+
+def _duration(seconds: float | None) -> str:
+    """A time for the report's tables: `12.5\u00a0µs` (one spelling of µs, never wrapped)."""
+    text = format_duration(seconds, sep="\u00a0")
+    return text.replace("\u00a0us", "\u00a0µs")
+
+
+def user_traceback(text: str) -> str:
+    """A traceback without the frames of flowc's own modules (the runtime, the adapters
+    around the user's callable), which only the flowc developers need; the standard workers'
+    frames (flowc.stdlib) stay, as the user's own do."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    ours = (package,)
+    keep_within = os.path.join(package, "stdlib") + os.sep
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    skipping = False
+    for line in lines:
+        stripped = line.lstrip()
+        if line.startswith("  File "):
+            path = stripped.split('"')[1] if '"' in stripped else ""
+            skipping = path.startswith(ours) and not path.startswith(keep_within)
+            if skipping:
+                continue
+        elif skipping and line.startswith("    "):
+            continue  # the source line (and carets) of a skipped frame
+        else:
+            skipping = False
+        kept.append(line)
+    return "".join(kept)
+
+
+def _data_uri(path: str, kind: str) -> str | None:
+    """A small file as a data: URI (the report stays one self-contained file)."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_EMBEDDED_BYTES:
+            return None
+        with open(path, "rb") as file:
+            return f"data:{kind};base64," + base64.b64encode(file.read()).decode("ascii")
+    except OSError:
+        return None
+
+
+def histogram_svg(counts: list, edges: list, width: int = 560, height: int = 220) -> str:
+    """A histogram (counts between edges) as an inline SVG bar chart."""
+    left, bottom, top = 48, 24, 8
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    tallest = max(counts, default=0) or 1
+    bar = plot_w / max(len(counts), 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
+        'font-size="10">',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
+        'stroke="#999"/>',
+    ]
+    for k, count in enumerate(counts):
+        h = plot_h * count / tallest
+        parts.append(
+            f'<rect x="{left + k * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
+            f'height="{h:.1f}" fill="{PALETTE[0]}" fill-opacity="0.7"/>'
+        )
+    parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{tallest:,}</text>')
+    parts.append(f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>')
+    for x, value in ((left, edges[0]), (left + plot_w, edges[-1])):
+        parts.append(
+            f'<text x="{x}" y="{height - 8}" text-anchor="middle">{float(value):.4g}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _written_histogram(path: str) -> tuple[list, list] | None:
+    """Counts and edges from a histogram file a worker wrote (.json or .npz), if readable."""
+    try:
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as file:
+                data = json.load(file)
+        elif path.endswith(".npz"):
+            import numpy as np
+
+            with np.load(path) as saved:
+                data = {key: saved[key].tolist() for key in ("counts", "edges")}
+        else:
+            return None
+        counts, edges = data["counts"], data["edges"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(counts, list) or len(edges) != len(counts) + 1:
+        return None
+    return counts, edges
+
+
+def _outputs(plan: Plan, stats: dict) -> list[dict]:
+    """What the observers (and any worker drawing a picture) left for the reader: pictures
+    (`png=`) and histograms (`path=` .json/.npz), with how much each observer saw."""
+    workers = stats.get("workers") or {}
+    shown = []
+    for w in plan.workers:
+        picture = w.args.get("png")
+        written = w.args.get("path")
+        if w.kind != "observer" and not isinstance(picture, str):
+            continue
+        entry = {"name": w.name, "callable": w.callable.describe(), "image": None, "chart": None}
+        measured = workers.get(w.name, {})
+        entry["saw"] = saw(measured) if w.kind == "observer" and measured else None
+        if isinstance(picture, str) and picture:
+            entry["image"] = _data_uri(picture, "image/png")
+            entry["image_path"] = picture
+        if isinstance(written, str):
+            histogram = _written_histogram(written)
+            if histogram is not None:
+                entry["chart"] = markupsafe.Markup(histogram_svg(*histogram))
+                entry["chart_path"] = written
+        if entry["image"] or entry["chart"] or entry["saw"]:
+            shown.append(entry)
+    return shown
 
 
 def _worker_rows(stats: dict) -> list[dict]:
@@ -436,6 +577,7 @@ def _worker_rows(stats: dict) -> list[dict]:
                 "blocked_out": w.get("blocked_out_s", 0.0),
                 "blocked_in_share": w.get("blocked_in_s", 0.0) / wall if wall > 0 else None,
                 "blocked_out_share": w.get("blocked_out_s", 0.0) / wall if wall > 0 else None,
+                "busy": busy_share(w),
                 "extra": _worker_extra(w),
             }
         )
@@ -444,7 +586,7 @@ def _worker_rows(stats: dict) -> list[dict]:
 
 def _worker_extra(w: dict) -> str:
     if w.get("kind") == "observer":
-        return f"seen {w.get('seen', 0)}, skipped {w.get('skipped', 0)}"
+        return saw(w)
     if w.get("kind") == "filter":
         per_output = ", ".join(f"{b} {n}" for b, n in (w.get("per_output") or {}).items())
         text = f"accepted {w.get('accepted', 0)}, discarded {w.get('discarded', 0)}"
@@ -502,6 +644,8 @@ def render_report(
         plan_hash=plan.hash,
         stats=stats,
         failure=stats.get("failure"),
+        failure_traceback=user_traceback((stats.get("failure") or {}).get("traceback") or ""),
+        outputs=_outputs(plan, stats),
         bottleneck=stats.get("bottleneck"),
         graph_svg=markupsafe.Markup(graph.svg),
         graph=graph,
