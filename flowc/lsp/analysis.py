@@ -18,11 +18,11 @@ from functools import cached_property
 from flowc.compiler import CheckResult, check_source
 from flowc.diagnostics import FlowError
 from flowc.lsp import code
+from flowc.lsp.lexer import is_dtype
 from flowc.sema.model import Model
 from flowc.sema.resolve import resolve_module
 from flowc.source import SourceFile, Span
 from flowc.syntax import ast, parse
-from flowc.types import DTYPE_CODES
 
 # what a declaration statement declares
 DECLARATION_KINDS = {
@@ -146,7 +146,7 @@ class Analysis:
                 found.append(Occurrence(node.name, span.start, span.end, True, node))
             elif isinstance(node, ast.BufferRef | ast.NameRef) or (
                 isinstance(node, ast.TypeName)
-                and (node.name in declared or node.name not in DTYPE_CODES)
+                and (node.name in declared or not is_dtype(node.name))
             ):
                 if node.span is not None:
                     found.append(Occurrence(node.name, node.span.start, node.span.end, False, node))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flowc.types import DTYPE_CODES
+
 WORKER_KINDS = ("importer", "processor", "filter", "exporter", "observer")
 STATEMENT_KEYWORDS = ("pipeline", "const", "type", "buffer", *WORKER_KINDS)
 
@@ -51,6 +53,14 @@ def declared_names(text: str) -> dict[str, str]:
         kind = match.group(1)
         found.setdefault(match.group(2), "worker" if kind in WORKER_KINDS else kind)
     return found
+
+
+_STRING_DTYPE = re.compile(r"[SU][1-9][0-9]*")
+
+
+def is_dtype(word: str) -> bool:
+    """A dtype code as a type: `f4`, `float32`, or a fixed-length string `S16` / `U8`."""
+    return word in DTYPE_CODES or _STRING_DTYPE.fullmatch(word) is not None
 
 
 @dataclass(frozen=True)

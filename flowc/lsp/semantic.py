@@ -4,9 +4,9 @@ the forgiving lexer, so colouring holds while a line is half typed."""
 
 from __future__ import annotations
 
-from flowc.lsp.lexer import WORKER_KINDS, Token, declared_names, tokens
+from flowc.lsp.lexer import WORKER_KINDS, Token, declared_names, is_dtype, tokens
 from flowc.lsp.positions import LineIndex
-from flowc.types import DTYPE_CODES, KEYWORDS
+from flowc.types import KEYWORDS
 
 TOKEN_TYPES = (
     "keyword",
@@ -84,7 +84,7 @@ def _statement(statement: list[Token], names: dict[str, str]):
             yield token, "function" if last else "namespace", 0
         elif token.kind == "key":
             yield token, "parameter" if token.depth >= 1 and paren is not None else "property", 0
-        elif was_after_colon and word in DTYPE_CODES and word not in names:
+        elif was_after_colon and is_dtype(word) and word not in names:
             yield token, "type", _MOD["defaultLibrary"]
         elif head in ("type", "buffer") and token.depth >= 1 and _before_colon(statement, i):
             yield token, "property", _MOD["declaration"]
