@@ -163,7 +163,7 @@ class RunHandle:
 
     def __del__(self) -> None:
         run = getattr(self, "_run", None)
-        if run is None:  # __init__ raised
+        if run is None or sys.is_finalizing():  # __init__ raised; at exit, stop_at_exit stops it
             return
         if not run.done.is_set():
             warnings.warn(
