@@ -133,8 +133,8 @@ IMPORT_CODES: dict[str, ImportCode] = {
             "The worker names a function (no `file`) that is not one of mimoCoRB2 0.0.4's "
             "library workers, or one flowc cannot replace: the hardware importers "
             "(importers.picoscope.source, importers.redpitaya.waveform) need their device's "
-            "driver, and visualizers.histogram only shows files in a window (a warning: it can "
-            "simply go). It is written as a comment; a worker on the data path needs a "
+            "driver, and visualizers.histogram without `bins` in its config only shows files "
+            "in a window (a warning: it can simply go). It is written as a comment; a worker on the data path needs a "
             "replacement (mimoCoRB2's function file named with `file:` runs unchanged; "
             "`flowc stdlib` lists the standard workers).",
         ),

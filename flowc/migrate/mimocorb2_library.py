@@ -381,16 +381,14 @@ def _oscilloscope(worker: LibraryWorker) -> list[str]:
     return worker.statement("observer", f"stdlib.monitors.oscilloscope({', '.join(arguments)})")
 
 
-def _visualize_csv(worker: LibraryWorker) -> list[str]:
-    if len(worker.observes) != 1:
-        return worker.invalid("visualizers.csv observes exactly 1 buffer")
-    bins = _bins(worker)
-    if bins is None:
-        return worker.invalid("config `bins` must map fields to [min, max, n]")
+def _histogram_monitors(worker: LibraryWorker, bins: dict, shows: str) -> list[str]:
+    """A visualizer as one stdlib.monitors.histogram per field of `bins` (the same edges),
+    drawing a PNG in the run directory from the events it observes; `shows` what the window
+    showed."""
     fields = _fields_of(worker, worker.observes[0]) or ()
     source = worker.flow_buffer(worker.observes[0])
     lines = [
-        f"# {worker.name}: mimoCoRB2 visualizers.csv, as one histogram monitor per field "
+        f"# {worker.name}: mimoCoRB2 {worker.function}, as one histogram monitor per field "
         f"observing {source}"
     ]
     for field, (low, high, count) in bins.items():
@@ -403,28 +401,46 @@ def _visualize_csv(worker: LibraryWorker) -> list[str]:
             f"bins={int(count) - 1}, range=[{float(low)!r}, {float(high)!r}], png={png}) "
             f"observes {source}"
         )
-    worker.unused("stdlib.monitors.histogram", ("bins", "filename", "update_interval", "histtype"))
+    worker.unused(
+        "stdlib.monitors.histogram",
+        ("bins", "filename", "update_interval", "histtype", "plot_type"),
+    )
     worker.report(
         warning(
             "M204",
-            f"worker `{worker.name}`: visualizers.csv plots the CSV file in a window; its "
-            "replacement draws a histogram of each field into a PNG in the run directory from "
-            "the events it observes (all of them when it keeps up)",
+            f"worker `{worker.name}`: {worker.function} shows {shows} in a window; its "
+            "replacement draws a histogram of each field, with the same bins, into a PNG in the "
+            "run directory from the events it observes (all of them when it keeps up); "
+            "`flowc run --serve` shows them live",
             worker.span,
         )
     )
     return [*lines, ""]
 
 
+def _visualize_csv(worker: LibraryWorker) -> list[str]:
+    if len(worker.observes) != 1:
+        return worker.invalid("visualizers.csv observes exactly 1 buffer")
+    bins = _bins(worker)
+    if bins is None:
+        return worker.invalid("config `bins` must map fields to [min, max, n]")
+    return _histogram_monitors(worker, bins, "histograms of the CSV file exporters.csv writes")
+
+
 def _visualize_histogram(worker: LibraryWorker) -> list[str]:
+    bins = _bins(worker)
+    if len(worker.observes) == 1 and bins is not None:
+        return _histogram_monitors(worker, bins, "the files exporters.histogram writes")
     worker.report(
         warning(
             "M203",
             f"worker `{worker.name}`: visualizers.histogram only shows, in a window, the files "
-            "exporters.histogram writes; stdlib.mimo.histogram writes the same files "
-            "(info.csv and a .npy per field), which any plotting tool can show; it is left out",
+            "exporters.histogram writes, and its config has no `bins` to draw them with here; "
+            "stdlib.mimo.histogram writes the same files (info.csv and a .npy per field), "
+            "which any plotting tool can show; it is left out",
             worker.span,
-            help="`flowc run --serve` shows observers' histograms live in the browser",
+            help="give it the exporter's config (`bins: {field: [min, max, n]}`) and it becomes "
+            "a histogram monitor per field; `flowc run --serve` shows them live",
         )
     )
     return worker.comment("M203: a display window")

@@ -138,10 +138,15 @@ def muon_reference(waves, n_events: int) -> dict[str, dict[int, tuple]]:
 @pytest.mark.parametrize("style", STYLES)
 def test_muon(style, tmp_path):
     folder = prepared("muon", style, tmp_path)
-    # M003 (`filter`), M203 (visualizers.histogram is left out), M204 (pictures instead of
-    # windows, csv's deadtime column, config keys such as plot_type with no counterpart);
-    # M202 for the filter that reads and writes itself
-    imported_and_run(folder / "spin_setup.yaml", warnings={"M003", "M202", "M203", "M204"})
+    # M003 (`filter`), M204 (pictures instead of windows, csv's deadtime column, config keys
+    # such as plot_type with no counterpart); M202 for the filter that reads and writes itself
+    imported_and_run(folder / "spin_setup.yaml", warnings={"M003", "M202", "M204"})
+    # the histogram windows become a histogram monitor per field, with the exporter's bins
+    assert (
+        'observer showHistUp_decay_time = stdlib.monitors.histogram(field="decay_time", '
+        "bins=60, range=[0.0, 6000.0], png=SHOWHISTUP_DECAY_TIME_PATH) observes "
+        "PulseParametersUp" in (folder / "spin_setup.flow").read_text()
+    )
     waves = load_module(folder, "muon_waves")
     reference = muon_reference(waves, 400)
     target = folder / "target"
@@ -189,9 +194,9 @@ def test_redpitaya(style, tmp_path):
     pytest.importorskip("scipy", reason="analyzers.pha's replacement runs scipy's find_peaks")
     folder = prepared("redpitaya", style, tmp_path)
     raw = ["M202"] if style == "v004" else []  # a source writing itself uses no template
-    # M003: the csv exporter is named like its buffer; M203: visualizers.histogram left out;
-    # M204: the oscilloscope draws a PNG (and its ylim goes), the csv's deadtime is in seconds
-    warnings = ["M003", "M203", "M204", "M204", "M204", *raw]
+    # M003: the csv exporter is named like its buffer; M204: the oscilloscope and the
+    # histogram window draw PNGs (the oscilloscope's ylim goes), the csv's deadtime is in seconds
+    warnings = ["M003", "M204", "M204", "M204", "M204", *raw]
     imported_and_run(folder / "setup.yaml", warnings=warnings)
     pulses = load_module(folder, "rp_waves").pulses
     # analyzers.pha: find_peaks(IN1, height=500), the first peak of a waveform, or none
