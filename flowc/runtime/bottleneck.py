@@ -1,10 +1,17 @@
-"""Which worker limited a run's throughput, and why: busy in its own work, or blocked on a
-full output. Read from the end-of-run statistics (times busy, blocked on input and on output).
+"""Which worker limited a run's throughput, and why: busy in its own work, blocked on a full
+output, or nobody, because the importer paces itself (it sleeps to keep a rate) and the
+pipeline keeps up. Read from the end-of-run statistics (time in the worker's code, wall and
+CPU, blocked on input and on output). Events dropped by full buffers are named too.
+
+"Busy" means one thing everywhere (the live view, the report, this line): the share of a
+worker's time spent in its own code; without call times (FLOWC_CALL_TIMES=off) the share
+neither waiting for events nor for room stands in.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 
 from flowc.plan import Plan
 from flowc.units import format_duration
@@ -14,20 +21,24 @@ from flowc.units import format_duration
 LIMITING_FRACTION = 0.5
 # how much the waiting of a worker's upstream writers counts towards naming it
 UPSTREAM_WEIGHT = 0.25
+# an importer whose code uses less CPU than this share of its wall time sleeps: it is paced
+PACED_CPU_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class Bottleneck:
     """The worker that limited the throughput of a run.
 
-    reason: "busy" (it was working nearly all the time: its upstream had to wait for it) or
-    "blocked_out" (it waited for room in `buffer`, although its consumers were mostly idle)."""
+    reason: "busy" (it was working nearly all the time: its upstream had to wait for it),
+    "blocked_out" (it waited for room in `buffer`, although its consumers were mostly idle), or
+    "paced" (an importer that sleeps to keep its rate, and the pipeline kept up with it).
+    `text` ends with the events that full buffers dropped, if any."""
 
     worker: str
     kind: str
     reason: str
     buffer: str | None
-    active_fraction: float  # share of its time neither waiting for events nor for room
+    active_fraction: float  # share of its time busy (in its own code)
     blocked_in_fraction: float
     blocked_out_fraction: float
     text: str
@@ -40,10 +51,22 @@ class Bottleneck:
 class _Load:
     name: str
     kind: str
-    active: float
+    active: float  # busy: in its own code (or neither waiting for events nor for room)
     blocked_in: float
     blocked_out: float
     per_event_s: float | None
+    cpu_per_event_s: float | None
+    rate: float  # events per second over its wall time (out for importers, in otherwise)
+
+    @property
+    def paced(self) -> bool:
+        """An importer whose code sleeps most of the time it takes: it keeps a rate."""
+        return (
+            self.kind == "importer"
+            and self.per_event_s is not None
+            and self.cpu_per_event_s is not None
+            and self.cpu_per_event_s < PACED_CPU_SHARE * self.per_event_s
+        )
 
 
 def _loads(stats: dict) -> dict[str, _Load]:
@@ -55,9 +78,22 @@ def _loads(stats: dict) -> dict[str, _Load]:
         blocked_in = min(1.0, max(0.0, w.get("blocked_in_s", 0.0) / wall))
         blocked_out = min(1.0 - blocked_in, max(0.0, w.get("blocked_out_s", 0.0) / wall))
         calls = w.get("calls") or 0
-        per_event = w.get("call_s", 0.0) / calls if calls else None
+        timed = bool(calls) and "call_s" in w
+        per_event = w["call_s"] / calls if timed else None
+        cpu_per_event = w["cpu_call_s"] / calls if timed and "cpu_call_s" in w else None
+        busy = min(1.0, w["call_s"] / wall) if timed else 1.0 - blocked_in - blocked_out
+        # an importer's pace: its events over the time its code took (its calls); others: wall
+        events = w.get("events_out", 0) if w["kind"] == "importer" else w.get("events_in", 0)
+        span = w["call_s"] if timed and w["kind"] == "importer" and w["call_s"] > 0 else wall
         loads[name] = _Load(
-            name, w["kind"], 1.0 - blocked_in - blocked_out, blocked_in, blocked_out, per_event
+            name,
+            w["kind"],
+            busy,
+            blocked_in,
+            blocked_out,
+            per_event,
+            cpu_per_event,
+            events / span,
         )
     return loads
 
@@ -94,17 +130,95 @@ def find_bottleneck(stats: dict, plan: Plan | None = None) -> Bottleneck | None:
     def score(load: _Load) -> float:
         return load.active + UPSTREAM_WEIGHT * upstream_wait(load.name)[0]
 
-    top = max(loads.values(), key=score)
-    if top.active >= LIMITING_FRACTION:
-        return _busy(top, upstream_wait(top.name))
-    waiting = max(loads.values(), key=lambda load: load.blocked_out)
-    if waiting.blocked_out >= LIMITING_FRACTION:
-        return _blocked(waiting, outputs.get(waiting.name, ()), readers, loads, stats)
-    return None
+    working = [load for load in loads.values() if not load.paced]
+    found = None
+    top = max(working, key=score, default=None)
+    if top is not None and top.active >= LIMITING_FRACTION:
+        found = _busy(top, upstream_wait(top.name))
+    else:
+        waiting = max(loads.values(), key=lambda load: load.blocked_out)
+        if waiting.blocked_out >= LIMITING_FRACTION:
+            found = _blocked(waiting, outputs.get(waiting.name, ()), readers, loads, stats)
+        else:
+            paced = [load for load in loads.values() if load.paced]
+            if paced:
+                found = _paced(paced, loads)
+    drops = _drops(stats, readers, loads)
+    if found is None or not drops:
+        return found
+    return replace(found, text=f"{found.text}; {drops}")
+
+
+def _paced(paced: list[_Load], loads: dict[str, _Load]) -> Bottleneck:
+    """The importers keep their own rates and every other worker keeps up."""
+    first = paced[0]
+    busiest = max(
+        (load for load in loads.values() if not load.paced),
+        key=lambda load: load.active,
+        default=None,
+    )
+    if len(paced) == 1:
+        text = (
+            f"importer `{first.name}` is paced at {_rate(first.rate)}: it sleeps to keep its "
+            f"rate ({_duration(first.cpu_per_event_s)} CPU of {_duration(first.per_event_s)} "
+            "per event); the pipeline keeps up"
+        )
+    else:
+        rates = " and ".join(f"`{load.name}` at {_rate(load.rate)}" for load in paced)
+        text = f"importers {rates} are paced: they sleep to keep their rates; the pipeline keeps up"
+    if busiest is not None:
+        text += f" (the busiest, `{busiest.name}`, was busy {_pct(busiest.active)} of its time)"
+    return Bottleneck(
+        first.name,
+        first.kind,
+        "paced",
+        None,
+        first.active,
+        first.blocked_in,
+        first.blocked_out,
+        text,
+    )
+
+
+def _drops(stats: dict, readers: dict[str, list[str]], loads: dict[str, _Load]) -> str:
+    """`kept` dropped 72 of 2,000 events (overflow=drop) while its reader `save` waited for
+    events 92% of its time: what full buffers lost, and whether their readers were idle."""
+    parts = []
+    for name, b in (stats.get("buffers") or {}).items():
+        dropped, written = b.get("dropped", 0), b.get("written", 0)
+        consumed = b.get("consumed") or {}
+        if not dropped or not consumed:  # a buffer nobody consumes only overwrites
+            continue
+        text = f"`{name}` dropped {dropped:,} of {written:,} events"
+        idle = [loads[r] for r in readers.get(name, consumed) if r in loads]
+        if idle:
+            reader = min(idle, key=lambda load: load.blocked_in)
+            text += (
+                f" while its reader `{reader.name}` waited for events "
+                f"{_pct(reader.blocked_in)} of its time"
+            )
+            if reader.blocked_in >= LIMITING_FRACTION:
+                text += f" (bursts: more slots in `{name}` would keep them)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _rate(per_second: float) -> str:
+    """A rate to two significant figures, `1,000/s`: what an importer's calls say of its pace
+    (the time between its calls is left out, so it reads a little high)."""
+    if per_second <= 0:
+        return "0/s"
+    digits = 1 - math.floor(math.log10(per_second))
+    return f"{round(per_second, digits):,.{max(digits, 0)}f}/s"
+
+
+def _duration(seconds: float | None) -> str:
+    """`70.8 µs`: the one spelling of microseconds in what flowc shows."""
+    return format_duration(seconds).replace(" us", " µs")
 
 
 def _busy(load: _Load, upstream: tuple[float, str | None, str | None]) -> Bottleneck:
-    per_event = f" ({format_duration(load.per_event_s)} per event)" if load.per_event_s else ""
+    per_event = f" ({_duration(load.per_event_s)} per event)" if load.per_event_s else ""
     if load.kind == "importer":
         text = (
             f"importer `{load.name}` set the pace: it was busy {_pct(load.active)} of its time "

@@ -56,8 +56,8 @@ exporter  keep = take(delay=0.004) out
     assert "bottleneck: `keep` (busy)" in summary
 
 
-def test_a_slow_source_sets_the_pace():
-    stats, _ = run_summary(
+def test_a_source_that_sleeps_is_paced_and_the_pipeline_keeps_up():
+    stats, summary = run_summary(
         """
 pipeline slowsource
 type XY = {x: f8, y: f8}
@@ -66,8 +66,80 @@ importer  src  = count(n=100, delay=0.005) -> raw
 exporter  keep = take() raw
 """
     )
-    assert (stats["bottleneck"]["worker"], stats["bottleneck"]["reason"]) == ("src", "busy")
-    assert stats["bottleneck"]["text"].startswith("importer `src` set the pace")
+    assert (stats["bottleneck"]["worker"], stats["bottleneck"]["reason"]) == ("src", "paced")
+    assert stats["bottleneck"]["text"].startswith("importer `src` is paced at ")
+    assert "the pipeline keeps up" in summary
+
+
+def test_a_paced_stdlib_source_at_1khz():
+    plan = flowc.compile_source(
+        """
+pipeline paced
+buffer raw : f4[64] slots=16
+importer  sim  = stdlib.sources.pulses(n=1500, rate=1000, seed=1) -> raw
+exporter  keep = stdlib.sinks.null() raw
+"""
+    )
+    result = plan.run(timeout=60)
+    bottleneck = result.stats["bottleneck"]
+    assert (bottleneck["worker"], bottleneck["reason"]) == ("sim", "paced")
+    assert "is paced at 1,000/s" in bottleneck["text"], bottleneck["text"]
+    assert (
+        bottleneck["text"].endswith("the pipeline keeps up") or "keeps up (" in bottleneck["text"]
+    )
+    assert " us" not in bottleneck["text"] and " µs CPU of " in bottleneck["text"]
+
+
+def test_busy_is_the_share_of_time_in_the_workers_code_everywhere():
+    """The bottleneck line's busy share is the report's: time in the worker's code / wall."""
+    from flowc.render.report import busy_share
+
+    stats, _ = run_summary(
+        """
+pipeline slowmid
+type XY = {x: f8, y: f8}
+buffer raw : XY slots=8
+buffer out : XY slots=8
+importer  src  = count(n=100) -> raw
+processor mid  = slow(delay=0.004) raw -> out
+exporter  keep = take() out
+"""
+    )
+    mid = stats["workers"]["mid"]
+    assert (
+        stats["bottleneck"]["active_fraction"]
+        == busy_share(mid)
+        == min(1.0, mid["call_s"] / mid["wall_s"])
+    )
+    assert f"busy {100 * busy_share(mid):.0f}%" in stats["bottleneck"]["text"]
+
+
+def test_drops_are_in_the_bottleneck_line():
+    plan = flowc.compile_source(
+        """
+type XY = {x: f8, y: f8}
+buffer raw : XY slots=2 overflow=drop
+importer  src  = count(n=10) -> raw
+exporter  keep = take() raw
+""",
+        functions=FUNCTIONS,
+    )
+    stats = {
+        "workers": {
+            "src": worker_stats("importer", 10.0, call_s=9.0),
+            "keep": worker_stats("exporter", 10.0, blocked_in=9.2, call_s=0.5),
+        },
+        "buffers": {
+            "raw": {"written": 2000, "dropped": 72, "consumed": {"keep": 1928}, "left": {}}
+        },
+    }
+    stats["workers"]["src"]["cpu_call_s"] = 8.9
+    bottleneck = find_bottleneck(stats, plan)
+    assert bottleneck.worker == "src" and bottleneck.reason == "busy"
+    assert (
+        "`raw` dropped 72 of 2,000 events while its reader `keep` waited for events 92% of its "
+        "time (bursts: more slots in `raw` would keep them)"
+    ) in bottleneck.text
 
 
 def worker_stats(kind, wall, blocked_in=0.0, blocked_out=0.0, calls=100, call_s=0.1):
