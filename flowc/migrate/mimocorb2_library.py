@@ -196,8 +196,8 @@ def _csv(worker: LibraryWorker) -> list[str]:
             f"worker `{worker.name}`: stdlib.sinks.csv writes mimoCoRB2's columns (counter, "
             "timestamp, deadtime, then the fields) but its deadtime column holds the seconds the "
             "importer was blocked (mimoCoRB2: that time as a fraction of the time between "
-            "events), and each value at its field's precision (mimoCoRB2: every value as a "
-            "float64, `0.0` for a counter of 0)",
+            "events), and integers are written as integers (mimoCoRB2 writes every value as a "
+            "float64: `32.0` for a counter of 32)",
             worker.span,
         )
     )
