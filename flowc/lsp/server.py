@@ -49,6 +49,8 @@ class FlowProtocol(LanguageServerProtocol):
 
 
 class FlowServer(LanguageServer):
+    """The open documents, and the debounced publishing of their diagnostics."""
+
     def __init__(self):
         try:
             version = metadata.version("flowc")
