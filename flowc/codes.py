@@ -105,9 +105,9 @@ CODES: dict[str, CodeInfo] = {
             "length and sub-array dimensions must be positive integers; `overflow` is `block` "
             "or `drop`, `on_error` is `fail` or `skip`; `node` is the name of a machine, a "
             "non-empty string; importers and observers run in one process; every buffer needs "
-            "`slots`; a `--set` value (or a `--params` file's) must have its const's type; a "
-            "mapping gives each key once; a `--params` value must be one flow can hold (no "
-            "TOML dates).",
+            "`slots`; a `--set` value (or a `--params` file's) must have its const's type, and "
+            "a `--params` worker argument the type its code takes; a mapping gives each key "
+            "once; a `--params` value must be one flow can hold (no TOML dates).",
             "buffer raw : f4[16] slots=0\n",
             "buffer raw : f4[16] slots=4\n",
         ),
@@ -189,8 +189,8 @@ CODES: dict[str, CodeInfo] = {
             "str`, `Optional[float]`, `list[...]`, `Mapping[...]`), or its default's type when "
             "it has no annotation (a string where a number is expected is an error). `meta`, "
             "`source` and `example` are filled in by flowc and cannot be given. A `--params` "
-            "file's table that names no worker, or sets an argument of one of these kinds, is "
-            "reported at its place in the TOML file.",
+            "file's table that names no worker, or an argument in it the code does not take, "
+            "is reported at its place in the TOML file.",
             "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(n=4, rte=10) -> raw\n",
             "buffer raw : f4[16] slots=4\nimporter sim = stdlib.sources.pulses(n=4, rate=10) -> raw\n",
         ),

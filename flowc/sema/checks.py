@@ -17,7 +17,14 @@ import networkx as nx
 
 from flowc.callables import argument_types, call_shape, reserved_parameters, signature_of
 from flowc.diagnostics import Diagnostic, FlowError, Label, Note, error, warning
-from flowc.sema.model import BufferInfo, Model, WorkerInfo, did_you_mean, name_span
+from flowc.sema.model import (
+    BufferInfo,
+    Model,
+    ParamArgument,
+    WorkerInfo,
+    did_you_mean,
+    name_span,
+)
 from flowc.sema.values import is_int, show_short, type_word
 from flowc.source import SourceFile
 from flowc.syntax import ast, parse_type
@@ -143,6 +150,7 @@ def _kind_hint(worker: WorkerInfo) -> str:
 
 # --- E204: arguments held against the code's parameters ------------------------------------
 
+
 def check_arguments(model: Model) -> Iterator[Diagnostic]:
     """E204: every argument is known to the code, has a plausible type; none is missing."""
     inspected: dict[tuple[int, str], tuple] = {}  # (id(code), kind) -> (shape, types)
@@ -190,11 +198,13 @@ def check_arguments(model: Model) -> Iterator[Diagnostic]:
             if value is None or expected is None or expected.accepts(value):
                 continue
             said = "its annotation" if expected.annotated else "its default"
+            from_file = isinstance(arg, ParamArgument)
+            # a value from a parameters file is held to its type as a `--set` value is (E106)
             yield error(
-                "E204",
+                "E106" if from_file else "E204",
                 f"argument `{arg.key}` of `{described}` takes {expected.describe()}, "
                 f"not {type_word(value)} ({show_short(value)})",
-                arg.span,
+                arg.value_span if from_file else arg.span,
                 help=f"give {expected.describe()} (as {said} says)",
             )
         missing = [name for name in shape.required if name not in given]

@@ -102,6 +102,7 @@ class ParamArgument:
     key: str
     span: Span
     key_span: Span
+    value_span: Span
 
 
 @dataclass(eq=False)

@@ -573,7 +573,9 @@ class _Resolver:
         table = self.worker_params.pop(decl.name, None)  # for the first worker of the name
         for entry in table.entries if table is not None else ():
             args[entry.key] = self.param_value(entry)
-            param_args.append(ParamArgument(entry.key, entry.span, entry.key_span))
+            param_args.append(
+                ParamArgument(entry.key, entry.span, entry.key_span, entry.value_span)
+            )
         options = self.options(decl.options, WORKER_OPTIONS, "worker")
         processes = 1
         if "processes" in options:

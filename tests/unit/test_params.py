@@ -220,7 +220,7 @@ def test_mistakes_are_diagnostics_at_their_place_in_the_toml_file(project):
         ("E106", name, 1, 5, '"four"'),
         ("E104", name, 2, 1, "THRESHOLD"),
         ("E106", name, 3, 8, "[1]"),
-        ("E204", name, 6, 1, 'rate = "fast"'),
+        ("E106", name, 6, 8, '"fast"'),
         ("E204", name, 7, 1, "nn"),
         ("E204", name, 9, 2, "finder"),
         ("E204", name, 12, 2, "raw"),
@@ -232,8 +232,8 @@ def test_the_messages_say_what_is_wrong(project):
     path = project('save = 3\n[src]\nrate = "fast"\n[sorce]\nn = 1\n')
     result = check_file("p.flow", params=path)
     messages = {d.span.text: d for d in result.diagnostics}
-    rate = messages['rate = "fast"']
-    assert "takes a float, not a string" in rate.message
+    rate = messages['"fast"']
+    assert rate.code == "E106" and "takes a float, not a string" in rate.message
     table = messages["sorce"]
     assert "has no worker of that name" in table.message and "did you mean `[src]`?" in table.help
     save = messages["save = 3"]
