@@ -393,7 +393,7 @@ def _parameters(fn, *, skip: int) -> list[inspect.Parameter]:
 # argument types
 
 # the kinds of value a flow file passes (its literals as Python values), in words
-_KIND_WORDS = {
+KIND_WORDS = {
     "bool": "a bool",
     "int": "an int",
     "float": "a float",
@@ -440,7 +440,7 @@ class ArgumentType:
         return kind is None or kind in self.kinds or (kind == "int" and "float" in self.kinds)
 
     def describe(self) -> str:
-        words = [word for kind, word in _KIND_WORDS.items() if kind in self.kinds]
+        words = [word for kind, word in KIND_WORDS.items() if kind in self.kinds]
         return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 

@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from flowc.callables import KIND_WORDS, value_kind
 from flowc.diagnostics import Diagnostic, FlowError, Note, error
 from flowc.sema.model import ConstInfo, did_you_mean, name_span
 from flowc.source import SourceFile, Span
@@ -23,19 +24,8 @@ Report = Callable[[Diagnostic], None]
 
 def type_word(value: object) -> str:
     """`an int`, `a string`... for messages."""
-    if isinstance(value, bool):
-        return "a bool"
-    if isinstance(value, numbers.Integral):
-        return "an int"
-    if isinstance(value, numbers.Real):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    return f"a {type(value).__name__}"
+    kind = value_kind(value)
+    return KIND_WORDS[kind] if kind is not None else f"a {type(value).__name__}"
 
 
 def show(value: object) -> str:
