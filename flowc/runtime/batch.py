@@ -224,10 +224,12 @@ class BatchRunner:
         }[self.kind]()
         inputs = process.inputs
         views = []
+        singles = []  # per input and slot, the batch of that one event (made once)
         for port in inputs:
             data, meta = port.ring.data.view(), port.ring.meta.view()
             data.flags.writeable = meta.flags.writeable = False
             views.append((data, meta))
+            singles.append([(data[s : s + 1], meta[s : s + 1]) for s in range(len(data))])
         perf, cpu = time.perf_counter, time.process_time
         times = process.times
         timed = times.timed
@@ -238,7 +240,9 @@ class BatchRunner:
             port = inputs[i]
             data, meta = views[i]
             start = port.taken_start
-            if start >= 0:
+            if count == 1 and start >= 0:
+                batch, batch_meta = singles[i][start]
+            elif start >= 0:
                 batch, batch_meta = data[start : start + count], meta[start : start + count]
             else:  # slots apart in a shared ring: a read-only copy
                 batch, batch_meta = data[port.taken], meta[port.taken]

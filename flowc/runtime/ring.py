@@ -445,6 +445,12 @@ class OutputPort:
     def copy_run(self, ring: Ring, first: int, rows_too: bool) -> None:
         """Copy the metadata records (and, with `rows_too`, the events) of the slots of `ring`
         from `first` on, as bytes, into the run claimed last (a pass-through, a copy)."""
+        if len(self.run_slots) == 1:  # one event: the slots' own byte views, made once
+            slot = self.run_slots[0]
+            self.meta_slots[slot][:] = ring.meta_slots[first]
+            if rows_too:
+                self.data_slots[slot][:] = ring.data_slots[first]
+            return
         size = self.data_bytes
         data_bytes, meta_bytes = self.ring.data_bytes, self.ring.meta_bytes
         for slot, at, n in self._segments():
