@@ -212,11 +212,11 @@ def test_retyping_one_filter_output_gives_exactly_one_e201_at_that_edge(pipeline
 VALID = """\
 pipeline p
 const N = 4
-type T = {a: f4, "b c": i2[2]}
+type T = {a: f4, "b c": i2[2], name: S8, label: U4[2]}
 buffer raw : T[N] slots=4 overflow=drop
 buffer out : T[N] slots=4
 importer src = source(n=N) -> raw
-filter f = work(x=[1, 2.5, "s", true]) raw -> out processes=2 on_error=skip
+filter f = work(x=[1, 2.5, "s", true], m={a: 1, "b c": [N, {d: false}]}) raw -> out processes=2 on_error=skip
 exporter e = work() out
 observer o = work() observes raw
 """
@@ -254,6 +254,8 @@ def assert_compiles_or_flow_error(text):
 @example(VALID.replace("slots=4", "slots=99999999999999999999999"))
 @example(VALID.replace("i2[2]", "i2[99999999999, 99999999999]"))
 @example(VALID.replace("const N = 4", "const N = 1e999"))
+@example(VALID.replace("{d: false}", "{d: false, d: true}"))
+@example(VALID.replace("name: S8", "name: S0").replace("U4[2]", "U[2]"))
 def test_mangled_flow_text_compiles_or_raises_flow_error_with_spans_inside(text):
     assert_compiles_or_flow_error(text)
 
