@@ -61,6 +61,28 @@ def test_callable_forms_print_as_written():
     assert fmt(text) == text
 
 
+def test_callables_named_like_keywords_print_as_written():
+    text = (
+        'importer a = "funcs.py":importer() -> x\n'
+        "filter b = cuts:filter() x -> y\n"
+        "importer c = mylib.importer:make() -> x\n"
+        "processor d = filter() x -> y\n"
+    )
+    assert fmt(text) == text
+
+
+def test_mappings_print_with_plain_keys_bare_and_other_keys_quoted():
+    text = 'const M = {a:1,"b":[2,{c : true}], "with space":"x",  "type":{}}\n'
+    assert fmt(text) == 'const M = {a: 1, b: [2, {c: true}], "with space": "x", "type": {}}\n'
+    entry = ast.Entry("1st", ast.MappingValue(()))
+    assert format_value(ast.MappingValue((entry,))) == '{"1st": {}}'
+
+
+def test_string_dtype_codes_print_as_written():
+    text = "type H = {name: S16, labels: U8[2, 3]}\nbuffer names : U4[8] slots=2\n"
+    assert fmt(text) == text
+
+
 def test_comments_own_line_trailing_and_inside_statements():
     text = (
         "# header\n"
