@@ -119,6 +119,7 @@ class BatchRunner:
         countdown = times.calls_until_timed()
         skip_errors, counters = process.skip_errors, process.counters
         stop_import, in_user_code = self.stop_import, self.in_user_code
+        most = self.most
         stopped = False
         while not stop[0] and not stopped:
             if pause[0]:
@@ -138,7 +139,15 @@ class BatchRunner:
                 break
             if not countdown:
                 countdown = timed(perf() - started, cpu() - cpu_started)
-            rows = self.rows_of(item, length)
+            if (
+                type(item) is np.ndarray
+                and item.ndim == 2
+                and item.shape[1] == length
+                and 0 < item.shape[0] <= most
+            ):
+                rows = item
+            else:
+                rows = self.rows_of(item, length)
             total = len(rows)
             written = 0
             while written < total:

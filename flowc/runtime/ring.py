@@ -466,6 +466,10 @@ class OutputPort:
     def fill_run(self, rows: np.ndarray, meta: np.ndarray | None) -> None:
         """Store rows (shape (c, LENGTH)) and their metadata records (shape (c,); None: they
         are written apart) in the run of c slots claimed last."""
+        slots = self.run_slots
+        if len(slots) == 1 and meta is None and rows.dtype == self.dtype:
+            self.fill(slots[0], rows[0])  # one event: the per-event store
+            return
         ring = self.ring
         size = self.data_bytes
         data_bytes, meta_bytes = ring.data_bytes, ring.meta_bytes
