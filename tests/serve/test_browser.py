@@ -17,6 +17,8 @@ if not os.access(CHROMIUM, os.X_OK):
         allow_module_level=True,
     )
 
+pytestmark = pytest.mark.slow
+
 # how long the page gets to show what it should (milliseconds)
 WAIT_MS = 15_000
 
