@@ -18,7 +18,7 @@ from serve_helpers import frame, get, wait_for
 
 import flowc
 from flowc.serve import ServeError, bind, parse_address
-from flowc.serve.graph import layered_svg
+from flowc.serve.graph import graph_svg, layered_svg, page_dot
 
 ASSETS = ("index.html", "page.js", "page.css")
 
@@ -72,6 +72,20 @@ def test_the_graph_names_every_worker_and_buffer(live):
     for name in ("source", "copy", "save", "heights", "scope", "rate", "raw", "kept"):
         assert f"<title>{name}</title>" in svg
     assert "<title>raw&#45;&gt;copy</title>" in svg or "<title>raw->copy</title>" in svg
+
+
+def test_without_graphviz_the_page_gets_the_built_in_layout(write_flow, monkeypatch):
+    plan = flowc.compile_file(str(write_flow()))
+    monkeypatch.setattr("flowc.serve.graph.shutil.which", lambda name: None)
+    assert graph_svg(plan) == layered_svg(plan)
+
+
+def test_the_page_dot_keeps_room_for_the_figures(write_flow):
+    dot = page_dot(flowc.compile_file(str(write_flow())))
+    assert 'label="raw\\n0000/0000 full"' in dot
+    assert 'label="copy\\n000.0 k/s · busy 100 %"' in dot
+    assert 'label="heights\\n000.0 k/s"' in dot
+    assert dot.count('label="000.0 k/s"') == 7  # one per edge
 
 
 def test_the_built_in_layout_draws_the_same_nodes_and_edges(write_flow):
