@@ -47,6 +47,7 @@ class WorkerSnapshot:
     busy: float | None  # fraction of the interval spent in the user's code (None: not timed)
     waiting_in: float  # fraction spent waiting for events
     waiting_out: float | None  # estimated fraction spent waiting for room in a full output
+    expected: int | None = None  # events an importer will produce, when known (its `n=`)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,14 @@ class Monitor:
         self.writers = {
             b.name: [(w.name, w.outputs.index(b.name)) for w in plan.writers_of(b.name)]
             for b in plan.buffers
+        }
+        # importers that say how many events they will produce (an integer `n=` argument)
+        self.expected = {
+            w.name: w.args["n"]
+            for w in plan.workers
+            if w.kind == "importer"
+            and isinstance(w.args.get("n"), int)
+            and not isinstance(w.args.get("n"), bool)
         }
         self.next_at = 0.0
         self.last_elapsed = 0.0
@@ -280,6 +289,7 @@ class Monitor:
                     busy=busy,
                     waiting_in=waiting_in,
                     waiting_out=waiting_out,
+                    expected=self.expected.get(w.name),
                 )
             )
         self.last_elapsed = elapsed

@@ -5,14 +5,26 @@ written, dropped and left, the peak memory, and the bottleneck named.
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 from flowc.runtime.calltimes import EVERY_CALL_FIRST, SAMPLE_EVERY
+from flowc.runtime.calltimes import enabled_by as call_times_enabled_by
 from flowc.runtime.ring import SLOW_EVENT_S
 from flowc.units import format_duration
 
-# the explanation under the worker table is wrapped at this width
+# the explanations under the tables are wrapped at this width, or the terminal's if narrower
 FOOTNOTE_WIDTH = 96
+
+
+def footnote_width() -> int:
+    """The width footnotes wrap at: FOOTNOTE_WIDTH, or less on a narrower terminal (stderr's,
+    else COLUMNS)."""
+    try:
+        columns = os.get_terminal_size(2).columns
+    except OSError:
+        columns = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 0
+    return min(FOOTNOTE_WIDTH, columns - 1) if columns > 20 else FOOTNOTE_WIDTH
 
 
 def format_summary(stats: dict) -> str:
@@ -36,12 +48,20 @@ def format_summary(stats: dict) -> str:
         reason = {"busy": "busy", "blocked_out": "blocked on a full output"}.get(
             bottleneck["reason"], bottleneck["reason"]
         )
-        lines += ["", f"bottleneck: `{bottleneck['worker']}` ({reason}): {bottleneck['text']}"]
+        lines += [
+            "",
+            *_wrapped(f"bottleneck: `{bottleneck['worker']}` ({reason}): {bottleneck['text']}"),
+        ]
     failure = stats.get("failure")
     if failure:
         who = f"worker `{failure['worker']}`" if failure.get("worker") else "the run"
-        lines += ["", f"failed: {who}: {failure['message']}"]
+        lines += ["", *_wrapped(f"failed: {who}: {failure['message']}")]
     return "\n".join(lines)
+
+
+def _wrapped(text: str) -> list[str]:
+    """A long line of the summary wrapped between words at the footnotes' width."""
+    return textwrap.wrap(text, width=footnote_width(), break_long_words=False) or [""]
 
 
 WORKER_COLUMNS = ("worker", "kind", "in", "out", "err", "blk in", "blk out")
@@ -115,13 +135,17 @@ def _worker_table(workers: dict) -> list[str]:
     for k, row_line in enumerate(table[3:]):
         lines.append(row_line)
         lines += [indent + text for text in notes[k]]
+    width = footnote_width()
     lines += textwrap.wrap(
         "blocked: seconds waiting for events (in) and for room in outputs (out), and the share "
         "of the worker's time",
-        width=FOOTNOTE_WIDTH,
+        width=width,
+        break_long_words=False,
     )
     lines.append("")
-    if any(w.get("calls") for w in workers.values()):
+    if not call_times_enabled_by(os.environ):
+        note = "time per event: not measured (call times were off: FLOWC_CALL_TIMES)"
+    elif any(w.get("calls") for w in workers.values()):
         lines += _table(TIME_COLUMNS, time_rows, left=1, groups=TIME_GROUPS)
         note = (
             "time per event: in the worker's code (waiting for events and for room excluded), "
@@ -131,8 +155,8 @@ def _worker_table(workers: dict) -> list[str]:
             "from bins 9% wide)"
         )
     else:
-        note = "time per event: not measured (call times were off: FLOWC_CALL_TIMES)"
-    lines += textwrap.wrap(note, width=FOOTNOTE_WIDTH)
+        note = "time per event: no worker's code was called"
+    lines += textwrap.wrap(note, width=width, break_long_words=False)
     return lines
 
 

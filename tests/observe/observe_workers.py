@@ -91,3 +91,26 @@ class Record:
         told = observed()
         with open(self.path, "w") as out:
             json.dump({"counters": self.counters, "observed": told.__dict__}, out)
+
+
+def shout(data, every):
+    """A processor that prints `shout X` to stdout for every `every`-th x, and passes it on."""
+    x = int(data["x"][0])
+    if x % every == 0:
+        print(f"shout {x}", flush=True)
+    return data
+
+
+class Farewell:
+    """An exporter that prints `farewell after N events` to stderr at the end."""
+
+    def __init__(self):
+        self.events = 0
+
+    def process(self, data):
+        self.events += 1
+
+    def finish(self):
+        import sys
+
+        print(f"farewell after {self.events} events", file=sys.stderr, flush=True)
