@@ -218,6 +218,7 @@ class _Child:
     exited: bool = False
     failure: tuple[str, str] | None = None  # (message, traceback) the child sent
     let_go: bool = False  # an observer stopped after its last look: its end is no failure
+    finishing: bool = False  # in its finish() (told over the pipe)
     finished: tuple | None = None  # (what finish() returned,) sent for a class with combine
 
 
@@ -262,6 +263,7 @@ class Supervisor:
         # other worker has finished: when observers still looking are (no failure)
         self.drain_deadline: float | None = None
         self.observers_deadline: float | None = None
+        self.observers_finishing = False  # observers in finish() got their own deadline
         self.janitor: subprocess.Popen | None = None
         # control from other threads (flowc.runtime.handle): guards the control block's mapping
         self.lock = threading.Lock()
@@ -718,6 +720,8 @@ class Supervisor:
                         self._signal_stop(child)
                 elif message[0] == "failed":
                     child.failure = (message[1], message[2])
+                elif message[0] == "finishing":
+                    child.finishing = True
                 elif message[0] == "finished":
                     child.finished = (message[1],)
         except (EOFError, OSError):
@@ -781,6 +785,13 @@ class Supervisor:
             return False
         if now < self.observers_deadline:
             return False
+        if not self.observers_finishing and any(c.finishing for c in observers):
+            # those in finish() (saving a histogram) get the drain timeout; the others not
+            self.observers_finishing = True
+            self.observers_deadline = now + self.drain_timeout
+            observers = [c for c in observers if not c.finishing]
+            if not observers:
+                return False
         for child in observers:  # a last look was had: stopping an observer is no failure
             child.let_go = True
         _kill_with_descendants(observers)

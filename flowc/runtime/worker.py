@@ -201,7 +201,8 @@ def worker_main(spec: ProcessSpec, conn) -> None:
         process = WorkerProcess(spec)
         conn.send(("attached",))
         process.load_code()
-        process.run()
+        # the supervisor gives an observer in finish() (a histogram being saved) time to end
+        process.run(finishing=lambda: conn.send(("finishing",)))
         if process.combines:
             conn.send(("finished", process.finished))
     except BaseException as exc:  # the user's code may raise anything; the supervisor decides
@@ -317,7 +318,8 @@ class WorkerProcess:
 
     # --- running -----------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, finishing=None) -> None:
+        """Run to the end of the stream, then `finish()`; `finishing()` is called before it."""
         self.counters[S.STATE] = S.STATE_RUNNING
         kind = self.kind
         if self.plan.batch is not None and kind != "observer":
@@ -330,6 +332,8 @@ class WorkerProcess:
             self.run_consumer()
         self.clock.before_blocking()
         if self.finish is not None:
+            if finishing is not None:
+                finishing()
             self.finished = self.finish()
         for port in self.outputs:
             port.close()

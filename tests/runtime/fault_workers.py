@@ -120,3 +120,20 @@ def count(n: int, example=None):
         event = np.zeros_like(example)
         event["x"] = i
         yield event
+
+
+class SlowFinish:
+    """Observer whose `finish()` takes `seconds` (as saving a plot may), then writes `path`."""
+
+    def __init__(self, path: str, seconds: float):
+        self.path = path
+        self.seconds = seconds
+        self.seen = 0
+
+    def process(self, data):
+        self.seen += 1
+
+    def finish(self):
+        time.sleep(self.seconds)
+        with open(self.path, "w") as out:
+            out.write(str(self.seen))

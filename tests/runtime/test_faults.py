@@ -252,6 +252,17 @@ def test_an_observer_stuck_in_its_code_does_not_hold_the_run_up(tmp_path):
     run.assert_left_nothing()
 
 
+def test_an_observer_in_its_finish_is_not_cut_short(tmp_path):
+    """Stopping observers a second after the others finished must not lose what their
+    `finish()` writes (a histogram's picture)."""
+    text = STUCK_OBSERVER.replace("StuckObserver()", 'SlowFinish(path="seen.txt", seconds=2.5)')
+    run = FlowcRun(tmp_path, text, "--quiet")
+    code, err = run.finish(timeout=30)
+    assert code == 0, err
+    assert int((tmp_path / "seen.txt").read_text()) == run.stats()["workers"]["look"]["seen"]
+    run.assert_left_nothing()
+
+
 @pytest.mark.parametrize("value", ["nan", "0", "-1", "inf", "soon"])
 def test_drain_timeout_is_checked_like_timeout(tmp_path, value):
     run = FlowcRun(tmp_path, ENDLESS, "--drain-timeout", value)
