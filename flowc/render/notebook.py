@@ -11,7 +11,8 @@ import subprocess
 
 from flowc.plan import Plan
 from flowc.render.dot import render_dot
-from flowc.units import format_bytes, format_duration, format_rate
+from flowc.render.text import duration
+from flowc.units import format_bytes, format_rate
 
 # `dot` gets this long to draw a plan (seconds)
 DOT_TIMEOUT_S = 20.0
@@ -107,7 +108,7 @@ def plan_html(plan: Plan, dot_program: str | None = None) -> str:
 
 
 def _per_event(seconds: float, events: int) -> str:
-    return format_duration(seconds / events) if events else "-"
+    return duration(seconds / events) if events else "-"
 
 
 def stats_tables(stats: dict) -> str:
@@ -119,11 +120,13 @@ def stats_tables(stats: dict) -> str:
             [
                 name,
                 w.get("kind", ""),
-                w.get("events_in", 0),
+                f"saw {w.get('seen', 0):,} of {w.get('seen', 0) + w.get('skipped', 0):,}"
+                if w.get("kind") == "observer"
+                else w.get("events_in", 0),
                 w.get("events_out", 0),
                 w.get("errors", 0),
                 _per_event(w.get("call_s", 0.0), calls),
-                format_duration(w.get("call_max_s") if calls else None),
+                duration(w.get("call_max_s") if calls else None),
                 f"{w.get('cpu_s', 0.0):.2f} s",
                 f"{w.get('blocked_in_s', 0.0):.2f} s",
                 f"{w.get('blocked_out_s', 0.0):.2f} s",
@@ -192,12 +195,20 @@ def snapshot_tables(snapshot) -> str:
                 "-" if w.kind == "importer" else w.events_in,
                 "-" if w.kind == "observer" else w.events_out,
                 format_rate(w.rate_out if w.kind == "importer" else w.rate_in),
-                "-" if w.busy is None else f"{100 * w.busy:.0f}%",
+                "-" if w.busy is None or w.kind == "observer" else f"{100 * w.busy:.0f}%",
                 w.errors,
             ]
             for w in snapshot.workers
         ],
     )
+    progress = [
+        f"{w.name}: {w.events_out:,} of {w.expected:,} events "
+        f"({100 * min(1.0, w.events_out / w.expected):.0f}%)"
+        for w in snapshot.workers
+        if w.expected
+    ]
+    if progress:
+        workers = f"<p>{_e('; '.join(progress))}</p>" + workers
     buffers = _table(
         ["buffer", "fill", "rate", "written", "dropped"],
         [

@@ -24,7 +24,8 @@ import networkx as nx
 
 from flowc.plan import Plan
 from flowc.render.dot import BUFFER_STYLE, WORKER_STYLES, dot_lines, dot_string, type_as_written
-from flowc.units import format_bytes, format_duration, format_rate
+from flowc.render.text import duration
+from flowc.units import format_bytes, format_rate
 
 # `dot` gets this long to lay the graph out (seconds)
 DOT_TIMEOUT_S = 30.0
@@ -433,16 +434,10 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["duration"] = _duration
+    env.filters["duration"] = duration
     env.filters["rate"] = format_rate
     env.filters["bytes"] = format_bytes
     return env
-
-
-def _duration(seconds: float | None) -> str:
-    """A time for the report's tables: `12.5\u00a0µs` (one spelling of µs, never wrapped)."""
-    text = format_duration(seconds, sep="\u00a0")
-    return text.replace("\u00a0us", "\u00a0µs")
 
 
 def user_traceback(text: str) -> str:
