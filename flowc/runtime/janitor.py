@@ -73,6 +73,24 @@ def marked(prefix: str) -> list[int]:
     return found
 
 
+def group(pgid: int, not_before: int) -> list[int]:
+    """The processes of process group `pgid` started at or after `not_before` (clock ticks
+    after boot): those a worker that led the group started (a group outlives its leader, and
+    an id is not reused while a group holds it, but the start time makes sure)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and int(fields[19]) >= not_before:
+            found.append(int(name))
+    return found
+
+
 def kill(pids) -> None:
     for pid in pids:
         try:
@@ -124,11 +142,7 @@ def main(argv: list[str]) -> int:
         return 0
     kill(worker for worker, started in workers if process_start_time(worker) == started)
     for worker, started in workers:  # each worker leads a process group its code's children join
-        if process_start_time(worker) in (started, None):
-            try:
-                os.killpg(worker, signal.SIGKILL)
-            except OSError:
-                pass
+        kill(group(worker, started))
     kill(marked(prefix))
     remove(directory, ours)
     return 0

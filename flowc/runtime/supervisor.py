@@ -18,9 +18,10 @@ an intermediate parent exits or a daemon calls setsid; a worker ends that tree w
 (completed or failed), and the supervisor kills a worker's tree with the worker. A subreaper,
 not one process group or session per run: groups and sessions are left by any child that calls
 setsid or setpgid, and a supervisor that is a subreaper would also adopt the orphans of the host
-program that called `plan.run`. For a supervisor killed by SIGKILL, when no tree is left to walk,
-each worker also leads a process group of its own and sets FLOWC_RUN=<prefix> in its
-environment: the janitor kills those groups and every process that carries the mark. (A cgroup
+program that called `plan.run`. For when no tree is left to walk (a worker killed from outside,
+by the OOM killer say, or the supervisor killed by SIGKILL), each worker also leads a process
+group of its own and sets FLOWC_RUN=<prefix> in its environment: the supervisor at teardown,
+or the janitor, kills those groups and every process that carries the mark. (A cgroup
 would be exact, but needs a delegated cgroup tree the runtime cannot count on.)
 
 Workers report failures over one pipe each; the supervisor waits on those pipes and on every
@@ -219,6 +220,7 @@ class _Child:
     failure: tuple[str, str] | None = None  # (message, traceback) the child sent
     let_go: bool = False  # an observer stopped after its last look: its end is no failure
     finishing: bool = False  # in its finish() (told over the pipe)
+    started_ticks: int | None = None  # its start time (clock ticks after boot)
     finished: tuple | None = None  # (what finish() returned,) sent for a class with combine
 
 
@@ -354,8 +356,13 @@ class Supervisor:
         if threading.current_thread() is threading.main_thread():
             self.restore_signal_handlers()
         self._kill_all()
-        # what the workers' code started and no worker could end (a worker killed from outside)
-        janitor.kill(janitor.marked(self.prefix))
+        # what the workers' code started and no worker could end: a worker that did not exit
+        # by itself (killed from outside, or by us while its code was starting a process)
+        ended = [c for c in self.children if c.process.exitcode and c.started_ticks is not None]
+        if ended:
+            for child in ended:
+                janitor.kill(janitor.group(child.process.pid, child.started_ticks))
+            janitor.kill(janitor.marked(self.prefix))
         self._unlink_all()
         with self.lock:
             self._close()
@@ -452,10 +459,9 @@ class Supervisor:
             close_fds=True,
         )
 
-    def _tell_janitor(self, pid: int) -> None:
+    def _tell_janitor(self, pid: int, started: int | None) -> None:
         """The janitor kills the workers too if the supervisor dies (a forkserver's workers do
         not die with it by themselves)."""
-        started = process_start_time(pid)
         if self.janitor is None or self.janitor.stdin is None or started is None:
             return
         try:
@@ -640,7 +646,8 @@ class Supervisor:
                     self.children.pop()
                     raise _StartFailed(worker.name, index, exc) from exc
                 send.close()
-                self._tell_janitor(process.pid)
+                child.started_ticks = process_start_time(process.pid)
+                self._tell_janitor(process.pid, child.started_ticks)
                 if self.start_method == "fork":
                     inherited += (receive.fileno(),)
 

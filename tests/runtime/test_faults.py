@@ -322,6 +322,7 @@ def _sleepers(seconds: str) -> list[int]:
         ("spawn", "drained", 130),
         ("forkserver", "failed", 1),
         ("fork", "killed", 130),
+        ("spawn", "worker killed from outside", 1),
         ("forkserver", "supervisor killed", -9),
     ],
 )
@@ -333,7 +334,7 @@ def test_processes_the_workers_code_started_never_outlive_the_run(
     text = _children_flow(seconds, outcome == "completed", outcome == "failed")
     run = FlowcRun(tmp_path, text, "--quiet", method=method)
     run.wait_for("kids")
-    if outcome in ("drained", "killed", "supervisor killed"):
+    if outcome in ("drained", "killed", "supervisor killed", "worker killed from outside"):
         run.wait_for("started")
     if outcome == "drained":
         run.signal(signal.SIGTERM)
@@ -342,6 +343,9 @@ def test_processes_the_workers_code_started_never_outlive_the_run(
         run.signal(signal.SIGTERM, group=False)
     elif outcome == "supervisor killed":
         run.signal(signal.SIGKILL, group=False)
+    elif outcome == "worker killed from outside":  # as the OOM killer would: no worker cleans up
+        first = int((tmp_path / "kids").read_text().split()[0])
+        os.kill(psutil.Process(first).ppid(), signal.SIGKILL)
     code, err = run.finish()
     assert code == expected, err
     started = [int(pid) for pid in (tmp_path / "kids").read_text().split()]
@@ -351,7 +355,7 @@ def test_processes_the_workers_code_started_never_outlive_the_run(
         time.sleep(0.05)
     assert _sleepers(seconds) == []
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in started)
-    if outcome in ("failed", "supervisor killed"):
+    if outcome in ("failed", "supervisor killed", "worker killed from outside"):
         run.err = ""  # the failure's own traceback
     run.assert_left_nothing()
 
