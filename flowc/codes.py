@@ -248,8 +248,11 @@ CODES: dict[str, CodeInfo] = {
             "error",
             "not enough shared memory for the buffers",
             "All buffers live in shared memory at once: each takes slots x (LENGTH x element "
-            "size + 24 bytes of metadata). Their total exceeds what /dev/shm has free (or the "
-            "limit given with --max-shm). The diagnostic points at the largest buffer.",
+            "size + 24 bytes of metadata). Their total exceeds what /dev/shm has free or, when "
+            "smaller, what the memory limit of the process's cgroup leaves (a container's "
+            "limit: shared memory counts against it, and a run past it is killed while "
+            "allocating), or the limit given with --max-shm. The diagnostic points at the "
+            "largest buffer.",
             "buffer raw : f8[100000000] slots=1000\n",
             "buffer raw : f8[100000] slots=64\n",
         ),
