@@ -12,6 +12,14 @@ as every worker process has attached to them (the memory itself lives until the 
 unmaps it), so from then on a killed supervisor cannot leak anything; for the short start-up
 window a janitor process (`janitor.py`, its own session) removes them if the supervisor dies,
 and kills the workers the supervisor left (they also die with their parent: PR_SET_PDEATHSIG).
+While the run has names in /dev/shm the supervisor holds its lock (`shm.RunLock`), which is
+how another run, in any PID namespace, tells them from a dead run's.
+
+Stopping (`flowc.runtime.stopping`): the supervisor alone acts on SIGINT, SIGTERM and SIGHUP;
+workers ignore them (and start with them blocked), so a signal to the whole process group
+drains the run as one to the supervisor does. A drain is bounded by the drain timeout, and
+observers are stopped a second after every other worker has finished.
+
 Processes the workers' code starts never outlive the run. Each worker is a child subreaper
 (PR_SET_CHILD_SUBREAPER), so everything its code starts stays in its process tree even when
 an intermediate parent exits or a daemon calls setsid; a worker ends that tree when it ends
