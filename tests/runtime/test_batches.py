@@ -4,14 +4,25 @@ promise of SPEC section 4 kept per event; and results stored by field name."""
 from __future__ import annotations
 
 import glob
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from runtime_plans import START_METHODS, assert_accounted, collected, marker_text
+from runtime_plans import (
+    START_METHODS,
+    assert_accounted,
+    collected,
+    descendants,
+    marker_text,
+)
 
 import flowc
 from flowc.runtime.ring import ResultError, store_for
@@ -22,8 +33,12 @@ pytestmark = pytest.mark.runtime
 HEAD = "type XY = {x: f8, y: f8}\n"
 
 
+def compiled_text(text: str, folder) -> str:
+    return HEAD + text.replace("OUT", str(folder / "out"))
+
+
 def compiled(text: str, folder) -> flowc.Plan:
-    return flowc.compile_source(HEAD + text.replace("OUT", str(folder / "out")))
+    return flowc.compile_source(compiled_text(text, folder))
 
 
 def sizes(folder) -> list[int]:
@@ -437,3 +452,40 @@ def test_a_buffer_nobody_consumes_takes_batches_and_counts_the_overwritten(tmp_p
     result = compiled(text, tmp_path).run(timeout=60)
     a = result.stats["buffers"]["a"]
     assert a["written"] == 100 and a["dropped"] >= 92  # at most the last 8 stay
+
+
+def test_ctrl_c_drains_every_accepted_batch(tmp_path):
+    """The first Ctrl-C (SIGINT to `flowc run`) stops the importer between batches; every
+    event of an accepted batch reaches the exporter."""
+    flow = tmp_path / "endless.flow"
+    flow.write_text(
+        compiled_text(
+            "buffer a : XY slots=32\nbuffer b : XY slots=32\n"
+            "importer src = workers.count_batches_forever(size=16, delay=0.002) -> a batch=16\n"
+            "processor mid = workers.double_y_batch() a -> b batch=8\n"
+            'exporter save = workers.CollectBatches(path="OUT", delay=0.001) b batch=4\n',
+            tmp_path,
+        )
+    )
+    environment = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowc", "run", str(flow), "--quiet", "--stats", "s.json"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(descendants(proc.pid)) < 3 and time.monotonic() < deadline:  # the workers run
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    stats = json.loads((tmp_path / "s.json").read_text())
+    written = stats["buffers"]["a"]["written"]
+    got = collected(tmp_path / "out")["x"].tolist()
+    assert written > 16 and written % 16 == 0  # whole batches only
+    assert got == list(range(written))
+    assert_accounted(stats)
