@@ -81,7 +81,19 @@ IMPLEMENTATIONS = (
         speed="slow",
         by_default=False,
     ),
-    Implementation("ray", "ray_chain.py", "flowc's Ray backend", speed="slowest", by_default=False),
+    # flowc's Ray backend: the chain as one partition on one node, and split across two nodes
+    # (the importer on one, processor and exporter on the other: `raw` crosses a bridge)
+    Implementation(
+        "ray", "ray_chain.py", "flowc's Ray backend, one node", speed="slow", by_default=False
+    ),
+    Implementation(
+        "ray-split",
+        "ray_chain.py",
+        "flowc's Ray backend, two nodes (importer | processor, exporter)",
+        speed="slow",
+        by_default=False,
+        environment=(("FLOWC_RAY_BENCH_SPLIT", "1"),),
+    ),
 )
 
 
@@ -399,6 +411,28 @@ def goals(summaries: dict) -> list[tuple[str, bool | None, str]]:
                 "(median of the paired runs' ratios)",
                 None if value is None else value >= 0.95,
                 fmt(value, 2) + "x",
+            )
+        )
+    for name, floor in (
+        ("ray", {"64 B": 0.8, "8 KB": 0.8, "1 MB": 0.8}),
+        ("ray-split", {"64 B": 0.25, "8 KB": 0.5, "1 MB": 0.5}),
+    ):
+        if name not in summaries:
+            continue
+        for label, at_least in floor.items():
+            against(
+                f"{name} >= {at_least}x flowc's events/s at {label}",
+                summaries[name].get(label, {}).get("events_per_s"),
+                flowc.get(label, {}).get("events_per_s"),
+                at_least,
+            )
+    if "ray-split" in summaries:
+        p50 = summaries["ray-split"].get("64 B", {}).get("p50_us")
+        out.append(
+            (
+                "ray-split p50 latency across the bridge <= 2 ms at 1 kHz (64 B)",
+                None if p50 is None else p50 <= 2000,
+                fmt(p50) + " µs",
             )
         )
     cpu = flowc.get("64 B", {}).get("cpu_us_per_event")

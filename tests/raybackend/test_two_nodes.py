@@ -24,6 +24,15 @@ buffer, worker, make_plan = helpers.buffer, helpers.worker, helpers.make_plan
 collected, assert_accounted = helpers.collected, helpers.assert_accounted
 
 
+def _wait_for(path) -> None:
+    """Until the importer has announced its first event, then a second more."""
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert path.exists(), "the importer never started"
+    time.sleep(1.0)
+
+
 def _chain(out, n: int, processes: int, **last):
     """src (node a) -> a -> mid (unpinned: joins src) -> b -> save (node b)."""
     return make_plan(
@@ -147,7 +156,7 @@ def test_stop_drains_across_the_bridge(tmp_path, cluster):
                 "importer",
                 "workers:count_forever",
                 outputs=["a"],
-                args={"delay": 0.001},
+                args={"delay": 0.001, "started": str(tmp_path / "started")},
                 node="a",
             ),
             worker("mid", "processor", "workers:identity", ["a"], ["b"]),
@@ -162,7 +171,7 @@ def test_stop_drains_across_the_bridge(tmp_path, cluster):
         ],
     )
     handle = plan.start(backend="ray")
-    time.sleep(3)
+    _wait_for(tmp_path / "started")
     handle.stop()
     result = handle.wait(60)
     assert result is not None and result.exit == 130
@@ -251,10 +260,7 @@ def test_a_lost_node_ends_the_run_naming_it_and_nothing_is_left(tmp_path, cluste
         ],
     )
     handle = plan.start(backend="ray")
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)
+    _wait_for(tmp_path / "started")
     pids = partition_pids()
     assert len(pids) == 2
     killed = time.monotonic()

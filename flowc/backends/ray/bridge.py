@@ -3,9 +3,9 @@
 On the writing node the partition's plan gets a bridge-out, an exporter with `batch=` that
 takes what is ready in the ring and writes it, as one frame (rows, then their metadata
 records), to a Unix socket of its partition's actor. The actor ships each frame to the actor of
-the receiving partition (`Channel.forward`: a Ray call with the frame as a numpy array, at most
-`IN_FLIGHT` under way, so a slow receiver blocks the bridge-out and, through its ring, the
-writers). The receiving actor writes the frames, in the order they were sent, to a Unix socket
+the receiving partition (`Outlet`: a Ray call with the frames that came meanwhile as numpy
+arrays, at most `IN_FLIGHT` under way, so a slow receiver blocks the bridge-out and, through its
+ring, the writers). The receiving actor writes the frames, in the order they were sent, to a Unix socket
 its bridge-in reads (`Inlet`): an importer that writes them into the local ring with their
 metadata as they were (counter, timestamp, deadtime: `relays_metadata`). An empty frame is the
 end of the stream; the bridge-in ends once every sending partition has sent it. A stop request
@@ -30,8 +30,10 @@ from flowc.types import META_DTYPE
 # a frame: (events, bytes of their rows), then the rows, then the events' metadata records;
 # (0, 0) ends the stream
 HEADER = struct.Struct("<QQ")
-# frames a sending actor has under way to the receiving one at most (back-pressure)
+# calls a sending actor has under way to the receiving one at most, and the bytes of frames it
+# holds besides (back-pressure: then its bridge-out, and the writers behind it, wait)
 IN_FLIGHT = 4
+PENDING_BYTES = 8 << 20
 # the most events a bridge-out takes per call, and the bytes it aims at per frame
 MOST_EVENTS = 4096
 FRAME_BYTES = 4 << 20
@@ -176,9 +178,11 @@ class _Listener:
 
 
 class Outlet:
-    """The sending end in an actor: reads its bridge-out's frames, ships them to `target`
-    (the receiving partition's actor) as `push(channel, sender, sequence, events, payload)`,
-    at most IN_FLIGHT at a time. `error` holds what ended it early."""
+    """The sending end in an actor: a thread reads its bridge-out's frames (holding at most
+    PENDING_BYTES of them), another ships what has come meanwhile to `target` (the receiving
+    partition's actor) as one `push(channel, sender, sequence, frames)`, at most IN_FLIGHT at
+    a time: while calls are under way, frames gather into bigger ones. `error` holds what
+    ended it early."""
 
     def __init__(self, path: str, channel: str, sender: int, target):
         self.listener = _Listener(path)
@@ -188,43 +192,83 @@ class Outlet:
         self.events = 0
         self.frames = 0
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name=f"bridge {channel}", daemon=True)
-        self.thread.start()
+        self.pending: list[tuple[int, bytearray]] = []
+        self.pending_bytes = 0
+        self.ended = False  # the bridge-out's stream has ended (or broke off)
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, name=f"read {channel}", daemon=True)
+        self.sender_thread = threading.Thread(
+            target=self._send, name=f"send {channel}", daemon=True
+        )
+        self.reader.start()
+        self.sender_thread.start()
 
-    def _run(self) -> None:
+    def _read(self) -> None:
+        sock = self.listener.accept()
+        try:
+            while sock is not None:
+                frame = read_frame(sock)
+                with self.changed:
+                    if frame is None:  # the bridge-out died: its partition says why
+                        break
+                    self.changed.wait_for(
+                        lambda: self.pending_bytes < PENDING_BYTES or self.listener.closed
+                    )
+                    self.pending.append(frame)
+                    self.pending_bytes += len(frame[1])
+                    self.changed.notify_all()
+                    if frame[0] == 0:
+                        return
+        except OSError as exc:
+            if not self.listener.closed:
+                self.error = exc
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
+
+    def _send(self) -> None:
         import ray
 
-        sock = self.listener.accept()
-        if sock is None:
-            return
         under_way: list = []
         sequence = 0
         try:
             while True:
-                frame = read_frame(sock)
-                if frame is None:  # the bridge-out died: its partition says why
-                    return
-                count, payload = frame
+                with self.changed:
+                    self.changed.wait_for(lambda: self.pending or self.ended)
+                    if not self.pending:
+                        return
+                    frames, self.pending, self.pending_bytes = self.pending, [], 0
+                    self.changed.notify_all()
                 while len(under_way) >= IN_FLIGHT:
                     done, under_way = ray.wait(under_way, num_returns=1)
                     ray.get(done)
-                array = np.frombuffer(payload, dtype=np.uint8)
+                last = frames[-1][0] == 0
                 under_way.append(
-                    self.target.push.remote(self.channel, self.sender, sequence, count, array)
+                    self.target.push.remote(
+                        self.channel,
+                        self.sender,
+                        sequence,
+                        [
+                            (count, np.frombuffer(payload, dtype=np.uint8))
+                            for count, payload in frames
+                        ],
+                    )
                 )
                 sequence += 1
-                if count == 0:
-                    ray.get(under_way)
-                    sock.sendall(b"e")  # the end has arrived: the bridge-out may finish
-                    return
-                self.events += count
+                self.events += sum(count for count, _ in frames)
                 self.frames += 1
+                if last:
+                    ray.get(under_way)
+                    self.listener.connection.sendall(b"e")  # the bridge-out may finish now
+                    return
         except BaseException as exc:  # the receiving side is gone: the run is ending
             if not self.listener.closed:
                 self.error = exc
 
     def close(self) -> None:
         self.listener.close()
+        with self.changed:
+            self.changed.notify_all()
 
 
 class Inlet:
@@ -242,7 +286,9 @@ class Inlet:
         self.write = threading.Lock()
         threading.Thread(target=self.listener.accept, daemon=True).start()
 
-    def push(self, sender: int, sequence: int, count: int, payload) -> None:
+    def push(self, sender: int, sequence: int, frames: list) -> None:
+        """Write a sender's frames [(events, payload)] to the bridge-in, after those it sent
+        before; (0, empty) is its end of the stream."""
         with self.turn:
             self.turn.wait_for(lambda: self.next[sender] == sequence or self.listener.closed)
         if self.listener.closed:
@@ -253,14 +299,16 @@ class Inlet:
             if sock is None:
                 raise ConnectionError("the bridge-in never connected")
             with self.write:
-                if count:
-                    sock.sendall(HEADER.pack(count, len(payload) - count * META_DTYPE.itemsize))
-                    sock.sendall(memoryview(payload))
-                    self.events += count
-                else:
-                    self.ended += 1
-                    if self.ended == self.senders:
-                        sock.sendall(HEADER.pack(0, 0))
+                for count, payload in frames:
+                    if count:
+                        rows = len(payload) - count * META_DTYPE.itemsize
+                        sock.sendall(HEADER.pack(count, rows))
+                        sock.sendall(memoryview(payload))
+                        self.events += count
+                    else:
+                        self.ended += 1
+                        if self.ended == self.senders:
+                            sock.sendall(HEADER.pack(0, 0))
         finally:
             with self.turn:
                 self.next[sender] += 1

@@ -116,9 +116,9 @@ class PartitionActor:
             quiet=True,
         )
 
-    def push(self, channel: str, sender: int, sequence: int, count: int, payload) -> None:
+    def push(self, channel: str, sender: int, sequence: int, frames: list) -> None:
         inlet, index = self.channels[channel]
-        inlet.push(index, sequence, count, payload)
+        inlet.push(index, sequence, frames)
 
     def wait(self) -> dict:
         """The partition's result once its run has ended, with what its bridges carried."""
