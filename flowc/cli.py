@@ -638,12 +638,13 @@ def cmd_fmt(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from flowc.codes import CODES, explain
+    from flowc.codes import EVERY_CODE, explain
 
     code = args.code.strip().upper()
-    if code not in CODES:
-        close = difflib.get_close_matches(code, list(CODES), n=1)
-        hint = f"; did you mean {close[0]}?" if close else f" (known codes: {', '.join(CODES)})"
+    if code not in EVERY_CODE:
+        close = difflib.get_close_matches(code, list(EVERY_CODE), n=1)
+        known = ", ".join(EVERY_CODE)
+        hint = f"; did you mean {close[0]}?" if close else f" (known codes: {known})"
         raise UsageError(f"unknown diagnostic code {args.code!r}{hint}")
     text = explain(code)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

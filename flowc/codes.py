@@ -1,7 +1,9 @@
-"""Every diagnostic code of SPEC section 3, explained: `flowc explain CODE` and the docs use it.
+"""Every diagnostic code, explained: `flowc explain CODE` and the docs use it.
 
-Each entry has the severity, a one-line title, a few sentences on what it means, and a small
-example that triggers it beside its fix.
+`CODES` holds those of the checker (SPEC section 3, E and W): each with the severity, a one-line
+title, a few sentences on what it means, and a small example that triggers it beside its fix.
+`IMPORT_CODES` holds those of `flowc import mimocorb2` (M), which have no flow example; one
+table, `EVERY_CODE`, holds both.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ class CodeInfo:
     severity: str  # "error" | "warning"
     title: str
     explanation: str
-    example: str  # flow text that triggers the diagnostic
-    fix: str  # the same flow text, fixed
+    example: str = ""  # flow text that triggers the diagnostic (none for the import's M codes)
+    fix: str = ""  # the same flow text, fixed
 
 
 _HEADER = "type Pulse = {height: f8, time: f8}\n"
@@ -291,9 +293,146 @@ CODES: dict[str, CodeInfo] = {
 }
 
 
+# the diagnostics of `flowc import mimocorb2` (docs/diagnostics.md is generated from this table)
+IMPORT_CODES: dict[str, CodeInfo] = {
+    c.code: c
+    for c in (
+        CodeInfo(
+            "M001",
+            "error",
+            "the setup is not a mimoCoRB2 setup",
+            "The file is not valid YAML, or its top level is not a mapping with `Buffers` and "
+            "`Workers`. Nothing is converted.",
+        ),
+        CodeInfo(
+            "M002",
+            "warning",
+            "a key is not part of mimoCoRB2's setup format",
+            "mimoCoRB2 ignores keys it does not know (often a misspelling, such as `sink:` for "
+            "`sinks:`); the converter ignores them too and says so. Top-level keys that only "
+            "hold YAML anchors are not reported.",
+        ),
+        CodeInfo(
+            "M003",
+            "warning",
+            "a name was changed to be a flow name",
+            "Buffer and worker names become flow names, which must be identifiers and not "
+            "keywords (`filter`, `type`...), and share one namespace. A name that is not one is "
+            "written with a suffix or with its other characters replaced by `_`.",
+        ),
+        CodeInfo(
+            "M004",
+            "error",
+            "the target directory is not a path",
+            "`target_directory` must be a path (absolute, relative to the setup's folder, or "
+            "starting with `~`). The converter uses `target` beside the setup instead.",
+        ),
+        CodeInfo(
+            "M101",
+            "error",
+            "a buffer is incomplete or malformed",
+            "A buffer needs `slot_count` and `data_length` (positive integers) and `data_dtype` "
+            "(a mapping of field names to numpy dtypes). The buffer is left out.",
+        ),
+        CodeInfo(
+            "M102",
+            "error",
+            "a field's dtype has no flow equivalent",
+            "flow fields are numbers, bools and fixed-length strings (`S10` bytes, `U5` "
+            "characters) in native byte order, optionally with a sub-array shape. Objects, "
+            "datetimes, nested structs and other byte orders cannot be expressed; the field is "
+            "left out.",
+        ),
+        CodeInfo(
+            "M201",
+            "error",
+            "a worker's code cannot be found",
+            "The worker's `function` is missing, its `file` does not exist (it is relative to "
+            "the setup's folder), or the file has no top-level function of that name.",
+        ),
+        CodeInfo(
+            "M202",
+            "warning",
+            "a worker's kind was inferred from its buffers",
+            "The kind (importer, processor, filter, exporter, observer) is read from the "
+            "mimoCoRB2 template the worker's function uses (`Importer(buffer_io)`...). When it "
+            "uses none, the kind follows from its sources, sinks and observes; check it.",
+        ),
+        CodeInfo(
+            "M203",
+            "error",
+            "a library worker has no flowc equivalent",
+            "The worker names a function (no `file`) that is not one of mimoCoRB2 0.0.4's "
+            "library workers, or one flowc cannot replace: the hardware importers "
+            "(importers.picoscope.source, importers.redpitaya.waveform) need their device's "
+            "driver, and visualizers.histogram without `bins` in its config only shows files "
+            "in a window (a warning: it can simply go). It is written as a comment; a worker on the data path needs a "
+            "replacement (mimoCoRB2's function file named with `file:` runs unchanged; "
+            "`flowc stdlib` lists the standard workers).",
+        ),
+        CodeInfo(
+            "M204",
+            "warning",
+            "a library worker was replaced by one that behaves differently",
+            "The flowc standard worker that replaces a mimoCoRB2 library worker does the same "
+            "job in another way; the message says how (a picture file instead of a window, "
+            "seconds instead of a ratio in a deadtime column, another timing), or has no use "
+            "for one of its config keys.",
+        ),
+        CodeInfo(
+            "M205",
+            "error",
+            "a library worker's config or buffers do not fit it",
+            "mimoCoRB2 would refuse the library worker at start: a required config key is "
+            "missing or malformed (exporters.histogram's `bins`, data.clocked_importer's "
+            "`filename` and `rate`), a field it needs is not in its buffer, or it has the wrong "
+            "number of sources or sinks. When a config file of the worker could not be read "
+            "(M303), the message says so. The worker is written as a comment.",
+        ),
+        CodeInfo(
+            "M301",
+            "error",
+            "a config value cannot be expressed in flow",
+            "Worker arguments are numbers, strings, bools, and lists and mappings of them. A "
+            "null or a float that is not finite cannot be written; the key is left out. Give "
+            "the worker a default for it, or a value flow can express.",
+        ),
+        CodeInfo(
+            "M302",
+            "error",
+            "a config key cannot be a flow argument",
+            "Config keys become argument names, which must be identifiers that do not start "
+            "with `mimo_` (the compatibility layer's own arguments). Rename the key.",
+        ),
+        CodeInfo(
+            "M303",
+            "error",
+            "a config file cannot be read",
+            "A `config` or `base_config` path (relative to the setup's folder) does not exist, "
+            "is not valid YAML, or does not hold a mapping.",
+        ),
+        CodeInfo(
+            "M401",
+            "error",
+            "a worker option is invalid",
+            "`number_of_processes` must be a positive integer, and `sources`, `sinks` and "
+            "`observes` lists of buffer names.",
+        ),
+    )
+}
+
+# every code flowc reports: the checker's and the import's
+EVERY_CODE: dict[str, CodeInfo] = {**CODES, **IMPORT_CODES}
+
+
 def explain(code: str) -> str:
     """What a code means and how to fix it, as text for a terminal; KeyError if unknown."""
-    info = CODES[code.upper()]
+    info = EVERY_CODE[code.upper()]
+    if not info.example:
+        return (
+            f"{info.code} ({info.severity}): {info.title}\n\n"
+            f"{textwrap.fill(info.explanation, 88)}\n"
+        )
     fix = info.fix if info.fix else "(remove it)\n"
     return (
         f"{info.code} ({info.severity}): {info.title}\n\n"

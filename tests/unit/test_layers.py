@@ -96,6 +96,7 @@ ALLOWED = {
     },
     "flowc.serve": {"flowc.units", "flowc.plan", "flowc.runtime", "flowc.render", "flowc.serve"},
     "flowc.migrate": {
+        "flowc.codes",
         "flowc.source",
         "flowc.diagnostics",
         "flowc.types",
