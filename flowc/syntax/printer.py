@@ -1,7 +1,7 @@
 """The canonical text of a syntax tree: what `flowc fmt` writes.
 
 Layout:
-- one statement per line, single spaces between parts, no column alignment:
+- one statement per line, single spaces between parts:
   `buffer raw : Sample[4096] slots=128`,
   `processor finder = "peaks.py":find_pulses(threshold=0.2) raw -> pulses processes=2`;
   `key=value` without spaces (arguments and options); `, ` between list items, fields,
@@ -20,6 +20,9 @@ Layout:
 - numbers keep their spelling (`Number.raw`); numbers built without one print as Python's
   repr; strings use the escapes \\" \\\\ \\n \\t; field names are quoted only when they are
   not plain names (`"1st_chA_h": f4`);
+- column alignment is kept: two or more statements on consecutive lines, each on one line and
+  differing from its canonical text only in wider gaps between its parts, are printed as
+  written, with the gaps before their trailing comments;
 - LF line endings; the text ends with one newline (an empty module prints as "").
 
 The result is idempotent, and parse(format_module(tree)) == tree for every tree.
@@ -50,7 +53,7 @@ def format_module(module: ast.Module) -> str:
             lines.append("")
         text = item.text
         if item.trailing:
-            text = f"{text}  {item.trailing}"
+            text = f"{text}{item.gap}{item.trailing}"
         lines.append(text)
         previous_end = item.end
     return "\n".join(lines) + "\n" if lines else ""
@@ -196,6 +199,7 @@ class _Item:
     start: int | None = None
     end: int | None = None
     trailing: str | None = None
+    gap: str = "  "  # before the trailing comment
 
 
 def _layout(module: ast.Module) -> list[_Item]:
@@ -206,6 +210,7 @@ def _layout(module: ast.Module) -> list[_Item]:
     ordered = starts == sorted(starts)
     leading: dict[int, list[_Item]] = {}
     trailing: dict[int, str] = {}
+    trailing_at: dict[int, int] = {}  # where each trailing comment starts
     top: list[_Item] = []
     bottom: list[_Item] = []
     for comment in module.comments:
@@ -223,31 +228,61 @@ def _layout(module: ast.Module) -> list[_Item]:
             )
         elif owner is not None and _same_line(span.file, owner.span.end, span.start):
             trailing[id(owner)] = text
+            trailing_at[id(owner)] = span.start
         elif index + 1 < len(placed):
             follower = placed[index + 1]
             leading.setdefault(id(follower), []).append(_Item(text, span.start, span.end))
         else:
             bottom.append(_Item(text, span.start, span.end))
     items = top
+    kept = _aligned_blocks(statements)
     for statement in statements:
         items.extend(leading.get(id(statement), ()))
         span = statement.span
         end = None
+        text = format_statement(statement)
+        gap = "  "
         if span is not None:
             end = span.end
+            if id(statement) in kept:
+                text = span.file.text[span.start : span.end]
+                if id(statement) in trailing:
+                    between = span.file.text[span.end : trailing_at[id(statement)]]
+                    gap = between if len(between) >= 2 and not between.strip(" ") else gap
             if id(statement) in trailing:
                 end = span.file.text.find("\n", span.end)
                 end = len(span.file.text) if end < 0 else end
         items.append(
-            _Item(
-                format_statement(statement),
-                span.start if span else None,
-                end,
-                trailing.get(id(statement)),
-            )
+            _Item(text, span.start if span else None, end, trailing.get(id(statement)), gap)
         )
     items.extend(bottom)
     return items
+
+
+def _aligned_blocks(statements) -> set[int]:
+    """The statements (by id) printed as written: those of runs of two or more on consecutive
+    lines that differ from their canonical text only in the width of their gaps."""
+    alignable = []
+    for statement in statements:
+        span = statement.span
+        written = span.file.text[span.start : span.end] if span is not None else None
+        alignable.append(written is not None and _aligned(written, format_statement(statement)))
+    kept: set[int] = set()
+    for k in range(len(statements) - 1):
+        first, second = statements[k], statements[k + 1]
+        if alignable[k] and alignable[k + 1]:
+            between = first.span.file.text[first.span.end : second.span.start]
+            if between.count("\n") == 1 and second.span.file is first.span.file:
+                kept.update((id(first), id(second)))
+    return kept
+
+
+def _aligned(written: str, canonical: str) -> bool:
+    """Whether a statement as written differs from its canonical one-line text only in the
+    width of the gaps between its parts (spaces that align columns)."""
+    if "\n" in canonical or "\n" in written or "\t" in written or "\r" in written:
+        return False
+    return [part for part in written.split(" ") if part] == canonical.split(" ")
 
 
 def _same_line(source: SourceFile, a: int, b: int) -> bool:
