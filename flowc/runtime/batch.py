@@ -190,7 +190,9 @@ class BatchRunner:
         takes = [port.take for port in inputs]
         count = len(inputs)
         alone = process.plan.processes == 1
-        most = self.most
+        # at most half an input's slots: its writers fill the other half meanwhile, so the
+        # stages of a chain keep working side by side however large N is
+        mosts = [max(1, min(self.most, port.slots // 2)) for port in inputs]
         floats = process.floats
         perf = time.perf_counter
         before_blocking = process.clock.before_blocking
@@ -199,7 +201,7 @@ class BatchRunner:
         while True:
             for k in range(count):
                 i = (turn + k) % count
-                taken = takes[i](most)
+                taken = takes[i](mosts[i])
                 if taken:
                     turn = i + 1
                     drained = False
