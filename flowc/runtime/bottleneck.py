@@ -57,6 +57,7 @@ class _Load:
     per_event_s: float | None
     cpu_per_event_s: float | None
     rate: float  # events per second over its wall time (out for importers, in otherwise)
+    asked: float | None = None  # the rate its `rate=` argument asks for (importers)
 
     @property
     def paced(self) -> bool:
@@ -82,9 +83,7 @@ def _loads(stats: dict) -> dict[str, _Load]:
         per_event = w["call_s"] / calls if timed else None
         cpu_per_event = w["cpu_call_s"] / calls if timed and "cpu_call_s" in w else None
         busy = min(1.0, w["call_s"] / wall) if timed else 1.0 - blocked_in - blocked_out
-        # an importer's pace: its events over the time its code took (its calls); others: wall
         events = w.get("events_out", 0) if w["kind"] == "importer" else w.get("events_in", 0)
-        span = w["call_s"] if timed and w["kind"] == "importer" and w["call_s"] > 0 else wall
         loads[name] = _Load(
             name,
             w["kind"],
@@ -93,7 +92,7 @@ def _loads(stats: dict) -> dict[str, _Load]:
             blocked_out,
             per_event,
             cpu_per_event,
-            events / span,
+            events / wall,  # over its whole life, its start included
         )
     return loads
 
@@ -142,11 +141,31 @@ def find_bottleneck(stats: dict, plan: Plan | None = None) -> Bottleneck | None:
         else:
             paced = [load for load in loads.values() if load.paced]
             if paced:
-                found = _paced(paced, loads)
+                found = _paced([_asked(load, plan) for load in paced], loads)
     drops = _drops(stats, readers, loads)
     if found is None or not drops:
         return found
     return replace(found, text=f"{found.text}; {drops}")
+
+
+def _asked(load: _Load, plan: Plan | None) -> _Load:
+    """The load with the rate its importer's `rate=` argument asks for, when it has one."""
+    if plan is None:
+        return load
+    try:
+        asked = plan.worker(load.name).args.get("rate")
+    except KeyError:
+        return load
+    if isinstance(asked, int | float) and not isinstance(asked, bool) and asked > 0:
+        return replace(load, asked=float(asked))
+    return load
+
+
+def _pace(load: _Load) -> str:
+    """`1,000/s (rate=1000)` as asked, else `about 950/s` as measured over its life."""
+    if load.asked is not None:
+        return f"{_rate(load.asked)} (rate={load.asked:g})"
+    return f"about {_rate(load.rate)}"
 
 
 def _paced(paced: list[_Load], loads: dict[str, _Load]) -> Bottleneck:
@@ -159,12 +178,12 @@ def _paced(paced: list[_Load], loads: dict[str, _Load]) -> Bottleneck:
     )
     if len(paced) == 1:
         text = (
-            f"importer `{first.name}` is paced at {_rate(first.rate)}: it sleeps to keep its "
+            f"importer `{first.name}` is paced at {_pace(first)}: it sleeps to keep its "
             f"rate ({_duration(first.cpu_per_event_s)} CPU of {_duration(first.per_event_s)} "
             "per event); the pipeline keeps up"
         )
     else:
-        rates = " and ".join(f"`{load.name}` at {_rate(load.rate)}" for load in paced)
+        rates = " and ".join(f"`{load.name}` at {_pace(load)}" for load in paced)
         text = f"importers {rates} are paced: they sleep to keep their rates; the pipeline keeps up"
     if busiest is not None:
         text += f" (the busiest, `{busiest.name}`, was busy {_pct(busiest.active)} of its time)"
@@ -204,8 +223,7 @@ def _drops(stats: dict, readers: dict[str, list[str]], loads: dict[str, _Load]) 
 
 
 def _rate(per_second: float) -> str:
-    """A rate to two significant figures, `1,000/s`: what an importer's calls say of its pace
-    (the time between its calls is left out, so it reads a little high)."""
+    """A rate to two significant figures: `1,000/s`, `950/s`, `0.25/s`."""
     if per_second <= 0:
         return "0/s"
     digits = 1 - math.floor(math.log10(per_second))

@@ -67,7 +67,7 @@ exporter  keep = take() raw
 """
     )
     assert (stats["bottleneck"]["worker"], stats["bottleneck"]["reason"]) == ("src", "paced")
-    assert stats["bottleneck"]["text"].startswith("importer `src` is paced at ")
+    assert stats["bottleneck"]["text"].startswith("importer `src` is paced at about ")
     assert "the pipeline keeps up" in summary
 
 
@@ -83,7 +83,7 @@ exporter  keep = stdlib.sinks.null() raw
     result = plan.run(timeout=60)
     bottleneck = result.stats["bottleneck"]
     assert (bottleneck["worker"], bottleneck["reason"]) == ("sim", "paced")
-    assert "is paced at 1,000/s" in bottleneck["text"], bottleneck["text"]
+    assert "is paced at 1,000/s (rate=1000)" in bottleneck["text"], bottleneck["text"]
     assert (
         bottleneck["text"].endswith("the pipeline keeps up") or "keeps up (" in bottleneck["text"]
     )
