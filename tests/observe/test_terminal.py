@@ -81,3 +81,19 @@ def test_footnotes_wrap_between_words_at_the_terminal_width(flow_folder):
     bottleneck = lines[start : lines.index("", start)]
     assert len(bottleneck) >= 2 and all(len(line) < COLUMNS for line in bottleneck)
     assert "is paced at" in " ".join(bottleneck) and "keeps up" in " ".join(bottleneck)
+
+
+def test_progress_and_time_left_where_the_importer_says_how_many():
+    from flowc.runtime.live import StatusLine, progress
+    from flowc.runtime.monitor import Snapshot, WorkerSnapshot
+
+    def importer(done, expected):
+        return WorkerSnapshot(
+            "src", "importer", 1, 1, 0, done, 0, 0.0, 100.0, 0.5, 0.0, 0.0, expected=expected
+        )
+
+    assert progress(importer(250, 1000), 5.0) == (0.25, 15.0)
+    assert progress(importer(0, 1000), 1.0) == (0.0, None)
+    assert progress(importer(250, None), 5.0) is None
+    line = StatusLine.format(Snapshot("p", 5.0, (importer(250, 1000),), ()))
+    assert "src 250 out 100/s (25% of 1000, 15 s left)" in line
