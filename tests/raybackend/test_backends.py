@@ -295,7 +295,7 @@ def test_timeout_stops_the_importers_and_drains(tmp_path, backend):
         ],
     )
     # counted from the start: a partition on Ray starts its workers through a forkserver
-    result = backend.run(plan, timeout=2 if backend.name == "local" else 5)
+    result = backend.run(plan, timeout=2 if backend.name == "local" else 10)
     assert (result.ok, result.exit, result.stats["stopped"]) == (True, 0, "timeout")
     got = collected(out)["x"].tolist()
     written = result.stats["buffers"]["a"]["written"]
