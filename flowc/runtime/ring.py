@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flowc.errors import FlowcError
 from flowc.runtime.shm import Segment
 from flowc.types import META_DTYPE
 
@@ -245,7 +246,7 @@ class ProcessClock:
                 port.announce()
 
 
-class ResultError(ValueError):
+class ResultError(FlowcError, ValueError):
     """What the user's code gave cannot be stored or routed (wrong shape, type, count)."""
 
 
