@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-import ray
 from ray_support import helpers, live_actors
 
 from flowc.runtime.result import RunError
@@ -97,6 +96,8 @@ def test_a_worker_runs_on_the_node_it_names(tmp_path, cluster):
         ],
     )
     result = plan.run(backend="ray")
+    import ray
+
     names = {n["NodeID"]: n["NodeName"] for n in ray.nodes()}
     raylets = {
         names[n.node_id]: n.all_processes["raylet"][0].process.pid for n in cluster.list_all_nodes()

@@ -182,6 +182,47 @@ def test_stop_drains_across_the_bridge(tmp_path, cluster):
     assert no_actor_left()
 
 
+def test_pause_resume_and_live_statistics_reach_every_partition(tmp_path, cluster):
+    plan = make_plan(
+        [buffer("a", slots=8)],
+        [
+            worker(
+                "src",
+                "importer",
+                "workers:count_forever",
+                outputs=["a"],
+                args={"delay": 0.001, "started": str(tmp_path / "started")},
+                node="a",
+            ),
+            worker(
+                "save",
+                "exporter",
+                "workers:Collect",
+                ["a"],
+                args={"path": str(tmp_path / "o")},
+                node="b",
+            ),
+        ],
+    )
+    handle = plan.start(backend="ray")
+    _wait_for(tmp_path / "started")
+    handle.pause()
+    time.sleep(1.5)
+    paused = handle.stats()["buffers"]["a"]
+    time.sleep(1.0)
+    assert handle.stats()["buffers"]["a"]["written"] == paused["written"] > 0
+    assert paused["consumed"]["save"] == paused["written"]  # drained across the bridge
+    handle.resume()
+    time.sleep(1.0)
+    assert handle.stats()["buffers"]["a"]["written"] > paused["written"]
+    handle.stop()
+    result = handle.wait(60)
+    assert result is not None and result.exit == 130
+    written = result.stats["buffers"]["a"]["written"]
+    assert collected(tmp_path / "o")["x"].tolist() == list(range(written))
+    assert no_actor_left()
+
+
 def test_ctrl_c_drains_across_the_bridge(tmp_path, ray_cluster):
     """The runtime's own scenario, pinned at both ends, interrupted like a terminal would."""
     process = subprocess.Popen(

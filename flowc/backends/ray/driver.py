@@ -107,7 +107,9 @@ class PartitionActor:
         """Start the partition's run (the start method as the local runtime chooses it: in
         an actor, forkserver; a worker forked from the actor's process does not survive it)."""
         from flowc.runtime import start
+        from flowc.runtime.supervisor import choose_start_method
 
+        method = choose_start_method(method)
         self.handle = start(
             self.plan,
             timeout=timeout,
@@ -115,6 +117,11 @@ class PartitionActor:
             start_method=method,
             quiet=True,
         )
+        if method != "fork":
+            # the driver reports the run: what the runtime here would print at its end (a
+            # failure) would only repeat that, through Ray's log. Workers are not forked from
+            # this process, so their own output is untouched.
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (for the actor's life)
 
     def push(self, channel: str, sender: int, sequence: int, frames: list) -> None:
         inlet, index = self.channels[channel]
