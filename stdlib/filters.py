@@ -70,7 +70,8 @@ class prescale:
         self.seen = 0
 
     def process(self, data) -> bool | np.ndarray:
-        if getattr(data, "ndim", 1) == 2:  # a batch: every nth of its rows, counting on from the last batch
+        # a batch: every nth of its rows, counting on from the last batch
+        if getattr(data, "ndim", 1) == 2:
             keep = (self.seen + np.arange(len(data))) % self.n == 0
             self.seen += len(data)
             return keep
