@@ -44,10 +44,6 @@ class Observed:
     skipped: int
     published: int
 
-    def saw(self) -> str:
-        """`saw 2,000 of 2,000 events`"""
-        return f"saw {self.seen:,} of {self.published:,} events"
-
 
 class Follower:
     """An observer's reading end of one buffer."""
