@@ -17,7 +17,7 @@ from flowc.types import META_DTYPE
 PACED = """
 pipeline paced
 const N = 10
-buffer raw : f4[64] slots=64
+buffer raw : f4[64] slots=256
 importer src  = stdlib.sources.pulses(n=N, rate=1000, seed=1) -> raw
 exporter keep = stdlib.sinks.null() raw
 observer meter = stdlib.monitors.rate(every=0.5, path=RATE) observes raw

@@ -15,7 +15,7 @@ FUNCTIONS = {"count": observe_workers.count, "take": observe_workers.take}
 CONSUMED = """
 pipeline watched
 type XY = {x: f8, y: f8}
-buffer raw : XY slots=64
+buffer raw : XY slots=256
 importer src  = count(n=600, delay=0.001) -> raw
 exporter keep = take() raw
 observer look = record(path=PATH) observes raw
@@ -24,7 +24,7 @@ observer look = record(path=PATH) observes raw
 UNCONSUMED = """
 pipeline watched
 type XY = {x: f8, y: f8}
-buffer raw : XY slots=64
+buffer raw : XY slots=256
 importer src  = count(n=600, delay=0.001) -> raw
 observer look = record(path=PATH) observes raw
 """
