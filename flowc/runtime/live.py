@@ -204,7 +204,9 @@ class LiveView:
 
     def close(self) -> None:
         """Print what the workers wrote last, draw the last frame whole (taller than the screen
-        too) and leave it on the screen."""
+        too) and leave it on the screen; safe to call again."""
+        if self.console.file.closed:
+            return
         if self.relay is not None:
             self.relay.release()
         if self.live is not None:
@@ -214,6 +216,9 @@ class LiveView:
                 live.update(self.render(self.last), refresh=True)
             live.stop()
         self.console.file.flush()
+        if self.relay is not None:
+            self.relay = None
+            self.console.file.close()  # our copy of the terminal's descriptor
 
     @staticmethod
     def render(snapshot: Snapshot):
