@@ -149,6 +149,8 @@ def _import_module(name: str):
     try:
         with _no_exit_while_importing():
             return importlib.import_module(name)
+    except KeyboardInterrupt:  # Ctrl-C while the module imports: the user's, not the module's
+        raise
     except ModuleNotFoundError as exc:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise ResolveError(f"no module named `{exc.name}`") from None
@@ -183,6 +185,8 @@ def _import_file(path: str):
             spec.loader.exec_module(module)
     except BaseException as exc:
         del sys.modules[name]
+        if isinstance(exc, KeyboardInterrupt):
+            raise
         raise ResolveError(
             f"importing `{os.path.basename(path)}` raised {_one_line(exc)}"
         ) from None

@@ -421,8 +421,38 @@ def cmd_run(args) -> int:
     stopping.keep_stop_signals()
     try:
         return _run(args)
+    except KeyboardInterrupt:  # a second signal before the run started (StopSignals)
+        stopping.ignore_stop_signals()
+        _say("flowc: interrupted before the run started")
+        if args.stats:
+            _write_stats_of_no_run(args.stats)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # exit here: an interrupt raised inside an exec() of source text (dataclasses, say)
+        # leaves CPython's "unhandled KeyboardInterrupt" flag set, and Python would end the
+        # process by SIGINT instead of with its exit code
+        os._exit(EXIT_INTERRUPTED)
     finally:
         stopping.ignore_stop_signals()
+
+
+def _write_stats_of_no_run(path: str) -> None:
+    """The `--stats` document of a run stopped before it started: no worker, no buffer."""
+    document = {
+        "pipeline": None,
+        "elapsed": 0.0,
+        "exit": EXIT_INTERRUPTED,
+        "stopped": "interrupted",
+        "buffers": {},
+        "workers": {},
+        "failure": None,
+    }
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(document, out, indent=2)
+            out.write("\n")
+    except OSError as exc:
+        _say(f"flowc: error: cannot write the statistics to {path}: {exc.strerror or exc}")
 
 
 def _run(args) -> int:

@@ -57,20 +57,27 @@ def check_seconds(value, what: str, *, zero: bool = True) -> float | None:
 class StopSignals:
     """The handler of the stop signals that counts them and wakes whoever listens (the
     listeners run in the main thread, in the signal handler: they must only set a flag or
-    write to a pipe)."""
+    write to a pipe).
+
+    Before any run listens, a second signal raises KeyboardInterrupt: what keeps the program
+    from starting its run (a worker module hanging in its import, say) is interrupted."""
 
     def __init__(self):
         self.count = 0
+        self.run_started = False
         self._listeners: list = []
         self._lock = threading.Lock()
 
     def __call__(self, signum, frame) -> None:
         self.count += 1
+        if self.count >= 2 and not self.run_started:
+            raise KeyboardInterrupt
         for listener in list(self._listeners):
             listener()
 
     def listen(self, listener) -> None:
         with self._lock:
+            self.run_started = True
             self._listeners.append(listener)
 
     def forget(self, listener) -> None:

@@ -199,6 +199,24 @@ def test_ctrl_c_while_flowc_starts_is_no_traceback_and_still_ends_with_statistic
     run.assert_left_nothing()
 
 
+def test_a_second_signal_interrupts_a_worker_module_hanging_in_its_import(tmp_path):
+    """Before the run starts there is nothing to drain: the first signal is kept for the run,
+    the second ends flowc at once (a module that waits for hardware at import, say)."""
+    (tmp_path / "hangs.py").write_text("import time\ntime.sleep(600)\ndef f(data):\n    pass\n")
+    text = ENDLESS.replace('W:Save(path="out")', '"hangs.py":f()')
+    run = FlowcRun(tmp_path, text, "--quiet")
+    run.wait_for_stop_signals()
+    time.sleep(0.5)
+    run.signal(signal.SIGINT)
+    time.sleep(0.2)
+    assert run.process.poll() is None  # the first is kept for the run
+    run.signal(signal.SIGINT)
+    code, err = run.finish(timeout=10)
+    assert code == 130 and "interrupted before the run started" in err, err
+    assert (run.stats()["stopped"], run.stats()["workers"]) == ("interrupted", {})
+    run.assert_left_nothing()
+
+
 # --- 4: the drain is bounded; observers never hold a run up ------------------------------------
 
 HANGS = """
