@@ -484,6 +484,10 @@ def _run(args) -> int:
     if args.drain_timeout is not None:
         backend["drain_timeout"] = args.drain_timeout
     serving = {} if args.serve is None else {"server": _bind_server(args.serve, args.serve_linger)}
+    if args.command_line:  # from here on a second signal stops the run, not flowc (any backend)
+        from flowc.runtime.stopping import kept_stop_signals
+
+        kept_stop_signals().run_started = True
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning
