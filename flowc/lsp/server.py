@@ -28,24 +28,27 @@ GRAPH_COMMAND = "flowc.graph"
 
 
 class FlowProtocol(LanguageServerProtocol):
-    """Leaves the documents' text to the server (pygls' own copy splits lines differently)."""
+    """Leaves the documents' text to the server (pygls' own copy splits lines differently).
 
-    def _user_handler(self, method: str, params):
+    The handlers are plain functions, not generators like pygls' own: pygls 2.1 keeps the
+    future of every notification whose handler is a generator, one per keystroke."""
+
+    def _to_server(self, method: str, params) -> None:
         handler = self.fm.features.get(method)
         if handler is not None:
-            yield handler, (params,), None
+            handler(params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+        self._to_server(types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+        self._to_server(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+        self._to_server(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
 
 class FlowServer(LanguageServer):
