@@ -11,7 +11,7 @@ from lsprotocol import types
 from test_navigation import apply_edits
 from test_unicode import decode
 
-from flowc.compiler import read_source
+from flowc.source import SourceFile
 from flowc.syntax import format_source
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -27,7 +27,8 @@ async def test_formatting_gives_the_text_of_flowc_fmt(client, path):
             options=types.FormattingOptions(tab_size=4, insert_spaces=True),
         )
     )
-    fmt = format_source(read_source(path))  # what `flowc fmt` prints
+    fmt = format_source(SourceFile(str(path), messy))  # what `flowc fmt` prints for it
+    assert fmt != messy and edits
     assert apply_edits(messy, edits) == fmt
 
 
