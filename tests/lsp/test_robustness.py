@@ -5,6 +5,7 @@ left open, names misspelt), positions anywhere in them."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -82,3 +83,45 @@ def test_every_option_of_the_language_has_a_hover_text():
     from flowc.sema.resolve import BUFFER_OPTIONS, WORKER_OPTIONS
 
     assert set(hover.OPTIONS) == {*BUFFER_OPTIONS, *WORKER_OPTIONS}
+
+
+def test_notifications_leave_nothing_behind_in_the_protocol():
+    """pygls 2.1 keeps the future of each notification handled by a generator; the server's
+    handlers are plain functions, so edits do not pile up (the memory of a long session)."""
+    from flowc.lsp.server import server
+
+    protocol = server.protocol
+    uri = "file:///nowhere/leak.flow"
+
+    def send(method, params, msg_id=None):
+        message = {"jsonrpc": "2.0", "method": method, "params": params}
+        if msg_id is not None:
+            message["id"] = msg_id
+        protocol.handle_message(
+            json.loads(json.dumps(message), object_hook=protocol.structure_message)
+        )
+
+    def edit(version):
+        change = {"text": f"buffer b{version} : f4 slots=2\n"}
+        send(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+        )
+
+    async def session():
+        send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, msg_id=1)
+        send("initialized", {})
+        item = {"uri": uri, "languageId": "flow", "version": 1, "text": "buffer b : f4 slots=2\n"}
+        send("textDocument/didOpen", {"textDocument": item})
+        for version in range(2, 6):
+            edit(version)
+        await asyncio.sleep(0.05)
+        before = len(protocol._request_futures)
+        for version in range(6, 60):
+            edit(version)
+        await asyncio.sleep(0.05)
+        return before, len(protocol._request_futures)
+
+    before, after = asyncio.run(session())
+    assert after == before
+    assert server.documents[uri].text == "buffer b59 : f4 slots=2\n"
