@@ -20,9 +20,10 @@ Layout:
 - numbers keep their spelling (`Number.raw`); numbers built without one print as Python's
   repr; strings use the escapes \\" \\\\ \\n \\t; field names are quoted only when they are
   not plain names (`"1st_chA_h": f4`);
-- column alignment is kept: two or more statements on consecutive lines, each on one line and
-  differing from its canonical text only in wider gaps between its parts, are printed as
-  written, with the gaps before their trailing comments;
+- column alignment is kept: a run of one-line statements on consecutive lines, each differing
+  from its canonical text only in wider gaps between its parts, where a wider gap lines a part
+  up with a part of the line above or below, is printed as written, with the gaps before its
+  trailing comments;
 - LF line endings; the text ends with one newline (an empty module prints as "").
 
 The result is idempotent, and parse(format_module(tree)) == tree for every tree.
@@ -260,21 +261,49 @@ def _layout(module: ast.Module) -> list[_Item]:
 
 
 def _aligned_blocks(statements) -> set[int]:
-    """The statements (by id) printed as written: those of runs of two or more on consecutive
-    lines that differ from their canonical text only in the width of their gaps."""
-    alignable = []
+    """The statements (by id) printed as written: runs of two or more on consecutive lines,
+    each differing from its canonical text only in the width of its gaps, in which a wider gap
+    lines a part up with a part of the line above or below (column alignment)."""
+    written: list[str | None] = []
     for statement in statements:
         span = statement.span
-        written = span.file.text[span.start : span.end] if span is not None else None
-        alignable.append(written is not None and _aligned(written, format_statement(statement)))
+        text = span.file.text[span.start : span.end] if span is not None else None
+        canonical = format_statement(statement)
+        written.append(text if text is not None and _aligned(text, canonical) else None)
+    runs: list[list[int]] = []
+    for k, line in enumerate(written):
+        if line is None:
+            continue
+        if runs and runs[-1][-1] == k - 1 and _consecutive(statements[k - 1], statements[k]):
+            runs[-1].append(k)
+        else:
+            runs.append([k])
     kept: set[int] = set()
-    for k in range(len(statements) - 1):
-        first, second = statements[k], statements[k + 1]
-        if alignable[k] and alignable[k + 1]:
-            between = first.span.file.text[first.span.end : second.span.start]
-            if between.count("\n") == 1 and second.span.file is first.span.file:
-                kept.update((id(first), id(second)))
+    for run in runs:
+        lines = [written[k] for k in run]
+        if any(
+            _part_starts(a, widened=True) & _part_starts(b, widened=False)
+            or _part_starts(b, widened=True) & _part_starts(a, widened=False)
+            for a, b in zip(lines, lines[1:], strict=False)
+        ):
+            kept.update(id(statements[k]) for k in run)
     return kept
+
+
+def _consecutive(first, second) -> bool:
+    """Whether `second` starts on the line after the one `first` ends on."""
+    if second.span.file is not first.span.file:
+        return False
+    return first.span.file.text[first.span.end : second.span.start].count("\n") == 1
+
+
+def _part_starts(line: str, *, widened: bool) -> set[int]:
+    """Columns where the parts of a line start (only those after two or more spaces)."""
+    return {
+        k
+        for k in range(1, len(line))
+        if line[k] != " " and line[k - 1] == " " and (not widened or line[k - 2 : k] == "  ")
+    } | (set() if widened else {0})
 
 
 def _aligned(written: str, canonical: str) -> bool:

@@ -75,3 +75,24 @@ def test_the_shipped_examples_are_in_canonical_form():
         check=False,
     )
     assert (completed.returncode, completed.stdout, completed.stderr) == (0, "", "")
+
+
+def test_fmt_keeps_column_alignment_and_only_that():
+    from flowc.source import SourceFile
+    from flowc.syntax import format_source
+
+    def fmt(text: str) -> str:
+        return format_source(SourceFile("t.flow", text))
+
+    aligned = (
+        "buffer raw    : f4[8] slots=4   # the input\n"
+        "buffer pulses : f4 slots=8      # one each\n"
+        "\n"
+        "importer  sim  = gen() -> raw\n"
+        "exporter  save = keep() raw\n"
+    )
+    assert fmt(aligned) == aligned and fmt(fmt(aligned)) == aligned
+    messy = "pipeline   messy\nbuffer  b :   f8[4]    slots=2\n"
+    assert fmt(messy) == "pipeline messy\nbuffer b : f8[4] slots=2\n"
+    alone = "importer  sim  = gen() -> raw\n\nexporter  save = keep() raw\n"
+    assert fmt(alone) == "importer sim = gen() -> raw\n\nexporter save = keep() raw\n"
