@@ -31,6 +31,9 @@ def put(out, rows: np.ndarray, meta: np.ndarray, source=None) -> None:
     (input ring, first slot, whether `rows` are its events too) when `meta` is the records of a
     contiguous run of an input ring's slots: they are copied as bytes from there."""
     total = len(rows)
+    if total == 1 and rows.dtype == out.dtype:  # one event: the per-event port calls
+        put_one(out, rows, meta, source)
+        return
     written = 0
     while written < total:
         count = out.claim_run(total - written)
@@ -51,6 +54,29 @@ def put(out, rows: np.ndarray, meta: np.ndarray, source=None) -> None:
             raise
         out.publish_run(count)
         written = end
+
+
+def put_one(out, rows: np.ndarray, meta: np.ndarray, source) -> None:
+    """`put` of one row of the output's own dtype: one slot claimed, filled and published as
+    the per-event path does (a drop counted by the claim)."""
+    slot = out.claim()
+    if slot < 0:
+        return
+    try:
+        if source is None:
+            out.fill(slot, rows[0])
+            out.meta_slots[slot][:] = meta.tobytes()
+        else:
+            ring, first, rows_too = source
+            out.meta_slots[slot][:] = ring.meta_slots[first]
+            if rows_too:
+                out.data_slots[slot][:] = ring.data_slots[first]
+            else:
+                out.fill(slot, rows[0])
+    except BaseException:
+        out.abort(slot)
+        raise
+    out.publish(slot)
 
 
 def copy(out, ring, first: int, total: int) -> None:
@@ -127,6 +153,8 @@ class BatchRunner:
         skip_errors, counters = process.skip_errors, process.counters
         stop_import, in_user_code = self.stop_import, self.in_user_code
         most = self.most
+        claim, publish, fill = out.claim, out.publish, out.fill
+        meta_words, meta_floats = out.ring.meta_words, out.ring.meta_floats
         stopped = False
         while not stop[0] and not stopped:
             if pause[0]:
@@ -156,6 +184,28 @@ class BatchRunner:
             else:
                 rows = self.rows_of(item, length)
             total = len(rows)
+            if total == 1:  # one event: the per-event port calls
+                slot = claim(True)
+                if slot == STOPPED:
+                    break
+                counter += 1
+                if slot < 0:  # dropped (counted by the claim)
+                    continue
+                try:
+                    fill(slot, rows[0])
+                except Exception:
+                    out.abort(slot)
+                    if not skip_errors:
+                        raise
+                    counters[S.ERRORS] += 1
+                    continue
+                at = slot * 3
+                meta_words[at] = counter - 1
+                meta_floats[at + 1] = now()
+                meta_floats[at + 2] = out.blocked_s + paused_s
+                publish(slot)
+                paused_s = 0.0
+                continue
             written = 0
             while written < total:
                 # a batch is accepted whole: only its first run may give way to a stop
@@ -248,6 +298,15 @@ class BatchRunner:
             data.flags.writeable = meta.flags.writeable = False
             views.append((data, meta))
             singles.append([(data[s : s + 1], meta[s : s + 1]) for s in range(len(data))])
+        if self.most == 1:  # the per-event loop: one slot popped at a time, no runs taken
+            single_views = singles
+
+            def single(i: int, slot: int) -> None:
+                data, meta = single_views[i][slot]
+                handle(i, data, meta, 1, slot)
+
+            process.run_consumer(single)
+            return
         perf, cpu = time.perf_counter, time.process_time
         times = process.times
         timed = times.timed

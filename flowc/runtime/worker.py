@@ -486,12 +486,15 @@ class WorkerProcess:
             ready.acquire(True, _IDLE_LOOK_S)
             floats[S.BLOCKED_IN_S] += perf() - started
 
-    def run_consumer(self) -> None:
-        handle = {
-            "processor": self._processor_handler,
-            "filter": self._filter_handler,
-            "exporter": self._exporter_handler,
-        }[self.kind]()
+    def run_consumer(self, handle=None) -> None:
+        """Call `handle(input index, slot)` on each event until the inputs end; by default the
+        handler of the worker's kind (a `batch=1` worker brings its own)."""
+        if handle is None:
+            handle = {
+                "processor": self._processor_handler,
+                "filter": self._filter_handler,
+                "exporter": self._exporter_handler,
+            }[self.kind]()
         done = [port.done for port in self.inputs]
         perf, cpu = time.perf_counter, time.process_time
         times = self.times
