@@ -153,6 +153,7 @@ class BatchRunner:
         skip_errors, counters = process.skip_errors, process.counters
         stop_import, in_user_code = self.stop_import, self.in_user_code
         most = self.most
+        one_row = (1, length)
         claim, publish, fill = out.claim, out.publish, out.fill
         meta_words, meta_floats = out.ring.meta_words, out.ring.meta_floats
         stopped = False
@@ -174,16 +175,19 @@ class BatchRunner:
                 break
             if not countdown:
                 countdown = timed(perf() - started, cpu() - cpu_started)
-            if (
-                type(item) is np.ndarray
-                and item.ndim == 2
-                and item.shape[1] == length
-                and 0 < item.shape[0] <= most
-            ):
-                rows = item
+            if type(item) is np.ndarray and item.shape == one_row:
+                rows, total = item, 1
             else:
-                rows = self.rows_of(item, length)
-            total = len(rows)
+                if (
+                    type(item) is np.ndarray
+                    and item.ndim == 2
+                    and item.shape[1] == length
+                    and 0 < item.shape[0] <= most
+                ):
+                    rows = item
+                else:
+                    rows = self.rows_of(item, length)
+                total = len(rows)
             if total == 1:  # one event: the per-event port calls
                 slot = claim(True)
                 if slot == STOPPED:
