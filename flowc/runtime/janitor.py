@@ -2,8 +2,10 @@
 the processes a run's worker code started (`marked`, `tree`), for the supervisor and workers.
 
 Started by the supervisor in its own session with a pipe on stdin, on which the supervisor
-writes `pid start-time` of each worker process it starts. End of file on that pipe means the
-supervisor closed it (the run ended: remove what is left of PREFIX) or died: then kill the
+writes `pid start-time` of each worker process it starts, and `done` when the run has ended
+and it cleaned up itself: then end of file means remove what is left of PREFIX. End of file
+without `done` means the supervisor died (its pipe closes before its death can be seen in its
+pid or in this process's parent): then kill the
 workers still running (checking their start time, so a reused pid is left alone), every process
 their code started that it can find (in the worker's process group, or carrying
 `FLOWC_RUN=PREFIX` in their environment),
@@ -112,21 +114,12 @@ def remove(directory: str, pattern: re.Pattern) -> None:
                 pass
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def main(argv: list[str]) -> int:
     pid, prefix, directory = int(argv[1]), argv[2], argv[3]
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     workers: list[tuple[int, int]] = []
     pending = b""
+    done = False
     while os.getppid() == pid:
         readable, _, _ = select.select([0], [], [], POLL_S)
         if not readable:
@@ -135,9 +128,10 @@ def main(argv: list[str]) -> int:
         if not chunk:
             break
         *lines, pending = (pending + chunk).split(b"\n")
-        workers += [tuple(map(int, line.split())) for line in lines if line.strip()]
+        done = done or b"done" in lines
+        workers += [tuple(map(int, line.split())) for line in lines if line not in (b"", b"done")]
     ours = re.compile(rf"\.?(?:sem\.)?{re.escape(prefix)}_\w+")  # .PREFIX_lock: being made
-    if os.getppid() == pid and alive(pid):
+    if done:
         remove(directory, ours)
         return 0
     kill(worker for worker, started in workers if process_start_time(worker) == started)

@@ -483,6 +483,7 @@ class Supervisor:
         if janitor is None:
             return
         try:
+            janitor.stdin.write(b"done\n")  # else its end of file means the supervisor died
             janitor.stdin.close()
             janitor.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
