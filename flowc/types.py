@@ -3,12 +3,15 @@
 An `ElementType` is what one element of a buffer holds: either a plain dtype (`f4`) or a
 packed struct of fields (`{height: f8, shape: f4[16]}`), always in native byte order.
 This is the one place dtype text is understood: the numeric codes and their numpy names, and
-the fixed-length strings `S<n>` (n bytes) and `U<n>` (n unicode characters).
+the fixed-length strings `S<n>` (n bytes) and `U<n>` (n unicode characters) — and the one
+reader of type text, flow's type syntax as a string (`"{height: f8, shape: f4[16]}"`), which
+`@flowc.signature(produces=...)` and the mimoCoRB2 buffer specs carry (`parse_type_text`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -120,9 +123,14 @@ class FieldType:
     code: str  # canonical
     shape: tuple[int, ...] = ()
 
-    def to_flow(self) -> str:
+    @property
+    def code_text(self) -> str:
+        """Its dtype as flow text, the sub-array shape included: `f4[16]`."""
         dims = f"[{', '.join(map(str, self.shape))}]" if self.shape else ""
-        return f"{flow_field_name(self.name)}: {self.code}{dims}"
+        return f"{self.code}{dims}"
+
+    def to_flow(self) -> str:
+        return f"{flow_field_name(self.name)}: {self.code_text}"
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,9 @@ def difference(a: ElementType, b: ElementType) -> str | None:
     for fa in a.fields:
         fb = b.field(fa.name)
         if (fa.code, fa.shape) != (fb.code, fb.shape):
-            return f"field `{fa.name}` is {fa.to_flow().split(': ', 1)[1]} on one side and {fb.to_flow().split(': ', 1)[1]} on the other"
+            return (
+                f"field `{fa.name}` is {fa.code_text} on one side and {fb.code_text} on the other"
+            )
     return "the fields are in a different order"
 
 
@@ -222,3 +232,195 @@ def field_requirement(element: ElementType, name: str, code: str | None) -> str 
     if f.code != want:
         return f"field `{name}` is {f.code}, not {want}"
     return None
+
+
+# --- type text: `{height: f8, "1st": S16, shape: f4[16]}`, `f4`, `Pulse`, with a `[LENGTH]` ---
+
+_TEXT_TOKEN = re.compile(
+    r'(?P<string>"(?:[^"\\\n]|\\[^\n])*")|(?P<name>[A-Za-z_][A-Za-z0-9_]*)'
+    r"|(?P<number>[+-]?[0-9][0-9A-Za-z_]*)|(?P<punct>[{}\[\]:,])"
+)
+_TEXT_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+class TypeTextError(ValueError):
+    """Type text that means no element type: `reason` in words, at offset `position`."""
+
+    def __init__(self, text: str, position: int, reason: str):
+        self.text = text
+        self.position = position
+        self.reason = reason
+        super().__init__(f"{reason} (at column {position + 1} of {text!r})")
+
+
+def parse_type_text(
+    text: str, types: Mapping[str, ElementType | None] | None = None
+) -> tuple[ElementType, int | None]:
+    """The element type flow type text means, and its `[LENGTH]` (None when it has none).
+
+    The text is a struct (`{height: f8, "1st_chA": S16, shape: f4[16]}`), a dtype code (`f4`)
+    or a name of `types` (None there: a declared type with errors), then maybe `[1024]`.
+    Raises TypeTextError, with the offset of the problem, for anything else.
+    """
+    tokens = _text_tokens(text)
+    at = 0
+
+    def fail(reason: str, index: int | None = None) -> TypeTextError:
+        index = at if index is None else index
+        position = tokens[index][2] if index < len(tokens) else len(text)
+        return TypeTextError(text, position, reason)
+
+    def peek() -> str | None:
+        return tokens[at][1] if at < len(tokens) else None
+
+    def take(kind: str, what: str, value: str | None = None) -> str:
+        nonlocal at
+        if at >= len(tokens):
+            raise fail(f"the text ends where {what} was expected")
+        got_kind, got, _ = tokens[at]
+        if got_kind != kind or (value is not None and got != value):
+            raise fail(f"{what} was expected, not `{got}`")
+        at += 1
+        return got
+
+    def dims(what: str) -> tuple[int, ...]:
+        found = []
+        while True:
+            value = _positive_int(take("number", what))
+            if value is None:
+                raise fail(f"{what} must be a positive integer, not `{tokens[at - 1][1]}`", at - 1)
+            found.append(value)
+            if peek() != "]":
+                take("punct", "`,` or `]`", ",")
+            if peek() == "]":
+                take("punct", "`]`", "]")
+                return tuple(found)
+
+    if peek() == "{":
+        take("punct", "`{`", "{")
+        fields: list[FieldType] = []
+        while peek() != "}":
+            name_at = at
+            name = _field_name(tokens[at]) if at < len(tokens) else None
+            if name is None:
+                take("name", "a field name")
+            at += 1
+            if name == "":
+                raise fail("a field name cannot be empty", name_at)
+            if tokens[name_at][0] == "name" and name in KEYWORDS:
+                raise fail(f'`{name}` is a word of flow: quote it, `"{name}": ...`', name_at)
+            if any(f.name == name for f in fields):
+                raise fail(f"field `{name}` is declared twice", name_at)
+            take("punct", "`:`", ":")
+            code_at = at
+            code = canonical_code(take("name", f"the dtype code of field `{name}`"))
+            if code is None:
+                written = tokens[code_at][1]
+                raise fail(field_code_problem(name, written, written in (types or {})), code_at)
+            shape = ()
+            if peek() == "[":
+                take("punct", "`[`", "[")
+                shape = dims("a sub-array dimension")
+            fields.append(FieldType(name, code, shape))
+            if peek() != "}":
+                take("punct", "`,` or `}`", ",")
+        if not fields:
+            raise fail("a struct needs at least one field")
+        take("punct", "`}`", "}")
+        element = ElementType.struct(fields)
+    else:
+        name_at = at
+        name = take("name", "a dtype code, a type name or `{`")
+        element = _named_element(name, types or {})
+        if isinstance(element, str):
+            raise fail(element, name_at)
+    length = None
+    if peek() == "[":
+        take("punct", "`[`", "[")
+        length_at = at
+        (length, *more) = dims("the length")
+        if more:
+            raise fail("a length is one number", length_at)
+    if at < len(tokens):
+        raise fail(f"the type ends before `{tokens[at][1]}`")
+    try:
+        element.numpy  # noqa: B018  (numpy refuses dtypes that are too large)
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise TypeTextError(text, 0, f"numpy cannot hold this type: {exc}") from None
+    return element, length
+
+
+def field_code_problem(field: str, code: str, is_type: bool) -> str:
+    """Why `code`, written as the dtype code of field `field`, is none (`is_type`: it names a
+    declared type)."""
+    if is_type:
+        return f"field `{field}` has type `{code}`, but a field holds a dtype code, not a type"
+    problem = code_problem(code)
+    if problem is not None:
+        return f"bad string code `{code}` for field `{field}`: {problem}"
+    return f"unknown dtype code `{code}` for field `{field}`"
+
+
+def _named_element(name: str, types: Mapping[str, ElementType | None]) -> ElementType | str:
+    """The element type a bare name means in type text, or why it means none."""
+    if name in types:
+        return types[name] or f"type `{name}` has errors"
+    code = canonical_code(name)
+    if code is not None:
+        return ElementType.plain(code)
+    problem = code_problem(name)
+    if problem is not None:
+        return f"bad string code `{name}`: {problem}"
+    return f"`{name}` is no declared type or dtype code"
+
+
+def _text_tokens(text: str) -> list[tuple[str, str, int]]:
+    """(kind, text, offset) of each token; whitespace between them is skipped."""
+    tokens = []
+    at = 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return tokens
+        match = _TEXT_TOKEN.match(text, at)
+        if match is None:
+            what = "an unclosed string" if text[at] == '"' else f"unexpected character `{text[at]}`"
+            raise TypeTextError(text, at, what)
+        kind = match.lastgroup
+        if kind == "string" and _unquote(match.group()) is None:
+            raise TypeTextError(
+                text, at, 'a bad escape in a quoted field name (use \\" \\\\ \\n \\t)'
+            )
+        tokens.append((kind, match.group(), at))
+        at = match.end()
+
+
+def _unquote(raw: str) -> str | None:
+    """The text of a quoted name (quotes included in `raw`), or None for a bad escape."""
+    out = []
+    body = iter(raw[1:-1])
+    for ch in body:
+        if ch == "\\":
+            ch = _TEXT_ESCAPES.get(next(body))
+            if ch is None:
+                return None
+        out.append(ch)
+    return "".join(out)
+
+
+def _field_name(token: tuple[str, str, int]) -> str | None:
+    kind, value, _ = token
+    if kind == "name":
+        return value
+    if kind == "string":
+        return _unquote(value)
+    return None
+
+
+def _positive_int(digits: str) -> int | None:
+    try:
+        value = int(digits, 0)
+    except ValueError:
+        return None
+    return value if value > 0 else None

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flowc.types import META_DTYPE, ElementType, FieldType, canonical_code
+from flowc.types import META_DTYPE, ElementType, TypeTextError, parse_type_text
 
 __all__ = [
     "DATA",
@@ -90,11 +90,7 @@ WRITES_AHEAD = 16
 # ---------------------------------------------------------------------------------------------
 # buffer specs: "NAME: TYPE[LENGTH]", the buffers an adapter's function sees
 
-_TOKEN = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<int>\d+)'
-    r"|(?P<punct>[{}\[\]:,]))"
-)
-_UNESCAPE = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+_SPEC_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*:")
 
 
 def buffer_spec(name: str, element: ElementType, length: int) -> str:
@@ -104,89 +100,15 @@ def buffer_spec(name: str, element: ElementType, length: int) -> str:
 
 def parse_buffer_spec(text: str) -> tuple[str, np.dtype, int]:
     """(name, dtype, length) of a spec written by `buffer_spec`; ValueError when malformed."""
-    tokens = _tokens(text)
-    position = 0
-
-    def take(kind: str, value: str | None = None) -> str:
-        nonlocal position
-        if position >= len(tokens):
-            raise ValueError(f"buffer spec {text!r} ends early")
-        got_kind, got = tokens[position]
-        if got_kind != kind or (value is not None and got != value):
-            raise ValueError(f"buffer spec {text!r}: unexpected {got!r}")
-        position += 1
-        return got
-
-    def peek() -> str | None:
-        return tokens[position][1] if position < len(tokens) else None
-
-    def dims() -> tuple[int, ...]:
-        found = [int(take("int"))]
-        while peek() == ",":
-            take("punct", ",")
-            found.append(int(take("int")))
-        take("punct", "]")
-        return tuple(found)
-
-    name = take("name")
-    take("punct", ":")
-    if peek() == "{":
-        take("punct", "{")
-        fields = []
-        while peek() not in ("}", None):
-            field_name = _field_name(tokens[position])
-            position += 1
-            take("punct", ":")
-            code = _code(take("name"), text)
-            shape: tuple[int, ...] = ()
-            if peek() == "[":
-                take("punct", "[")
-                shape = dims()
-            fields.append(FieldType(field_name, code, shape))
-            if peek() == ",":
-                take("punct", ",")
-        take("punct", "}")
-        element = ElementType.struct(fields)
-    else:
-        element = ElementType.plain(_code(take("name"), text))
-    length = 1
-    if peek() == "[":
-        take("punct", "[")
-        (length,) = dims()
-    if position != len(tokens):
-        raise ValueError(f"buffer spec {text!r}: unexpected {tokens[position][1]!r}")
-    return name, element.numpy, length
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    tokens = []
-    at = 0
-    while at < len(text):
-        if text[at:].strip() == "":
-            break
-        match = _TOKEN.match(text, at)
-        if not match:
-            raise ValueError(f"buffer spec {text!r}: unexpected character at {at}")
-        kind = match.lastgroup
-        tokens.append((kind, match.group(kind)))
-        at = match.end()
-    return tokens
-
-
-def _field_name(token: tuple[str, str]) -> str:
-    kind, value = token
-    if kind == "name":
-        return value
-    if kind == "string":
-        return re.sub(r"\\(.)", lambda m: _UNESCAPE.get(m.group(1), m.group(1)), value[1:-1])
-    raise ValueError(f"a field name was expected, not {value!r}")
-
-
-def _code(code: str, text: str) -> str:
-    canonical = canonical_code(code)
-    if canonical is None:
-        raise ValueError(f"buffer spec {text!r}: unknown dtype code {code!r}")
-    return canonical
+    match = _SPEC_NAME.match(text)
+    if match is None:
+        raise ValueError(f"buffer spec {text!r} does not begin with `NAME:`")
+    try:
+        element, length = parse_type_text(text[match.end() :])
+    except TypeTextError as exc:
+        column = match.end() + exc.position + 1
+        raise ValueError(f"buffer spec {text!r}: {exc.reason}, at column {column}") from None
+    return match.group(1), element.numpy, 1 if length is None else length
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from flowc.callables import argument_types, call_shape, reserved_parameters, signature_of
-from flowc.diagnostics import Diagnostic, FlowError, Label, Note, error, warning
+from flowc.diagnostics import Diagnostic, Label, Note, error, warning
 from flowc.sema.model import (
     BufferInfo,
     Model,
@@ -25,10 +25,15 @@ from flowc.sema.model import (
     did_you_mean,
     name_span,
 )
-from flowc.sema.values import is_int, show_short, type_word
-from flowc.source import SourceFile
-from flowc.syntax import ast, parse_type
-from flowc.types import ElementType, FieldType, canonical_code, difference, field_requirement
+from flowc.sema.values import show_short, type_word
+from flowc.syntax import ast
+from flowc.types import (
+    ElementType,
+    TypeTextError,
+    difference,
+    field_requirement,
+    parse_type_text,
+)
 
 Check = Callable[[Model], Iterator[Diagnostic]]
 
@@ -405,30 +410,14 @@ def _produced_type(model: Model, text: str) -> ElementType | str:
     """The element type a `produces` text means, or why it has none."""
     if not isinstance(text, str):
         return f"{text!r} is not a string"
+    types = {name: info.element for name, info in model.types.items()}
     try:
-        node = parse_type(SourceFile("<signature>", text))
-    except FlowError as exc:
-        return exc.diagnostics[0].message if exc.diagnostics else "syntax error"
-    if isinstance(node, ast.TypeName):
-        declared = model.types.get(node.name)
-        if declared is not None:
-            return declared.element or f"type `{node.name}` has errors"
-        code = canonical_code(node.name)
-        return (
-            ElementType.plain(code) if code else f"`{node.name}` is no declared type or dtype code"
-        )
-    fields = []
-    for f in node.fields:
-        code = canonical_code(f.code)
-        if code is None:
-            return f"unknown dtype code `{f.code}`"
-        if not all(isinstance(d, ast.Number) and is_int(d.value) and d.value > 0 for d in f.shape):
-            return f"field `{f.name}` has a bad sub-array shape"
-        dims = [d.value for d in f.shape]
-        fields.append(FieldType(f.name, code, tuple(dims)))
-    if len({f.name for f in fields}) != len(fields) or not fields:
-        return "its fields are empty or repeated"
-    return ElementType.struct(fields)
+        element, length = parse_type_text(text, types)
+    except TypeTextError as exc:
+        return f"{exc.reason}, at column {exc.position + 1}"
+    if length is not None:
+        return f"`[{length}]` is a buffer's length, which produces= does not give"
+    return element
 
 
 # --- E201: filters and exporters copy events unchanged ---------------------------------------

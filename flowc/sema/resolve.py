@@ -47,6 +47,7 @@ from flowc.types import (
     FieldType,
     canonical_code,
     code_problem,
+    field_code_problem,
 )
 
 if TYPE_CHECKING:
@@ -378,27 +379,15 @@ class _Resolver:
 
     def unknown_code(self, decl: ast.FieldDecl) -> Diagnostic:
         span = decl.code_span or decl.span
-        if decl.code in self.types or isinstance(self.declared.get(decl.code), ast.TypeDecl):
-            return error(
-                "E107",
-                f"field `{decl.name}` has type `{decl.code}`, but a field holds a dtype code, not a type",
-                span,
-                help="types do not nest: spell out the fields, or use a sub-array like `f4[16]`",
-            )
-        problem = code_problem(decl.code)
-        if problem is not None:
-            return error(
-                "E107",
-                f"bad string code `{decl.code}` for field `{decl.name}`: {problem}",
-                span,
-                help=f"fixed-length strings are {STRING_CODES_HELP}, n >= 1",
-            )
-        return error(
-            "E107",
-            f"unknown dtype code `{decl.code}` for field `{decl.name}`",
-            span,
-            help=_codes_help(decl.code),
-        )
+        is_type = decl.code in self.types or isinstance(self.declared.get(decl.code), ast.TypeDecl)
+        message = field_code_problem(decl.name, decl.code, is_type)
+        if is_type:
+            help = "types do not nest: spell out the fields, or use a sub-array like `f4[16]`"
+        elif code_problem(decl.code) is not None:
+            help = f"fixed-length strings are {STRING_CODES_HELP}, n >= 1"
+        else:
+            help = _codes_help(decl.code)
+        return error("E107", message, span, help=help)
 
     def element_of(self, type_expr: ast.TypeExpr) -> tuple[ElementType | None, str | None]:
         """A buffer's element type and the declared type name it was written with."""
