@@ -1,6 +1,8 @@
 """flowc.types.parse_type_text: the one reader of type text (produces=, mimoCoRB2 buffer specs)."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import flowc
 from flowc.compiler import check_source
@@ -104,6 +106,26 @@ def test_bad_texts_say_what_and_where(text, column, reason):
 def test_type_text_means_what_the_same_type_means_in_a_flow_file(text):
     plan = flowc.compile_source(f"type T = {text}\nbuffer b : T slots=2\n")
     assert parse_type_text(text) == (plan.buffers[0].element, None)
+
+
+_CODES = st.sampled_from(["i1", "u8", "f2", "f8", "c16", "b1", "S1", "S16", "U8"])
+_FIELDS = st.lists(
+    st.builds(
+        FieldType,
+        st.text(min_size=1, max_size=12),
+        _CODES,
+        st.lists(st.integers(1, 6), max_size=3).map(tuple),
+    ),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda f: f.name,
+)
+
+
+@given(st.one_of(_FIELDS.map(ElementType.struct), _CODES.map(ElementType.plain)))
+def test_any_element_type_written_as_flow_text_reads_back(element):
+    assert parse_type_text(element.to_flow()) == (element, None)
+    assert parse_type_text(f"{element.to_flow()}[7]") == (element, 7)
 
 
 def test_to_flow_text_reads_back():
