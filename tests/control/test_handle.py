@@ -255,9 +255,10 @@ def test_ctrl_c_after_a_run_not_waited_for_is_the_callers_again(tmp_path):
     assert handle.wait(0).ok
 
 
-def test_start_is_for_the_local_runtime(tmp_path):
-    with pytest.raises(ValueError, match="local runtime only"):
-        endless_plan(tmp_path).start(backend="ray")
+def test_start_on_an_unknown_backend_is_refused(tmp_path):
+    # (backend="ray" starts on a Ray cluster: tests/raybackend, in a loopback-only namespace)
+    with pytest.raises(ValueError, match="unknown backend 'dask'"):
+        endless_plan(tmp_path).start(backend="dask")
 
 
 def test_a_run_that_cannot_start_ends_at_once_with_its_failure(tmp_path):
