@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 
 import pytest
-from ray_support import Backend, flowc_segments, live_actors, ray_skip_reason
+from ray_support import Backend, flowc_segments, no_actor_left, ray_skip_reason
 
-_ACTOR_GONE_WAIT_S = 15.0
 # the cluster notices a lost node within about this many seconds
 _HEALTH_CHECK = {"health_check_period_ms": 500, "health_check_failure_threshold": 4}
 
@@ -64,10 +62,3 @@ def backend(request):
     if request.param == "ray":
         assert no_actor_left(), "actors left running in the cluster"
     assert flowc_segments() - segments_before == set(), "shared memory left in /dev/shm"
-
-
-def no_actor_left() -> bool:
-    deadline = time.monotonic() + _ACTOR_GONE_WAIT_S
-    while live_actors() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return live_actors() == []

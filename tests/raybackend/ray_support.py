@@ -7,6 +7,7 @@ import importlib.util
 import os
 import socket
 import sys
+import time
 from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +43,14 @@ def live_actors() -> list[dict]:
     from ray._private import state
 
     return [a for a in state.actors().values() if a.get("State") != "DEAD"]
+
+
+def no_actor_left(wait_s: float = 15.0) -> bool:
+    """Whether every actor of the cluster is dead (waiting up to `wait_s` for it)."""
+    deadline = time.monotonic() + wait_s
+    while live_actors() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return live_actors() == []
 
 
 def partition_pids() -> list[int]:

@@ -15,8 +15,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import no_actor_left
-from ray_support import RUNTIME_TESTS, helpers, partition_pids
+from ray_support import RUNTIME_TESTS, helpers, no_actor_left, partition_pids
 
 from flowc.runtime.result import RunError
 
