@@ -268,6 +268,8 @@ def _lost_kind(given: np.dtype, wanted: np.dtype) -> str | None:
         return None  # nested records: numpy decides
     if np.can_cast(given, wanted, casting="same_kind"):
         return None
+    if given.kind in "SU" and wanted.kind in "SU":
+        return None  # text into bytes or bytes into text: numpy encodes ASCII, else it raises
     return f"{given} cannot be stored as {wanted} without losing its kind"
 
 

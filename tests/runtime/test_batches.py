@@ -428,6 +428,10 @@ def test_store_for_assigns_records_by_name_and_refuses_lossy_kinds():
     store_for(
         np.dtype("i8"), np.dtype("f4"), "output `w`"
     )  # an integer into a float keeps its kind
+    names = np.zeros(2, [("name", "S8"), ("x", "f8")])
+    text = np.array([(0.5, "abc"), (1.5, "de")], [("x", "f8"), ("name", "U8")])
+    store_for(text.dtype, names.dtype, "output `t`")(names, text)  # text into bytes: encoded
+    assert names["name"].tolist() == [b"abc", b"de"] and names["x"].tolist() == [0.5, 1.5]
 
 
 def test_fan_in_writers_and_a_two_input_processor_take_batches(tmp_path):
