@@ -334,8 +334,9 @@ class BatchRunner:
                 started, cpu_started = perf(), cpu()
             try:
                 handle(i, batch, batch_meta, count, start)
-            except Exception:
+            except Exception as exc:
                 if not skip_errors:
+                    process.mark_failed_event(exc, i, batch_meta)
                     raise
                 counters[S.ERRORS] += count
             if not countdown:

@@ -209,8 +209,12 @@ def worker_main(spec: ProcessSpec, conn) -> None:
         if process is not None:
             process.record_times(started_wall)
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        message = message.splitlines()[0] if message else ""
+        event = getattr(exc, "flowc_event", None)
+        if event:
+            message = f"{message} (at {event})"
         try:
-            conn.send(("failed", message.splitlines()[0] if message else "", _user_traceback(exc)))
+            conn.send(("failed", message, _user_traceback(exc)))
         except OSError:
             pass
         conn.close()
@@ -530,8 +534,9 @@ class WorkerProcess:
                 started, cpu_started = perf(), cpu()
             try:
                 handle(i, slot)
-            except Exception:
+            except Exception as exc:
                 if not skip_errors:
+                    self.mark_failed_event(exc, i, self.rings[self.plan.inputs[i]].meta[slot : slot + 1])
                     raise
                 counters[S.ERRORS] += 1
             if not countdown:
@@ -543,6 +548,16 @@ class WorkerProcess:
                         pass
             done[i](slot)
         times.finish(countdown)
+
+    def mark_failed_event(self, exc: BaseException, i: int, meta) -> None:
+        """Note on `exc` which events of input i (their metadata records) the failing call
+        handled, so the failure's message names them: "event 41 of `raw`"."""
+        first, last = int(meta["counter"][0]), int(meta["counter"][-1])
+        which = f"event {first}" if first == last else f"events {first} to {last}"
+        try:
+            exc.flowc_event = f"{which} of `{self.plan.inputs[i]}`"
+        except AttributeError:  # an exception type that takes no attributes
+            pass
 
     def _copier(self):
         """copy(i, slot, j): copy input i's event in `slot` unchanged to output j."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -218,6 +219,21 @@ def test_on_error_skip_counts_every_event_of_a_failing_batch(tmp_path):
     assert mid["errors"] + mid["events_out"] == mid["events_in"] == 200
     assert len(got) == 200 - mid["errors"]
     assert_accounted(result.stats)
+
+
+def test_a_failing_batch_names_its_events(tmp_path):
+    text = (
+        "buffer a : XY slots=16\nbuffer b : XY slots=16\n"
+        "importer src = workers.count_batches(n=200, size=10) -> a batch=10\n"
+        "processor mid = workers.fail_batch_with(at=55) a -> b batch=10\n"
+        'exporter save = workers.Collect(path="OUT") b\n'
+    )
+    result = compiled(text, tmp_path).run(timeout=60, raise_on_failure=False)
+    message = result.failure.message
+    assert result.failure.worker == "mid" and message.startswith("ValueError: bad batch with x=55")
+    at = re.search(r"\(at events? (\d+)(?: to (\d+))? of `a`\)$", message)
+    first, last = int(at[1]), int(at[2] or at[1])
+    assert first <= 55 <= last and last - first < 10
 
 
 def test_processes_share_batches(tmp_path):

@@ -45,7 +45,9 @@ def test_a_raising_worker_fails_the_run_with_its_name_and_traceback(tmp_path, ca
     result = caught.value.result
     assert (result.ok, result.exit, result.stats["stopped"]) == (False, 1, "failed")
     failure = result.failure
-    assert failure.worker == "mid" and failure.message == "ValueError: bad event x=17"
+    # the message names the event the call handled, by its importer's counter
+    assert failure.worker == "mid"
+    assert failure.message == "ValueError: bad event x=17 (at event 17 of `a`)"
     assert "fail_at" in failure.traceback and "ValueError" in failure.traceback
     assert result.stats["failure"]["worker"] == "mid"
     err = capfd.readouterr().err
