@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from flowc.callables import WorkerSignature, call_shape, signature_of
+from flowc.types import flow_field_name
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _parameters(obj, kind: str) -> tuple[tuple[str, str | None, bool], ...]:
 
 
 def flow_literal(value) -> str:
-    """A default value as a .flow file writes it: `"text"`, `true`, `[1, 2]`, `0.5`."""
+    """A default value as a .flow file writes it: `"text"`, `true`, `[1, 2]`, `{a: 1}`, `0.5`."""
     if value is None:
         return "not given"
     if isinstance(value, bool):
@@ -108,4 +109,7 @@ def flow_literal(value) -> str:
         return f'"{escaped}"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(flow_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        entries = (f"{flow_field_name(str(k))}: {flow_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(entries) + "}"
     return repr(value)
