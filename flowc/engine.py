@@ -1,14 +1,19 @@
 """The front door: wires a compiled plan to what runs and renders it.
 
-`flowc.plan` is data and imports nothing above it; `Plan.run`, `Plan.start`, `Plan.to_dot` and
-`Plan._repr_html_` call the hooks this module installs when `flowc` is imported (as Jinja2's
-`environment.py` wires its loaders, compiler and runtime). Each engine is imported only when
+`flowc.plan` is data and imports nothing above it; `Plan.run`, `Plan.start`, `Plan.to_dot`
+and `Plan._repr_html_` call the hooks (`flowc.hooks`) this module installs when `flowc` is
+imported (as Jinja2's `environment.py` wires its loaders, compiler and runtime). Each engine is imported only when
 it is used, so a worker process that needs the runtime alone never loads the renderers or Ray.
 """
 
 from __future__ import annotations
 
-from flowc.plan import Plan, install_front_door
+from typing import TYPE_CHECKING
+
+from flowc.hooks import install
+
+if TYPE_CHECKING:
+    from flowc.plan import Plan
 
 BACKENDS = ("local", "ray")
 
@@ -89,4 +94,4 @@ def _live_server(serve: str | int | None, linger: float) -> dict:
     return {"server": bind(serve, linger=linger)}
 
 
-install_front_door(run=run, start=start, to_dot=to_dot, html=plan_html)
+install(run=run, start=start, to_dot=to_dot, html=plan_html)

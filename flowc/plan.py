@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from flowc.callables import CallableTarget, function_from_reference, reference_of
+from flowc.hooks import hook as _front_door
 from flowc.types import META_DTYPE, ElementType
 
 PLAN_FORMAT = 1
@@ -313,17 +314,3 @@ class Plan:
     def _repr_html_(self) -> str:
         """In Jupyter: the graph as SVG when Graphviz's `dot` is there, else tables."""
         return _front_door("html")(self)
-
-
-# what the plan can do beyond being data (run, start, render) is wired in by the front door,
-# `flowc.engine`, which `import flowc` loads: the plan imports no runtime, renderer or backend
-_FRONT_DOOR: dict[str, Callable] = {}
-
-
-def install_front_door(**hooks: Callable) -> None:
-    """Called by `flowc.engine`: `run`, `start`, `to_dot` and `html`, each taking the plan."""
-    _FRONT_DOOR.update(hooks)
-
-
-def _front_door(name: str) -> Callable:
-    return _FRONT_DOOR[name]

@@ -7,6 +7,8 @@ import); only `if TYPE_CHECKING:` blocks are left out. The plan is data: the fro
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -17,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # module (or package prefix) -> flowc modules (or package prefixes) it may import at top level
 ALLOWED = {
     "flowc.errors": set(),
+    "flowc.hooks": set(),
     "flowc.source": set(),
     "flowc.types": set(),
     "flowc.codes": set(),
@@ -25,7 +28,7 @@ ALLOWED = {
     "flowc.params": {"flowc.source", "flowc.diagnostics"},
     "flowc.callables": {"flowc.types"},
     "flowc.syntax": {"flowc.source", "flowc.diagnostics", "flowc.types", "flowc.syntax"},
-    "flowc.plan": {"flowc.types", "flowc.callables"},
+    "flowc.plan": {"flowc.types", "flowc.callables", "flowc.hooks"},
     "flowc.sema": {
         "flowc.source",
         "flowc.diagnostics",
@@ -56,6 +59,7 @@ ALLOWED = {
     },
     # the front door: wires the plan to the runtime, the backends and the renderers
     "flowc.engine": {
+        "flowc.hooks",
         "flowc.plan",
         "flowc.runtime",
         "flowc.backends",
@@ -194,3 +198,14 @@ def test_no_import_cycle():
                 graph.add_edge(module, name)
     cycles = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_command_line_starts_without_the_plan_or_numpy():
+    """`flowc run` takes charge of the stop signals in its first line; whatever loads before it
+    is a window in which Ctrl-C prints a raw traceback. `import flowc.cli` stays light: the
+    front door's hooks (`flowc.hooks`) let the plan load later."""
+    probe = "import sys, flowc.cli; print(sorted({'numpy', 'flowc.plan'} & set(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
