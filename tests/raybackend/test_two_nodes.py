@@ -89,6 +89,40 @@ def test_one_process_per_worker_keeps_the_order_across_the_bridge(tmp_path, clus
     assert collected(out)["counter"].tolist() == list(range(2000))
 
 
+def test_batch_workers_run_on_both_sides_of_the_bridge(tmp_path, cluster):
+    out = tmp_path / "out"
+    plan = make_plan(
+        [buffer("a", slots=16), buffer("b", slots=16)],
+        [
+            worker(
+                "src",
+                "importer",
+                "workers:count_batches",
+                outputs=["a"],
+                args={"n": 2000, "size": 25},
+                node="a",
+                batch=25,
+            ),
+            worker("mid", "processor", "workers:double_y_batch", ["a"], ["b"], batch=10),
+            worker(
+                "save",
+                "exporter",
+                "workers:CollectBatches",
+                ["b"],
+                args={"path": str(out)},
+                node="b",
+                batch=32,
+            ),
+        ],
+    )
+    result = plan.run(backend="ray")
+    got = collected(out)
+    assert got["x"].tolist() == list(range(2000))  # one process each: in order, every event
+    assert got["y"].tolist() == [4 * x for x in range(2000)]
+    assert result.stats["workers"]["save"]["events_in"] == 2000
+    assert_accounted(result.stats)
+
+
 def test_fan_in_from_both_nodes(tmp_path, cluster):
     out = tmp_path / "out"
     plan = make_plan(
