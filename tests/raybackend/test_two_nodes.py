@@ -52,6 +52,32 @@ def _chain(out, n: int, processes: int, **last):
     )
 
 
+def _endless(tmp_path, far: str):
+    """An endless importer on node a (it announces its first event) straight into a
+    collecting exporter on node `far`."""
+    return make_plan(
+        [buffer("a", slots=8)],
+        [
+            worker(
+                "src",
+                "importer",
+                "workers:count_forever",
+                outputs=["a"],
+                args={"delay": 0.001, "started": str(tmp_path / "started")},
+                node="a",
+            ),
+            worker(
+                "save",
+                "exporter",
+                "workers:Collect",
+                ["a"],
+                args={"path": str(tmp_path / "o")},
+                node=far,
+            ),
+        ],
+    )
+
+
 def test_a_chain_pinned_at_both_ends_crosses_once_with_every_event_once(tmp_path, cluster):
     out = tmp_path / "out"
     result = _chain(out, 3000, processes=2).run(backend="ray")
@@ -216,27 +242,7 @@ def test_stop_drains_across_the_bridge(tmp_path, cluster):
 
 
 def test_pause_resume_and_live_statistics_reach_every_partition(tmp_path, cluster):
-    plan = make_plan(
-        [buffer("a", slots=8)],
-        [
-            worker(
-                "src",
-                "importer",
-                "workers:count_forever",
-                outputs=["a"],
-                args={"delay": 0.001, "started": str(tmp_path / "started")},
-                node="a",
-            ),
-            worker(
-                "save",
-                "exporter",
-                "workers:Collect",
-                ["a"],
-                args={"path": str(tmp_path / "o")},
-                node="b",
-            ),
-        ],
-    )
+    plan = _endless(tmp_path, far="b")
     handle = plan.start(backend="ray")
     _wait_for(tmp_path / "started")
     handle.pause()
@@ -312,27 +318,7 @@ def test_a_worker_failing_on_b_ends_the_run_naming_it(tmp_path, cluster):
 def test_a_lost_node_ends_the_run_naming_it_and_nothing_is_left(tmp_path, cluster):
     doomed = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", node_name="doomed")
     cluster.wait_for_nodes()
-    plan = make_plan(
-        [buffer("a", slots=8)],
-        [
-            worker(
-                "src",
-                "importer",
-                "workers:count_forever",
-                outputs=["a"],
-                args={"started": str(tmp_path / "started"), "delay": 0.001},
-                node="a",
-            ),
-            worker(
-                "save",
-                "exporter",
-                "workers:Collect",
-                ["a"],
-                args={"path": str(tmp_path / "o")},
-                node="doomed",
-            ),
-        ],
-    )
+    plan = _endless(tmp_path, far="doomed")
     handle = plan.start(backend="ray")
     _wait_for(tmp_path / "started")
     pids = partition_pids()
