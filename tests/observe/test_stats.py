@@ -199,6 +199,10 @@ def test_the_stats_file_and_the_printed_summary_agree(flow_folder):
             == [name, w["kind"], str(w["events_in"]), str(w["events_out"]), str(w["errors"])]
             for line in summary.splitlines()
         ), name
+    # a run this short may have no worker busy half its time: then neither names one
     bottleneck = stats["bottleneck"]
-    assert f"bottleneck: `{bottleneck['worker']}`" in summary
+    if bottleneck is None:
+        assert "bottleneck:" not in summary
+    else:
+        assert f"bottleneck: `{bottleneck['worker']}`" in summary
     assert stats["buffers"]["kept"]["written"] == 15
