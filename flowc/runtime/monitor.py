@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flowc.plan import Plan
 from flowc.runtime import stats as S
-from flowc.runtime.ring import FREE_TOP, PUBLISHED, RELEASED, TAIL, Ring
+from flowc.runtime.ring import Ring
 
 # a snapshot is taken this often (seconds): the live view refreshes four times a second
 SAMPLE_EVERY_S = 0.25
@@ -223,20 +223,6 @@ class Monitor:
             reading.running += words[r + S.STATE] == S.STATE_RUNNING
         return reading
 
-    def _fill(self, ring: Ring) -> int:
-        """Slots in use: written and not yet released by every consumer."""
-        layout, words = ring.layout, ring.words
-        if layout.overwrites:
-            return min(words[PUBLISHED], layout.slots)
-        if layout.ordered:
-            bases = [layout.fifo_base(c) for c in range(len(layout.consumers))]
-            written = words[bases[0] + TAIL]
-            released = min(words[b + RELEASED] for b in bases)
-            used = written - released
-        else:
-            used = layout.slots - words[FREE_TOP]
-        return max(0, min(layout.slots, used))
-
     def _buffer_counts(self, name: str) -> tuple[int, int]:
         """Events written to a buffer (drops included) and dropped, from its writers' rows."""
         words = self.words
@@ -254,7 +240,7 @@ class Monitor:
         full = set()
         for b in self.plan.buffers:
             ring = self.rings[b.name]
-            fill = self._fill(ring)
+            fill = ring.occupied()
             written, dropped = self._buffer_counts(b.name)
             rate = (written - self.last_written.get(b.name, 0)) / interval
             self.last_written[b.name] = written

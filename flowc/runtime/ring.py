@@ -193,6 +193,28 @@ class Ring:
         for i in range(layout.slots):
             words[layout.free_base + i] = layout.slots - 1 - i
 
+    def published(self) -> int:
+        """Events written into the ring so far (dropped ones never were)."""
+        return self.words[PUBLISHED]
+
+    def left(self, consumer: int) -> int:
+        """Events written for the `consumer`-th consuming worker that it has not taken yet."""
+        base = self.layout.fifo_base(consumer)
+        return self.words[base + TAIL] - self.words[base + HEAD]
+
+    def occupied(self) -> int:
+        """Slots in use: written and not yet released by every consumer (a ring nobody
+        consumes: the slots written at least once)."""
+        layout, words = self.layout, self.words
+        if layout.overwrites:
+            return min(words[PUBLISHED], layout.slots)
+        if layout.ordered:
+            bases = [layout.fifo_base(c) for c in range(len(layout.consumers))]
+            used = words[bases[0] + TAIL] - min(words[b + RELEASED] for b in bases)
+        else:
+            used = layout.slots - words[FREE_TOP]
+        return max(0, min(layout.slots, used))
+
     def slot_views(self, writeable: bool) -> tuple[list[np.ndarray], list[np.void]]:
         """Per-slot data views of shape (LENGTH,) and metadata records, made once per process."""
         data = self.data if writeable else self.data.view()

@@ -63,7 +63,7 @@ from flowc.runtime.calltimes import enabled_by as call_times_enabled_by
 from flowc.runtime.janitor import process_start_time
 from flowc.runtime.monitor import Monitor
 from flowc.runtime.result import RunResult, WorkerFailure
-from flowc.runtime.ring import PUBLISHED, Ring, RingLayout
+from flowc.runtime.ring import Ring, RingLayout
 from flowc.runtime.shm import (
     SHM_DIR,
     RunLock,
@@ -986,7 +986,7 @@ class Supervisor:
                 entry["seen"] = total(S.SEEN)
                 entry["skipped"] = total(S.SKIPPED)
                 if any(c.let_go for c in children):  # what came after its last look: skipped
-                    published = sum(self.rings[b].words[PUBLISHED] for b in worker.observes)
+                    published = sum(self.rings[b].published() for b in worker.observes)
                     entry["skipped"] = max(entry["skipped"], published - entry["seen"])
                 entry["events_in"] = entry["seen"]
             paused = seconds(S.PAUSED_S)
@@ -1000,11 +1000,9 @@ class Supervisor:
         for name, ring in self.rings.items():
             layout = ring.layout
             if layout.overwrites:
-                published = ring.words[PUBLISHED]
-                buffers[name]["dropped"] += max(0, published - layout.slots)
-            for consumer in layout.consumers:
-                port_base = layout.fifo_base(layout.consumers.index(consumer))
-                buffers[name]["left"][consumer] = ring.words[port_base + 1] - ring.words[port_base]
+                buffers[name]["dropped"] += max(0, ring.published() - layout.slots)
+            for index, consumer in enumerate(layout.consumers):
+                buffers[name]["left"][consumer] = ring.left(index)
         floats.release()
         document["buffers"] = buffers
         document["workers"] = workers

@@ -11,7 +11,7 @@ import observe_workers
 import flowc
 from flowc.runtime import monitor as M
 from flowc.runtime import stats as S
-from flowc.runtime.ring import PUBLISHED, RELEASED, TAIL, RingLayout
+from flowc.runtime.ring import PUBLISHED, RELEASED, TAIL, Ring, RingLayout
 
 SOURCE = """
 pipeline counted
@@ -55,8 +55,10 @@ class Counters:
             free_names=(),
             ordered=True,
         )
-        self.ring_words = [0] * layout.control_words
-        self.rings = {"raw": SimpleNamespace(layout=layout, words=self.ring_words)}
+        # a real ring over plain memory: the monitor reads it as it reads shared memory
+        ring = Ring(layout, SimpleNamespace(mapping=bytearray(layout.size)), None, ())
+        self.ring_words = ring.words
+        self.rings = {"raw": ring}
         self.fifo = layout.fifo_base(0)
 
     def set(self, written, consumed, released, src_busy, keep_busy, keep_blocked_in):
