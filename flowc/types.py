@@ -60,6 +60,12 @@ STRING_CODES_HELP = "`S<n>` (n bytes), `U<n>` (n unicode characters)"
 
 # the metadata record every slot carries beside its data (as in mimoCoRB2)
 META_DTYPE = np.dtype([("counter", "<i8"), ("timestamp", "<f8"), ("deadtime", "<f8")])
+# the record in 8-byte words, as the runtime's hot loops write it through word views: a slot's
+# record starts at word slot * META_WORDS, its fields at these words after that
+META_WORDS = META_DTYPE.itemsize // 8
+META_COUNTER, META_TIMESTAMP, META_DEADTIME = (
+    META_DTYPE.fields[name][1] // 8 for name in ("counter", "timestamp", "deadtime")
+)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # words of the language that can never be bare names
