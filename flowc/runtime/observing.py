@@ -9,9 +9,11 @@ slot is written) and counts what it could not copy before it was overwritten as 
 - A ring nobody consumes is written round: the k-th claim (NEXT_OVERWRITE) takes slot
   k % slots and leaves its seqlock at 2 * (k // slots + 1); the follower keeps a cursor over
   the claims and copies each event whose slot still holds it.
-- A ring with a free stack (several writer processes, or consumers with several processes)
-  reuses the slot freed last first, in no fixed order: the follower notes each slot's seqlock
-  value and copies every slot written since it last looked, oldest event first.
+- A shared ring (several writer processes, or consumers with several processes) hands out its
+  slots from a first-in-first-out free queue, in no fixed order: the follower notes each slot's
+  seqlock value and copies every slot written since it last looked, oldest event first. A
+  freed slot is reused only after the slots freed before it, so an event stays in its slot for
+  about a lap of the ring here too.
 
 The observer sleeps between looks for a time chosen from the ring's depth and the rate seen,
 so that it looks several times while the ring fills and costs nothing to writers.
@@ -57,9 +59,8 @@ class Follower:
         self.overwrites = layout.overwrites
         self.sequence_base = layout.sequence_base
         self.dtype, self.length = layout.dtype, layout.length
-        # events stay in their slot for a lap of the ring, except where the slot freed last is
-        # reused first (a ring with a free stack): there only until the next event is written
-        self.depth = self.slots if layout.ordered or layout.overwrites else 1
+        # events stay in their slot for about a lap of the ring, whatever its kind
+        self.depth = self.slots
         self.cursor = 0  # ordered: the sequence number of the next event
         self.noted = [0] * self.slots  # per slot: the seqlock value of the write taken last
         self.seen = 0

@@ -2,9 +2,13 @@
 
 Segment layout (int64 words, then the metadata records, then the slot data):
 
-    header        CLOSED, WRITERS_ALIVE, PUBLISHED, LAST_SLOT, FREE_TOP, NEXT_OVERWRITE
-    free stack    slots      indices of free slots (a stack: the slot freed last is reused
-                             first, while it is still in the cache)
+    header        CLOSED, WRITERS_ALIVE, PUBLISHED, LAST_SLOT, FREE_HEAD, NEXT_OVERWRITE,
+                  FREE_TAIL
+    free queue    slots      indices of free slots, first in first out: FREE_HEAD counts the
+                             slots claimed from it, FREE_TAIL those put back (a freed slot is
+                             reused only after every slot freed before it, so an event stays in
+                             its slot for about a lap of the ring, as in an ordered ring, and an
+                             observer can still copy it)
     refcount      slots      consuming workers that still have to read each slot
     sequence      slots      per-slot seqlock for observers: odd while the slot is written
                              (PUBLISHED, LAST_SLOT and the seqlock are kept only for buffers
@@ -16,8 +20,9 @@ Segment layout (int64 words, then the metadata records, then the slot data):
 Batches (`batch=N`) move runs of consecutive slots: a reader takes up to N ready events at
 once (`take`), a writer claims and publishes several slots at once (`claim_run`,
 `publish_run`). In an ordered ring a run never wraps round the ring's end, so its slots are
-contiguous and handed over as one view; a shared ring's free stack is refilled so that slots
-freed together are claimed again in ascending order, which keeps most runs contiguous there too.
+contiguous and handed over as one view; slots freed together go back into a shared ring's free
+queue in ascending order, so they are claimed again as a run, which keeps most runs contiguous
+there too.
 
 Semaphores are doorbells: a process that finds nothing to do sleeps on its semaphore, and
 whoever changes what it waits for rings it after writing the shared words. A process takes
@@ -32,7 +37,7 @@ doorbell for all its inputs and processes. How slots go round depends on who use
   reuses a slot when every consumer has released it, and sleeps on the buffer's `free`
   doorbell when none is.
 - shared (several writer processes, or a consumer with several processes): a buffer lock (a
-  semaphore of value 1, taken spinning first: the sections are short) guards the free stack,
+  semaphore of value 1, taken spinning first: the sections are short) guards the free queue,
   the refcounts and the FIFOs; the `free` semaphore counts free slots exactly.
 - nobody consumes it: no `free` semaphore; its writers overwrite the oldest slot.
 """
@@ -49,7 +54,7 @@ from flowc.errors import FlowcError
 from flowc.runtime.shm import Segment
 from flowc.types import META_DTYPE
 
-CLOSED, WRITERS_ALIVE, PUBLISHED, LAST_SLOT, FREE_TOP, NEXT_OVERWRITE = range(6)
+CLOSED, WRITERS_ALIVE, PUBLISHED, LAST_SLOT, FREE_HEAD, NEXT_OVERWRITE, FREE_TAIL = range(7)
 HEADER_WORDS = 8
 # per consuming worker: events it has taken, events written for it, slots it is through with
 HEAD, TAIL, RELEASED = range(3)
@@ -189,9 +194,10 @@ class Ring:
         words[CLOSED] = 0 if layout.writer_processes else 1
         words[WRITERS_ALIVE] = layout.writer_processes
         words[LAST_SLOT] = -1
-        words[FREE_TOP] = layout.slots
+        words[FREE_HEAD] = 0
+        words[FREE_TAIL] = layout.slots
         for i in range(layout.slots):
-            words[layout.free_base + i] = layout.slots - 1 - i
+            words[layout.free_base + i] = i
 
     def published(self) -> int:
         """Events written into the ring so far (dropped ones never were)."""
@@ -212,7 +218,7 @@ class Ring:
             bases = [layout.fifo_base(c) for c in range(len(layout.consumers))]
             used = words[bases[0] + TAIL] - min(words[b + RELEASED] for b in bases)
         else:
-            used = layout.slots - words[FREE_TOP]
+            used = layout.slots - (words[FREE_TAIL] - words[FREE_HEAD])
         return max(0, min(layout.slots, used))
 
     def slot_views(self, writeable: bool) -> tuple[list[np.ndarray], list[np.void]]:
@@ -732,9 +738,9 @@ class SharedOutput(OutputPort):
         lock = self.lock
         if not lock.acquire(False):
             _take(lock)
-        top = words[FREE_TOP] - 1
-        words[FREE_TOP] = top
-        slot = words[self.free_base + top]
+        head = words[FREE_HEAD]
+        words[FREE_HEAD] = head + 1
+        slot = words[self.free_base + head % self.slots]
         lock.release()
         words[self.sequence_base + slot] += 1
         return slot
@@ -789,10 +795,10 @@ class SharedOutput(OutputPort):
             while count < most and free.acquire(False):
                 count += 1
             _take(lock)
-            top = words[FREE_TOP]
-            base = self.free_base + top - 1
-            slots = [words[base - i] for i in range(count)]
-            words[FREE_TOP] = top - count
+            head = words[FREE_HEAD]
+            free_base, ring_slots = self.free_base, self.slots
+            slots = [words[free_base + (head + i) % ring_slots] for i in range(count)]
+            words[FREE_HEAD] = head + count
             lock.release()
         sequence_base = self.sequence_base
         for slot in slots:
@@ -838,7 +844,7 @@ class SharedOutput(OutputPort):
             words[self.sequence_base + slot] += 1
         if self.overwrites:
             return
-        _push_free(words, self.lock, self.free_base, slots)
+        _push_free(words, self.lock, self.free_base, self.slots, slots)
         free = self.frees[0]
         for _ in slots:
             free.release()
@@ -976,9 +982,9 @@ class SharedInput(InputPort):
         left = words[at] - 1
         words[at] = left
         if left == 0:
-            top = words[FREE_TOP]
-            words[self.free_base + top] = slot
-            words[FREE_TOP] = top + 1
+            tail = words[FREE_TAIL]
+            words[self.free_base + tail % self.slots] = slot
+            words[FREE_TAIL] = tail + 1
         lock.release()
         if left == 0:
             self.unannounced += 1
@@ -1012,8 +1018,8 @@ class SharedInput(InputPort):
 
     def done_taken(self) -> None:
         """The worker is through with the events of the last `take`: the slots it was the last
-        consuming worker to read are freed, highest first, so that a writer claims them again in
-        ascending order (a contiguous run)."""
+        consuming worker to read are freed in ascending order, so that a writer claims them
+        again as a contiguous run."""
         words = self.words
         refcount_base = self.refcount_base
         freed = []
@@ -1027,12 +1033,11 @@ class SharedInput(InputPort):
             if left == 0:
                 freed.append(slot)
         if freed:
-            top = words[FREE_TOP]
-            at = self.free_base + top
-            for slot in reversed(freed):
-                words[at] = slot
-                at += 1
-            words[FREE_TOP] = top + len(freed)
+            tail, free_base, slots = words[FREE_TAIL], self.free_base, self.slots
+            for slot in sorted(freed):
+                words[free_base + tail % slots] = slot
+                tail += 1
+            words[FREE_TAIL] = tail
         lock.release()
         if freed:
             self.unannounced += len(freed)
@@ -1073,13 +1078,14 @@ def _contiguous(slots):
                 start, at = slots[k], k
 
 
-def _push_free(words, lock, free_base: int, slots) -> None:
-    """Put slots back on a shared ring's free stack, highest first (so they are claimed again
-    in ascending order)."""
+def _push_free(words, lock, free_base: int, ring_slots: int, slots) -> None:
+    """Put slots back into a shared ring's free queue (of `ring_slots` entries), in ascending
+    order (so they are claimed again as a run)."""
     _take(lock)
-    top = words[FREE_TOP]
-    for slot in sorted(slots, reverse=True):
-        words[free_base + top] = slot
-        top += 1
-    words[FREE_TOP] = top
+    tail = words[FREE_TAIL]
+    for slot in sorted(slots):
+        words[free_base + tail % ring_slots] = slot
+        tail += 1
+    words[FREE_TAIL] = tail
     lock.release()
+
