@@ -741,7 +741,16 @@ class _Resolver:
             guess = did_you_mean(target.attr, public)
             if guess:
                 return f"did you mean `{guess}`?"
-        if target.target.startswith(STDLIB_PACKAGE + ".") or target.target == STDLIB_PACKAGE:
+        stdlib_module = target.target.startswith(STDLIB_PACKAGE + ".")
+        if module is not None and stdlib_module:
+            # the module is there, the name is not: say what it has
+            workers = ", ".join(
+                f"`{n}`"
+                for n in public
+                if getattr(getattr(module, n), "__module__", None) == module.__name__
+            )
+            return f"it has {workers}; `flowc stdlib` lists the standard workers"
+        if stdlib_module or target.target == STDLIB_PACKAGE:
             stdlib = sys.modules.get(STDLIB_PACKAGE)
             names = [m.name for m in pkgutil.iter_modules(getattr(stdlib, "__path__", []))]
             guess = did_you_mean(target.target.rsplit(".", 1)[-1], names)

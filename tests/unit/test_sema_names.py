@@ -226,6 +226,13 @@ def test_a_missing_module_or_attribute_is_e108_with_the_reason():
     assert "pulses" in d.help
 
 
+def test_a_name_nothing_like_a_stdlib_worker_lists_what_its_module_has():
+    d = only(PIPE.replace("gen()", "stdlib.sources.counter(n=1)"), "E108")
+    assert d.help.startswith("it has `csv`, `hdf5`, `npy`, `pulses`")
+    assert "`flowc stdlib` lists the standard workers" in d.help
+    assert "did you mean `stdlib.sources`" not in d.help
+
+
 def test_a_module_whose_import_raises_is_e108_not_a_crash(tmp_path):
     (tmp_path / "broken.py").write_text("raise RuntimeError('no hardware')\n")
     d = only(PIPE.replace("gen()", '"broken.py":gen()'), "E108", base_dir=str(tmp_path))
