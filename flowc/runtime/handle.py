@@ -17,9 +17,10 @@ import threading
 import warnings
 
 from flowc.plan import Plan
+from flowc.runtime.collect import conclude
 from flowc.runtime.result import RunError, RunResult
 from flowc.runtime.stopping import DRAIN_TIMEOUT_S, check_seconds
-from flowc.runtime.supervisor import Supervisor, choose_start_method, conclude
+from flowc.runtime.supervisor import Supervisor, choose_start_method
 
 # when the interpreter exits during a run, the run gets this long to stop (seconds)
 EXIT_STOP_S = 10.0
@@ -217,8 +218,13 @@ class _Run:
 
     def conclude(self, result: RunResult) -> None:
         try:
+            supervisor = self.supervisor
             self.result = conclude(
-                self.supervisor, result, quiet=self.quiet, stats_path=self.stats_path
+                result,
+                supervisor.plan,
+                supervisor.monitor,
+                quiet=self.quiet,
+                stats_path=self.stats_path,
             )
         except BaseException as exc:
             self.error = exc

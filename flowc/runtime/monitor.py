@@ -2,12 +2,12 @@
 busy and blocked fractions; keeps the time series for the HTML report.
 
 The monitor runs in the supervisor and only reads words the worker processes write anyway
-(their statistics rows and the rings' control words), so watching costs the data path nothing.
+(their statistics rows, through `flowc.runtime.stats.Statistics`, and what the rings hold,
+through `Ring`), so watching costs the data path nothing.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,14 +21,6 @@ SAMPLE_EVERY_S = 0.25
 MAX_POINTS = 1200
 # an output this full (fraction of its slots) counts as full: its writer is likely waiting
 FULL_FRACTION = 0.75
-
-_INT64 = struct.Struct("q")
-_FLOAT64 = struct.Struct("d")
-
-
-def _as_float(word: int) -> float:
-    """A float64 kept in an int64 word of the statistics rows."""
-    return _FLOAT64.unpack(_INT64.pack(word))[0]
 
 
 @dataclass(frozen=True)
@@ -92,32 +84,24 @@ class _Reading:
 class Monitor:
     """Takes a snapshot every SAMPLE_EVERY_S seconds, hands it to a view, keeps the series.
 
-    words:       the control segment as int64 words (statistics rows of every process)
-    row_offsets: (worker name, process index) -> the first word of that process's row
-    rings:       buffer name -> its Ring (for fill levels)
-    view:        anything with show(snapshot) and close(), or None
+    statistics: the run's statistics segment (every process's counters)
+    rings:      buffer name -> its Ring (for fill levels)
+    view:       anything with show(snapshot) and close(), or None
     """
 
     def __init__(
         self,
         plan: Plan,
-        words,
-        row_offsets: Mapping[tuple[str, int], int],
+        statistics: S.Statistics,
         rings: Mapping[str, Ring],
         view=None,
         call_times: bool = True,
     ):
         self.plan = plan
         self.call_times = call_times  # off, busy shares are not known (FLOWC_CALL_TIMES)
-        self.words = words
+        self.statistics = statistics
         self.rings = rings
         self.view = view
-        self.rows = {
-            w.name: [row_offsets[w.name, i] for i in range(w.processes)] for w in plan.workers
-        }
-        self.layouts = {
-            w.name: S.RowLayout(inputs=len(w.inputs), outputs=len(w.outputs)) for w in plan.workers
-        }
         self.writers = {
             b.name: [(w.name, w.outputs.index(b.name)) for w in plan.writers_of(b.name)]
             for b in plan.buffers
@@ -203,45 +187,31 @@ class Monitor:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def _read_worker(self, name: str, kind: str) -> _Reading:
-        words = self.words
-        layout = self.layouts[name]
-        reading = _Reading()
-        for r in self.rows[name]:
-            if kind == "observer":
-                reading.events_in += words[r + S.SEEN]
-            else:
-                reading.events_in += sum(
-                    words[r + layout.consumed_base + i] for i in range(layout.inputs)
-                )
-            reading.events_out += sum(
-                words[r + layout.written_base + j] for j in range(layout.outputs)
-            )
-            reading.errors += words[r + S.ERRORS]
-            reading.busy_s += _as_float(words[r + S.CALL_S])
-            reading.blocked_in_s += _as_float(words[r + S.BLOCKED_IN_S])
-            reading.running += words[r + S.STATE] == S.STATE_RUNNING
-        return reading
-
-    def _buffer_counts(self, name: str) -> tuple[int, int]:
-        """Events written to a buffer (drops included) and dropped, from its writers' rows."""
-        words = self.words
-        written = dropped = 0
-        for worker, j in self.writers[name]:
-            layout = self.layouts[worker]
-            for r in self.rows[worker]:
-                written += words[r + layout.written_base + j]
-                dropped += words[r + layout.dropped_base + j]
-        return written, dropped
+    def _read_worker(self, name: str, kind: str, written: list[int]) -> _Reading:
+        statistics = self.statistics
+        return _Reading(
+            events_in=statistics.count(name, S.SEEN)
+            if kind == "observer"
+            else sum(statistics.consumed(name)),
+            events_out=sum(written),
+            errors=statistics.count(name, S.ERRORS),
+            busy_s=statistics.seconds(name, S.CALL_S),
+            blocked_in_s=statistics.seconds(name, S.BLOCKED_IN_S),
+            running=statistics.states(name).count(S.STATE_RUNNING),
+        )
 
     def sample(self, elapsed: float, final: bool = False) -> Snapshot:
         interval = max(elapsed - self.last_elapsed, 1e-9)
+        # per worker, what each of its outputs was written and dropped (its writers' rows)
+        writes = {w.name: self.statistics.written(w.name) for w in self.plan.workers}
+        drops = {w.name: self.statistics.dropped(w.name) for w in self.plan.workers}
         buffers = []
         full = set()
         for b in self.plan.buffers:
             ring = self.rings[b.name]
             fill = ring.occupied()
-            written, dropped = self._buffer_counts(b.name)
+            written = sum(writes[w][j] for w, j in self.writers[b.name])
+            dropped = sum(drops[w][j] for w, j in self.writers[b.name])
             rate = (written - self.last_written.get(b.name, 0)) / interval
             self.last_written[b.name] = written
             consumed = not ring.layout.overwrites
@@ -250,7 +220,7 @@ class Monitor:
             buffers.append(BufferSnapshot(b.name, b.slots, fill, consumed, written, dropped, rate))
         workers = []
         for w in self.plan.workers:
-            now = self._read_worker(w.name, w.kind)
+            now = self._read_worker(w.name, w.kind, writes[w.name])
             before = self.last.get(w.name, _Reading())
             self.last[w.name] = now
             capacity = interval * w.processes
@@ -327,24 +297,17 @@ class Monitor:
     def _shortest_calls(self) -> dict[str, tuple[float | None, float | None]]:
         """Per worker, the shortest wall and CPU time one call of its code took (the middle of
         the lowest non-empty bin of the histograms; None without calls)."""
-        words = self.words
+        statistics = self.statistics
 
-        def lowest(rows, base: int) -> float | None:
-            return next(
-                (
-                    S.bin_seconds(b)
-                    for b in range(S.HIST_BINS)
-                    if any(words[r + base + b] for r in rows)
-                ),
-                None,
-            )
+        def lowest(histogram: list[int]) -> float | None:
+            return next((S.bin_seconds(b) for b, n in enumerate(histogram) if n), None)
 
         return {
-            name: (
-                lowest(rows, self.layouts[name].hist_base),
-                lowest(rows, self.layouts[name].cpu_hist_base),
+            w.name: (
+                lowest(statistics.histogram(w.name)),
+                lowest(statistics.histogram(w.name, cpu=True)),
             )
-            for name, rows in self.rows.items()
+            for w in self.plan.workers
         }
 
 

@@ -1,5 +1,7 @@
-"""The supervisor: sets up a run's shared memory, starts and watches the worker processes,
-stops them on signals, timeouts and failures, cleans up, and gathers the statistics.
+"""The supervisor: starts and watches a run's worker processes, stops them on signals,
+timeouts and failures (the stop/drain/kill policy), and tears the run down. What the run
+allocates in /dev/shm is `flowc.runtime.allocation`'s; its statistics document is
+`flowc.runtime.collect`'s.
 
 Start method: `start_method=`, else `FLOWC_START_METHOD`, else fork when the calling process
 runs a single Python thread (fork starts a worker in about a millisecond, spawn and forkserver
@@ -39,13 +41,10 @@ process's sentinel, so a death (even by SIGKILL) is seen at once.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import resource
 import signal
 import subprocess
 import sys
@@ -58,22 +57,13 @@ from flowc.callables import resolve
 from flowc.plan import Plan, WorkerPlan
 from flowc.runtime import janitor
 from flowc.runtime import stats as S
-from flowc.runtime.bottleneck import find_bottleneck
+from flowc.runtime.allocation import Allocation
 from flowc.runtime.calltimes import enabled_by as call_times_enabled_by
+from flowc.runtime.collect import collect, new_document, record_failure
 from flowc.runtime.janitor import process_start_time
 from flowc.runtime.monitor import Monitor
 from flowc.runtime.result import RunResult, WorkerFailure
-from flowc.runtime.ring import Ring, RingLayout
-from flowc.runtime.shm import (
-    SHM_DIR,
-    RunLock,
-    Segment,
-    SharedMemoryError,
-    create_semaphore,
-    remove_stale,
-    run_prefix,
-    unlink_semaphore,
-)
+from flowc.runtime.shm import SHM_DIR, SharedMemoryError, remove_stale, run_prefix
 from flowc.runtime.stopping import (
     DRAIN_TIMEOUT_S,
     OBSERVER_LAST_LOOK_S,
@@ -81,48 +71,12 @@ from flowc.runtime.stopping import (
     kept_stop_signals,
     stop_step,
 )
-from flowc.runtime.summary import format_summary
 from flowc.runtime.worker import ProcessSpec, worker_main
 
 START_METHODS = ("fork", "forkserver", "spawn")
 _WAIT_TICK_S = 0.5
 # a killed process is waited for at most this long (one stuck in the kernel is left to it)
 _JOIN_LIMIT_S = 5.0
-
-
-def conclude(
-    supervisor: Supervisor,
-    result: RunResult,
-    *,
-    quiet: bool = True,
-    stats_path: str | os.PathLike | None = None,
-) -> RunResult:
-    """Complete the result of a run that has ended: call_min_s, the timeline and the
-    bottleneck; report a failure and (unless quiet) the summary on stderr; write stats_path
-    (when it cannot be written: one line on stderr, and the exit is 1 if it was 0)."""
-    plan = supervisor.plan
-    if supervisor.monitor is not None:
-        supervisor.monitor.annotate(result.stats)
-        result = dataclasses.replace(result, timeline=supervisor.monitor.timeline())
-    bottleneck = find_bottleneck(_active_phase(result.stats), plan)
-    result.stats["bottleneck"] = bottleneck.to_json() if bottleneck else None
-    if result.failure is not None:
-        print(_failure_report(result.failure), file=sys.stderr)
-    if not quiet:
-        print(format_summary(result.stats), file=sys.stderr)
-    if stats_path is not None:
-        try:
-            with open(stats_path, "w", encoding="utf-8") as out:
-                json.dump(result.stats, out, indent=2)
-                out.write("\n")
-        except OSError as exc:  # the run's own outcome stays as reported; the exit says 1 at least
-            print(
-                f"flowc: error: cannot write the statistics to {stats_path}: "
-                f"{exc.strerror or exc}",
-                file=sys.stderr,
-            )
-            result = dataclasses.replace(result, exit=result.exit or 1)
-    return result
 
 
 def choose_start_method(requested: str | None) -> str:
@@ -143,25 +97,6 @@ def _preload_in_forkserver() -> None:
     preload = list(getattr(forkserver._forkserver, "_preload_modules", ["__main__"]))
     if "flowc.runtime.worker" not in preload:
         forkserver.set_forkserver_preload([*preload, "flowc.runtime.worker"])
-
-
-def _active_phase(stats: dict) -> dict:
-    """The statistics with each importer's time paused taken out of its wall time: a paused
-    importer was neither busy nor blocked."""
-    workers = {
-        name: {**w, "wall_s": max(0.0, w.get("wall_s", 0.0) - w["paused_s"])}
-        if w.get("paused_s")
-        else w
-        for name, w in stats.get("workers", {}).items()
-    }
-    return {**stats, "workers": workers}
-
-
-def _failure_report(failure: WorkerFailure) -> str:
-    text = f"flowc: {failure}"
-    if failure.traceback:
-        text += "\n" + failure.traceback.rstrip()
-    return text
 
 
 @contextlib.contextmanager
@@ -221,8 +156,6 @@ class _Child:
     index: int
     process: multiprocessing.process.BaseProcess
     conn: multiprocessing.connection.Connection
-    row_offset: int
-    row: S.RowLayout
     attached: bool = False
     exited: bool = False
     failure: tuple[str, str] | None = None  # (message, traceback) the child sent
@@ -233,7 +166,7 @@ class _Child:
 
 
 class Supervisor:
-    """Owns one run: its shared memory, semaphores, processes and janitor."""
+    """Owns one run: its allocation (shared memory, semaphores), processes and janitor."""
 
     def __init__(
         self,
@@ -254,13 +187,8 @@ class Supervisor:
         # whether workers keep the times of their calls (FLOWC_CALL_TIMES)
         self.call_times = call_times_enabled_by(os.environ)
         self.prefix = run_prefix()
-        self.segments: list[Segment] = []
-        self.semaphore_names: list[str] = []
-        self.semaphores: list = []
-        self.run_lock: RunLock | None = None  # held while the run has names in /dev/shm
-        self.unlinked = False
+        self.allocation = Allocation(plan, self.prefix)
         self.children: list[_Child] = []
-        self.rings: dict[str, Ring] = {}
         self.failure: WorkerFailure | None = None
         self.stopped = "completed"
         self.stop_requested = False
@@ -275,9 +203,8 @@ class Supervisor:
         self.observers_deadline: float | None = None
         self.observers_finishing = False  # observers in finish() got their own deadline
         self.janitor: subprocess.Popen | None = None
-        # control from other threads (flowc.runtime.handle): guards the control block's mapping
+        # control from other threads (flowc.runtime.handle): guards the statistics' mapping
         self.lock = threading.Lock()
-        self.control_words = None
         self.started: float | None = None
         self.stop_asked = 0  # 1: drain (as a first Ctrl-C), 2: stop at once (as a second)
         self.paused = False
@@ -334,9 +261,8 @@ class Supervisor:
             self.stopped = "failed"
             return self._result(started, collect=False)
         self._start_janitor()
-        self.run_lock = RunLock(self.prefix)
         try:
-            self._create_shared_memory()
+            self.allocation.create()
         except SharedMemoryError as exc:
             self.failure = WorkerFailure("", 0, str(exc))
             self.stopped = "failed"
@@ -344,7 +270,7 @@ class Supervisor:
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_write, False)
         try:
-            self._start_processes(self.wake_read, self.wake_write, self.run_lock.fd)
+            self._start_processes(self.wake_read, self.wake_write, self.allocation.run_lock.fd)
         except _StartFailed as failed:
             self.failure = WorkerFailure(
                 failed.worker,
@@ -371,9 +297,9 @@ class Supervisor:
             for child in ended:
                 janitor.kill(janitor.group(child.process.pid, child.started_ticks))
             janitor.kill(janitor.marked(self.prefix))
-        self._unlink_all()
+        self.allocation.unlink()
         with self.lock:
-            self._close()
+            self.allocation.close()
         fds = (self.wake_read, self.wake_write)
         self.wake_read = self.wake_write = -1
         for fd in fds:
@@ -391,9 +317,9 @@ class Supervisor:
     def set_paused(self, paused: bool) -> None:
         """Importers wait before their next event while paused; from any thread."""
         with self.lock:
-            if self.control_words is None:
+            if self.allocation.statistics is None:
                 return
-            self.control_words[S.PAUSE] = int(paused)
+            self.allocation.statistics.set_paused(paused)
             self.paused = paused
 
     def live_stats(self) -> dict | None:
@@ -402,9 +328,15 @@ class Supervisor:
         The counters are read one after another while the workers go on, so they balance
         exactly only once the graph is still (paused and drained)."""
         with self.lock:
-            if self.control_words is None or self.finished:
+            if self.allocation.statistics is None or self.finished:
                 return None
-            document = self._document(self.started, None, self.stopped if self.stopping else None)
+            document = new_document(
+                self.plan,
+                self.started,
+                None,
+                self.stopped if self.stopping else None,
+                self.start_method,
+            )
             document["paused"] = self.paused
             self._collect(document)
             return document
@@ -490,80 +422,6 @@ class Supervisor:
             janitor.kill()
             janitor.wait()
 
-    def _create_shared_memory(self) -> None:
-        plan = self.plan
-        prefix = self.prefix
-        processes = {w.name: w.processes for w in plan.workers}
-        for k, buffer in enumerate(plan.buffers):
-            consumers = tuple(w.name for w in plan.consumers_of(buffer.name))
-            layout = RingLayout(
-                name=buffer.name,
-                path=f"{SHM_DIR}/{prefix}_b{k}",
-                dtype=buffer.dtype,
-                length=buffer.length,
-                slots=buffer.slots,
-                overflow=buffer.overflow,
-                consumers=consumers,
-                consumer_processes=tuple(processes[w] for w in consumers),
-                writer_processes=sum(w.processes for w in plan.writers_of(buffer.name)),
-                lock_name=f"/{prefix}_l{k}",
-                free_names=(),
-                observed=bool(plan.observers_of(buffer.name)),
-            )
-            if consumers:
-                names = (f"/{prefix}_f{k}",)
-                layout = dataclasses.replace(
-                    layout, free_names=names, ordered=layout.can_be_ordered
-                )
-            what = (
-                f"buffer `{buffer.name}` ({buffer.slots} slots of {buffer.slot_bytes} bytes; "
-                f"the whole plan needs {plan.shm_bytes} bytes)"
-            )
-            segment = Segment.create(layout.path, layout.size, what)
-            self.segments.append(segment)
-            lock = self._semaphore(layout.lock_name, 1)
-            # shared: counts the free slots; ordered: the writer's doorbell
-            free_count = 0 if layout.ordered else buffer.slots
-            frees = [self._semaphore(name, free_count) for name in layout.free_names]
-            ring = Ring(layout, segment, lock, frees)
-            ring.initialize()
-            self.rings[buffer.name] = ring
-        self.ready_names = {}
-        for k, worker in enumerate(plan.workers):
-            if not worker.inputs:
-                continue
-            name = f"/{prefix}_r{k}"
-            # inputs nobody writes are closed from the start: wake each process once for each
-            wake = sum(
-                worker.processes
-                for b in worker.inputs
-                if self.rings[b].layout.writer_processes == 0
-            )
-            self._semaphore(name, wake)
-            self.ready_names[worker.name] = name
-
-        self.row_layouts = {
-            w.name: S.RowLayout(inputs=len(w.inputs), outputs=len(w.outputs)) for w in plan.workers
-        }
-        offset = S.GLOBAL_WORDS
-        self.row_offsets: dict[tuple[str, int], int] = {}
-        for worker in plan.workers:
-            for index in range(worker.processes):
-                self.row_offsets[worker.name, index] = offset
-                offset += self.row_layouts[worker.name].words
-        self.control_size = offset * 8
-        self.control = Segment.create(
-            f"{SHM_DIR}/{prefix}_ctl", self.control_size, "the run's statistics"
-        )
-        self.segments.append(self.control)
-        self.control_words = memoryview(self.control.mapping).cast("q")
-
-    def _semaphore(self, name: str, value: int):
-        semaphore = create_semaphore(name, value)
-        self.semaphore_names.append(name)
-        self.semaphores.append(semaphore)
-        return semaphore
-
     def _take_signals(self) -> None:
         """Follow the stop signals from now on: the count `flowc run` keeps for its whole life
         (signals before this run started included), else, in the main thread, handlers of our
@@ -602,12 +460,13 @@ class Supervisor:
         if self.janitor is not None and self.janitor.stdin is not None:
             inherited += (self.janitor.stdin.fileno(),)
         _start_helpers(self.start_method)
+        allocation = self.allocation
         for worker in plan.workers:
             touched = dict.fromkeys(worker.inputs + worker.outputs + worker.observes)
-            rings = {b: self.rings[b].layout for b in touched}
+            rings = {b: allocation.rings[b].layout for b in touched}
             ready_names = {
                 w: n
-                for w, n in self.ready_names.items()
+                for w, n in allocation.ready_names.items()
                 if w == worker.name or any(w in rings[b].consumers for b in worker.outputs)
             }
             functions = {}
@@ -620,10 +479,10 @@ class Supervisor:
                     index=index,
                     rings=rings,
                     ready_names=ready_names,
-                    control_path=self.control.path,
-                    control_size=self.control_size,
-                    row_offset=self.row_offsets[worker.name, index],
-                    row=self.row_layouts[worker.name],
+                    control_path=allocation.control.path,
+                    control_size=allocation.layout.size,
+                    row_offset=allocation.layout.offset(worker.name, index),
+                    row=allocation.layout.rows[worker.name],
                     supervisor_pid=os.getpid(),
                     functions=functions,
                     inherited_fds=inherited if self.start_method == "fork" else (),
@@ -637,14 +496,7 @@ class Supervisor:
                     args=(spec, send),
                     name=f"flowc:{worker.name}:{index}",
                 )
-                child = _Child(
-                    worker,
-                    index,
-                    process,
-                    receive,
-                    self.row_offsets[worker.name, index],
-                    self.row_layouts[worker.name],
-                )
+                child = _Child(worker, index, process, receive)
                 self.children.append(child)
                 try:
                     with _stop_signals_blocked():
@@ -668,9 +520,8 @@ class Supervisor:
         by_sentinel = {c.process.sentinel: c for c in self.children}
         self.monitor = Monitor(
             self.plan,
-            self.control_words,
-            self.row_offsets,
-            self.rings,
+            self.allocation.statistics,
+            self.allocation.rings,
             self.view,
             call_times=self.call_times,
         )
@@ -702,8 +553,8 @@ class Supervisor:
                     self._exited(child)
             self._handle_signals()
             self.monitor.tick(time.perf_counter() - started)
-            if not self.unlinked and all(c.attached or c.exited for c in self.children):
-                self._unlink_all()
+            if not self.allocation.unlinked and all(c.attached or c.exited for c in self.children):
+                self.allocation.unlink()
 
     def _combine(self) -> None:
         """Hand what `finish()` returned in each process of a class worker with `combine`, in
@@ -750,7 +601,7 @@ class Supervisor:
         if not child.conn.closed:
             child.conn.close()
         code = child.process.exitcode
-        state = self.control_words[child.row_offset + S.STATE]
+        state = self.allocation.statistics.states(child.worker.name)[child.index]
         if (code == 0 and state == S.STATE_FINISHED) or child.let_go:
             return
         if self.killed or self.failure is not None:
@@ -822,7 +673,7 @@ class Supervisor:
         if self.drain_deadline is None:
             self.drain_deadline = time.perf_counter() + self.drain_timeout
         self.stop_requested = True
-        self.control_words[S.STOP] = 1
+        self.allocation.statistics.stop()
         for child in self.children:
             if child.worker.kind == "importer" and child.attached and not child.exited:
                 self._signal_stop(child)
@@ -850,7 +701,7 @@ class Supervisor:
 
     def _terminate_all(self) -> None:
         """Stop every worker process at once (workers leave SIGTERM to the supervisor)."""
-        self.control_words[S.STOP] = 1
+        self.allocation.statistics.stop()
         self._kill_all()
 
     def _kill_all(self) -> None:
@@ -870,140 +721,19 @@ class Supervisor:
                 if not child.conn.closed:
                     child.conn.close()
 
-    def _unlink_all(self) -> None:
-        for segment in self.segments:
-            segment.unlink()
-        for name in self.semaphore_names:
-            unlink_semaphore(name)
-        if self.run_lock is not None:
-            self.run_lock.release()
-        self.unlinked = True
-
-    def _close(self) -> None:
-        """Unmap what can be unmapped now; numpy views still alive keep theirs until collected."""
-        for ring in self.rings.values():
-            ring.release_views()
-        self.rings.clear()
-        if self.control_words is not None:
-            self.control_words.release()
-            self.control_words = None
-        for segment in self.segments:
-            try:
-                segment.mapping.close()
-            except BufferError:
-                pass
-
     # --- the result --------------------------------------------------------------------------
 
     def _result(self, started: float, collect: bool) -> RunResult:
         exit_code = {"completed": 0, "timeout": 0, "interrupted": 130, "failed": 1}[self.stopped]
-        document = self._document(started, exit_code, self.stopped)
+        document = new_document(self.plan, started, exit_code, self.stopped, self.start_method)
         if collect:
             self._kill_all()
             self._collect(document)
         if self.failure is not None:
-            f = self.failure
-            document["failure"] = {
-                "worker": f.worker,
-                "process": f.process,
-                "message": f.message,
-                "traceback": f.traceback,
-            }
+            record_failure(document, self.failure)
         ok = self.failure is None and not (self.killed and self.stopped == "interrupted")
         return RunResult(ok=ok, exit=exit_code, stats=document, failure=self.failure)
 
-    def _document(self, started: float, exit_code: int | None, stopped: str | None) -> dict:
-        return {
-            "pipeline": self.plan.name,
-            "elapsed": time.perf_counter() - started,
-            "exit": exit_code,
-            "stopped": stopped,
-            "buffers": {},
-            "workers": {},
-            "failure": None,
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "start_method": self.start_method,
-        }
-
     def _collect(self, document: dict) -> None:
-        plan = self.plan
-        words = self.control_words
-        floats = words.cast("B").cast("d")
-        rows = {}
-        for child in self.children:
-            rows.setdefault(child.worker.name, []).append(child)
-        buffers = {
-            b.name: {"written": 0, "dropped": 0, "consumed": {}, "left": {}} for b in plan.buffers
-        }
-        workers = {}
-        peak = document["peak_rss_bytes"]
-        for worker in plan.workers:
-            layout = self.row_layouts[worker.name]
-            children = rows.get(worker.name, [])
-
-            def total(word: int, children=children) -> int:
-                return sum(words[c.row_offset + word] for c in children)
-
-            def seconds(word: int, children=children) -> float:
-                return sum(floats[c.row_offset + word] for c in children)
-
-            def longest(word: int, children=children) -> float:
-                return max((floats[c.row_offset + word] for c in children), default=0.0)
-
-            consumed = [total(layout.consumed_base + i) for i in range(len(worker.inputs))]
-            written = [total(layout.written_base + j) for j in range(len(worker.outputs))]
-            dropped = [total(layout.dropped_base + j) for j in range(len(worker.outputs))]
-            for i, b in enumerate(worker.inputs):
-                buffers[b]["consumed"][worker.name] = consumed[i]
-            for j, b in enumerate(worker.outputs):
-                buffers[b]["written"] += written[j]
-                buffers[b]["dropped"] += dropped[j]
-            hist = [total(layout.hist_base + k) for k in range(S.HIST_BINS)]
-            cpu_hist = [total(layout.cpu_hist_base + k) for k in range(S.HIST_BINS)]
-            calls = total(S.CALLS)
-            worker_peak = max((words[c.row_offset + S.PEAK_RSS] for c in children), default=0)
-            peak = max(peak, worker_peak)
-            entry = {
-                "kind": worker.kind,
-                "processes": worker.processes,
-                "events_in": sum(consumed),
-                "events_out": sum(written),
-                "errors": total(S.ERRORS),
-                "wall_s": seconds(S.WALL_S),
-                "cpu_s": seconds(S.CPU_S),
-                "blocked_in_s": seconds(S.BLOCKED_IN_S),
-                "blocked_out_s": seconds(S.BLOCKED_OUT_S),
-                **S.call_times_entry(
-                    calls,
-                    (seconds(S.CALL_S), hist, longest(S.CALL_MAX_S)),
-                    (seconds(S.CPU_CALL_S), cpu_hist, longest(S.CPU_CALL_MAX_S)),
-                    # a batch worker's events: those it took, or an importer's it wrote
-                    events=(sum(consumed) or sum(written)) if worker.batch else None,
-                ),
-                "peak_rss_bytes": worker_peak,
-            }
-            if worker.kind == "observer":
-                entry["seen"] = total(S.SEEN)
-                entry["skipped"] = total(S.SKIPPED)
-                if any(c.let_go for c in children):  # what came after its last look: skipped
-                    published = sum(self.rings[b].published() for b in worker.observes)
-                    entry["skipped"] = max(entry["skipped"], published - entry["seen"])
-                entry["events_in"] = entry["seen"]
-            paused = seconds(S.PAUSED_S)
-            if paused:  # only a run paused through its handle has it (the Ray backend cannot)
-                entry["paused_s"] = paused
-            if worker.kind == "filter":
-                entry["accepted"] = total(S.ACCEPTED)
-                entry["discarded"] = total(S.DISCARDED)
-                entry["per_output"] = dict(zip(worker.outputs, written, strict=True))
-            workers[worker.name] = entry
-        for name, ring in self.rings.items():
-            layout = ring.layout
-            if layout.overwrites:
-                buffers[name]["dropped"] += max(0, ring.published() - layout.slots)
-            for index, consumer in enumerate(layout.consumers):
-                buffers[name]["left"][consumer] = ring.left(index)
-        floats.release()
-        document["buffers"] = buffers
-        document["workers"] = workers
-        document["peak_rss_bytes"] = peak
+        let_go = {c.worker.name for c in self.children if c.let_go}
+        collect(document, self.plan, self.allocation.statistics, self.allocation.rings, let_go)

@@ -3,7 +3,6 @@ and a time series that stays bounded over a long run."""
 
 from __future__ import annotations
 
-import struct
 from types import SimpleNamespace
 
 import observe_workers
@@ -22,25 +21,17 @@ exporter keep = take() raw
 """
 
 
-def float_word(value: float) -> int:
-    return struct.unpack("q", struct.pack("d", value))[0]
-
-
 class Counters:
-    """A plan's statistics rows and ring words as plain lists, set by hand."""
+    """A plan's statistics rows and ring words over plain memory, set by hand."""
 
     def __init__(self):
         self.plan = flowc.compile_source(
             SOURCE, functions={"count": observe_workers.count, "take": observe_workers.take}
         )
-        self.offsets = {}
-        offset = S.GLOBAL_WORDS
-        self.layouts = {}
-        for w in self.plan.workers:
-            self.layouts[w.name] = S.RowLayout(len(w.inputs), len(w.outputs))
-            self.offsets[w.name, 0] = offset
-            offset += self.layouts[w.name].words
-        self.words = [0] * offset
+        self.layout = S.SegmentLayout.of(self.plan.workers)
+        self.statistics = S.Statistics(
+            memoryview(bytearray(self.layout.size)).cast("q"), self.layout
+        )
         layout = RingLayout(
             name="raw",
             path="",
@@ -62,12 +53,14 @@ class Counters:
         self.fifo = layout.fifo_base(0)
 
     def set(self, written, consumed, released, src_busy, keep_busy, keep_blocked_in):
-        src, keep = self.offsets["src", 0], self.offsets["keep", 0]
-        self.words[src + self.layouts["src"].written_base] = written
-        self.words[src + S.CALL_S] = float_word(src_busy)
-        self.words[keep + self.layouts["keep"].consumed_base] = consumed
-        self.words[keep + S.CALL_S] = float_word(keep_busy)
-        self.words[keep + S.BLOCKED_IN_S] = float_word(keep_blocked_in)
+        # as the processes write their rows (flowc.runtime.worker)
+        words, floats = self.statistics.words, self.statistics.floats
+        src, keep = self.layout.offset("src", 0), self.layout.offset("keep", 0)
+        words[src + self.layout.rows["src"].written_base] = written
+        floats[src + S.CALL_S] = src_busy
+        words[keep + self.layout.rows["keep"].consumed_base] = consumed
+        floats[keep + S.CALL_S] = keep_busy
+        floats[keep + S.BLOCKED_IN_S] = keep_blocked_in
         self.ring_words[self.fifo + TAIL] = written
         self.ring_words[self.fifo + RELEASED] = released
         self.ring_words[PUBLISHED] = written
@@ -75,7 +68,7 @@ class Counters:
 
 def test_rates_shares_and_fill_over_one_interval():
     counters = Counters()
-    monitor = M.Monitor(counters.plan, counters.words, counters.offsets, counters.rings)
+    monitor = M.Monitor(counters.plan, counters.statistics, counters.rings)
     counters.set(written=0, consumed=0, released=0, src_busy=0, keep_busy=0, keep_blocked_in=0)
     monitor.sample(0.0)
     counters.set(
@@ -95,7 +88,7 @@ def test_rates_shares_and_fill_over_one_interval():
 def test_the_series_stays_bounded_and_keeps_the_last_point(monkeypatch):
     monkeypatch.setattr(M, "MAX_POINTS", 16)
     counters = Counters()
-    monitor = M.Monitor(counters.plan, counters.words, counters.offsets, counters.rings)
+    monitor = M.Monitor(counters.plan, counters.statistics, counters.rings)
     for k in range(200):
         counters.set(k, k, k, 0.0, 0.0, 0.0)
         monitor.tick(k * M.SAMPLE_EVERY_S)
