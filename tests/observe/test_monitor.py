@@ -1,5 +1,6 @@
 """The monitor's arithmetic on hand-set counters: rates, busy and waiting shares, fill levels,
-and a time series that stays bounded over a long run."""
+and a time series that stays bounded over a long run; and the statistics of a worker with
+several processes, read from their rows and summed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import observe_workers
 import flowc
 from flowc.runtime import monitor as M
 from flowc.runtime import stats as S
+from flowc.runtime.collect import collect, new_document
 from flowc.runtime.ring import PUBLISHED, RELEASED, TAIL, Ring, RingLayout
 
 SOURCE = """
@@ -24,9 +26,10 @@ exporter keep = take() raw
 class Counters:
     """A plan's statistics rows and ring words over plain memory, set by hand."""
 
-    def __init__(self):
+    def __init__(self, keep_processes: int = 1):
         self.plan = flowc.compile_source(
-            SOURCE, functions={"count": observe_workers.count, "take": observe_workers.take}
+            SOURCE.replace("take() raw", f"take() raw processes={keep_processes}"),
+            functions={"count": observe_workers.count, "take": observe_workers.take},
         )
         self.layout = S.SegmentLayout.of(self.plan.workers)
         self.statistics = S.Statistics(
@@ -40,11 +43,11 @@ class Counters:
             slots=8,
             overflow="block",
             consumers=("keep",),
-            consumer_processes=(1,),
+            consumer_processes=(keep_processes,),
             writer_processes=1,
             lock_name="",
             free_names=(),
-            ordered=True,
+            ordered=keep_processes == 1,
         )
         # a real ring over plain memory: the monitor reads it as it reads shared memory
         ring = Ring(layout, SimpleNamespace(mapping=bytearray(layout.size)), None, ())
@@ -104,3 +107,53 @@ def test_the_series_stays_bounded_and_keeps_the_last_point(monkeypatch):
     assert all(
         len(v) == len(times) for v in series["workers"]["keep"].values() if isinstance(v, list)
     )
+
+
+def test_a_workers_statistics_sum_its_processes_rows():
+    counters = Counters(keep_processes=2)
+    statistics, layout = counters.statistics, counters.layout
+    words, floats = statistics.words, statistics.floats
+    row = layout.rows["keep"]
+    # per process: events taken, call seconds, longest call, peak memory, state
+    processes = (
+        (30, 0.25, 0.01, 5 << 20, S.STATE_RUNNING),
+        (12, 0.5, 0.02, 7 << 20, S.STATE_FINISHED),
+    )
+    for index, (events, seconds, longest, rss, state) in enumerate(processes):
+        start = layout.offset("keep", index)
+        words[start + row.consumed_base] = events
+        words[start + S.CALLS] = events
+        words[start + row.hist_base + S.histogram_bin(seconds / events)] = events
+        floats[start + S.CALL_S] = seconds
+        floats[start + S.CALL_MAX_S] = longest
+        words[start + S.PEAK_RSS] = rss
+        words[start + S.STATE] = state
+    words[layout.offset("src", 0) + layout.rows["src"].written_base] = 42
+    assert layout.offset("keep", 1) == layout.offset("keep", 0) + row.words
+    assert statistics.consumed("keep") == [42]
+    assert statistics.count("keep", S.CALLS) == 42
+    assert statistics.seconds("keep", S.CALL_S) == 0.75
+    assert statistics.longest("keep", S.CALL_MAX_S) == 0.02
+    assert statistics.peak_rss("keep") == 7 << 20
+    assert statistics.states("keep") == [S.STATE_RUNNING, S.STATE_FINISHED]
+    assert sum(statistics.histogram("keep")) == 42 and not any(statistics.histogram("keep", True))
+
+    document = new_document(counters.plan, 0.0, None, None, "fork")
+    collect(document, counters.plan, statistics, counters.rings)
+    keep = document["workers"]["keep"]
+    assert (keep["processes"], keep["events_in"], keep["calls"]) == (2, 42, 42)
+    assert (keep["call_s"], keep["call_max_s"]) == (0.75, 0.02)
+    # the median call is in the bin of the process with more calls (0.25 s / 30)
+    assert keep["call_median_s"] == S.bin_seconds(S.histogram_bin(0.25 / 30))
+    assert keep["peak_rss_bytes"] == 7 << 20
+    assert document["buffers"]["raw"]["written"] == 42
+    assert document["buffers"]["raw"]["consumed"] == {"keep": 42}
+
+
+def test_the_global_flags_are_the_words_every_process_reads():
+    statistics = Counters().statistics
+    statistics.set_paused(True)
+    assert (statistics.words[S.PAUSE], statistics.words[S.STOP]) == (1, 0)
+    statistics.set_paused(False)
+    statistics.stop()
+    assert (statistics.words[S.PAUSE], statistics.words[S.STOP]) == (0, 1)
