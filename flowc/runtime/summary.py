@@ -154,6 +154,9 @@ def _worker_table(workers: dict) -> list[str]:
             f"{SAMPLE_EVERY} is timed, at random, and the times are estimates (median and min "
             "from bins 9% wide)"
         )
+    elif any(w.get("events_in") or w.get("events_out") for w in workers.values()):
+        # the processes that were stopped at once took the times they gathered with them
+        note = "time per event: not measured, the run ended before the workers handed them over"
     else:
         note = "time per event: no worker's code was called"
     lines += textwrap.wrap(note, width=width, break_long_words=False)

@@ -206,3 +206,29 @@ def test_the_stats_file_and_the_printed_summary_agree(flow_folder):
     else:
         assert f"bottleneck: `{bottleneck['worker']}`" in summary
     assert stats["buffers"]["kept"]["written"] == 15
+
+
+def test_a_run_that_fails_at_once_does_not_claim_no_code_was_called():
+    """A worker failing on its sixth event ends the run before the others hand over their
+    call times: the summary says they were not measured, not that nothing was called."""
+    source = """
+pipeline failing
+type XY = {x: f8, y: f8}
+buffer raw : XY slots=8
+importer src  = count(n=50) -> raw
+exporter keep = fail_at(at=5) raw
+"""
+    plan = flowc.compile_source(source, functions={**FUNCTIONS, "fail_at": fail_sink})
+    with pytest.raises(flowc.RunError) as failed:
+        plan.run(timeout=60)
+    result = failed.value.result
+    summary = format_summary(result.stats)
+    assert result.stats["workers"]["keep"]["events_in"] >= 6
+    assert "no worker's code was called" not in summary
+    if not any(w.get("calls") for w in result.stats["workers"].values()):
+        assert "time per event: not measured, the run ended before" in summary
+
+
+def fail_sink(data, at):
+    if data["x"][0] == at:
+        raise ValueError(f"bad event {at}")
