@@ -52,7 +52,7 @@ import numpy as np
 
 from flowc.errors import FlowcError
 from flowc.runtime.shm import Segment
-from flowc.types import META_DTYPE
+from flowc.types import META_COUNTER, META_DEADTIME, META_DTYPE, META_TIMESTAMP, META_WORDS
 
 CLOSED, WRITERS_ALIVE, PUBLISHED, LAST_SLOT, FREE_HEAD, NEXT_OVERWRITE, FREE_TAIL = range(7)
 HEADER_WORDS = 8
@@ -536,10 +536,10 @@ class OutputPort:
             return
         words, floats = self.ring.meta_words, self.ring.meta_floats
         for slot in self.run_slots:
-            at = slot * 3
-            words[at] = counter
-            floats[at + 1] = timestamp
-            floats[at + 2] = deadtime
+            at = slot * META_WORDS
+            words[at + META_COUNTER] = counter
+            floats[at + META_TIMESTAMP] = timestamp
+            floats[at + META_DEADTIME] = deadtime
             counter += 1
             deadtime = 0.0
 
@@ -1088,4 +1088,3 @@ def _push_free(words, lock, free_base: int, ring_slots: int, slots) -> None:
         tail += 1
     words[FREE_TAIL] = tail
     lock.release()
-
