@@ -12,7 +12,13 @@ from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flowc.diagnostics import Diagnostic, FlowError, error, has_errors, sort_diagnostics
+from flowc.diagnostics import (
+    Diagnostic,
+    FlowError,
+    has_errors,
+    read_utf8_source,
+    sort_diagnostics,
+)
 from flowc.params import ParamsFile, read_params
 from flowc.plan import Plan
 from flowc.sema.checks import run_checks
@@ -21,8 +27,6 @@ from flowc.sema.resolve import resolve_module
 from flowc.sema.values import overrides_from_api, overrides_from_set
 from flowc.source import SourceFile
 from flowc.syntax import parse
-
-UTF8_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -43,26 +47,7 @@ class CheckResult:
 
 def read_source(path) -> SourceFile:
     """The text of a .flow file; bytes that are not UTF-8 are an E001 at the first bad one."""
-    name = os.fspath(path)
-    with open(name, "rb") as f:
-        data = f.read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        readable = data.decode("utf-8", errors="replace")
-        source = SourceFile(name, readable.removeprefix(UTF8_BOM))
-        offset = len(data[: exc.start].decode("utf-8").removeprefix(UTF8_BOM))
-        raise FlowError(
-            [
-                error(
-                    "E001",
-                    f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot start a character here",
-                    source.span(offset, offset + 1),
-                    help="save the file as UTF-8",
-                )
-            ]
-        ) from None
-    return SourceFile(name, text.removeprefix(UTF8_BOM))
+    return read_utf8_source(path, what="the file", hint="save the file as UTF-8")
 
 
 def check_source(

@@ -9,12 +9,13 @@ as the JSON document of SPEC section 5.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from flowc.errors import FlowcError
-from flowc.source import Span
+from flowc.source import SourceFile, Span
 
 
 class Severity(StrEnum):
@@ -80,6 +81,30 @@ def error(code: str, message: str, span: Span, **kw) -> Diagnostic:
 
 def warning(code: str, message: str, span: Span, **kw) -> Diagnostic:
     return Diagnostic(code, Severity.WARNING, message, span, **_tuples(kw))
+
+
+UTF8_BOM = "\ufeff"
+
+
+def read_utf8_source(path, *, what: str, hint: str) -> SourceFile:
+    """The text of a file (a leading byte-order mark dropped); FlowError E001 at the first
+    byte that is not UTF-8, saying "`what` is not UTF-8 text" with `hint` as its help."""
+    name = os.fspath(path)
+    with open(name, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        readable = data.decode("utf-8", errors="replace")
+        source = SourceFile(name, readable.removeprefix(UTF8_BOM))
+        offset = len(data[: exc.start].decode("utf-8").removeprefix(UTF8_BOM))
+        message = (
+            f"{what} is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot start a character here"
+        )
+        raise FlowError(
+            [error("E001", message, source.span(offset, offset + 1), help=hint)]
+        ) from None
+    return SourceFile(name, text.removeprefix(UTF8_BOM))
 
 
 def _tuples(kw: dict) -> dict:

@@ -9,12 +9,11 @@ points into it. Which key is a const and which table a worker is decided by the 
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 
-from flowc.diagnostics import FlowError, error
+from flowc.diagnostics import FlowError, error, read_utf8_source
 from flowc.source import SourceFile, Span
 
 
@@ -44,25 +43,8 @@ class ParamsFile:
 def read_params(path) -> ParamsFile:
     """The entries of a TOML parameters file; FlowError (E001) for bad TOML, OSError when the
     file cannot be read."""
-    name = os.fspath(path)
-    with open(name, "rb") as f:
-        data = f.read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        source = SourceFile(name, data.decode("utf-8", errors="replace"))
-        offset = len(data[: exc.start].decode("utf-8"))
-        raise FlowError(
-            [
-                error(
-                    "E001",
-                    "the parameters file is not UTF-8 text",
-                    source.span(offset, offset + 1),
-                    help="TOML files are UTF-8",
-                )
-            ]
-        ) from None
-    return parse_params(SourceFile(name, text.removeprefix("\ufeff")))
+    source = read_utf8_source(path, what="the parameters file", hint="TOML files are UTF-8")
+    return parse_params(source)
 
 
 def parse_params(source: SourceFile) -> ParamsFile:
