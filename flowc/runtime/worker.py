@@ -40,6 +40,7 @@ from flowc.runtime.ring import (
 )
 from flowc.runtime.shm import Segment, open_semaphore
 from flowc.runtime.stopping import STOP_SIGNALS
+from flowc.types import META_COUNTER, META_DEADTIME, META_TIMESTAMP, META_WORDS
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -370,6 +371,13 @@ class WorkerProcess:
         claim, publish, fill = out.claim, out.publish, out.fill
         skip_errors, counters = self.skip_errors, self.counters
         in_user_code = _in_user_code
+        # the metadata record's words (flowc.types), as locals of the loop
+        record, counter_at, stamp_at, deadtime_at = (
+            META_WORDS,
+            META_COUNTER,
+            META_TIMESTAMP,
+            META_DEADTIME,
+        )
         while not stop[0]:
             if pause[0]:
                 paused_s += self.sit_out_pause()
@@ -403,10 +411,10 @@ class WorkerProcess:
                 counters[S.ERRORS] += 1
                 counter += 1
                 continue
-            at = slot * 3
-            meta_words[at] = counter
-            meta_floats[at + 1] = now()
-            meta_floats[at + 2] = out.blocked_s + paused_s
+            at = slot * record
+            meta_words[at + counter_at] = counter
+            meta_floats[at + stamp_at] = now()
+            meta_floats[at + deadtime_at] = out.blocked_s + paused_s
             publish(slot)
             paused_s = 0.0
             counter += 1
@@ -536,7 +544,9 @@ class WorkerProcess:
                 handle(i, slot)
             except Exception as exc:
                 if not skip_errors:
-                    self.mark_failed_event(exc, i, self.rings[self.plan.inputs[i]].meta[slot : slot + 1])
+                    self.mark_failed_event(
+                        exc, i, self.rings[self.plan.inputs[i]].meta[slot : slot + 1]
+                    )
                     raise
                 counters[S.ERRORS] += 1
             if not countdown:
@@ -559,7 +569,7 @@ class WorkerProcess:
         except AttributeError:  # an exception type that takes no attributes
             pass
 
-    def _copier(self):
+    def copier(self):
         """copy(i, slot, j): copy input i's event in `slot` unchanged to output j."""
         inputs = [(port.data_slots, port.meta_slots) for port in self.inputs]
         outputs = [
@@ -585,7 +595,7 @@ class WorkerProcess:
         in_meta = [port.meta_slots for port in self.inputs]
         outputs = self.outputs
         count = len(outputs)
-        copy = self._copier()
+        copy = self.copier()
         # (input, output) pairs of one type and length: a result that is the input view itself
         # is copied as bytes, which is faster than numpy's assignment
         same = {
@@ -685,7 +695,7 @@ class WorkerProcess:
         in_views = self.in_views
         names = [port.name for port in self.inputs]
         count = len(self.outputs)
-        copy = self._copier()
+        copy = self.copier()
         counters = self.counters
         name = self.plan.name
         everywhere = range(count)
@@ -714,7 +724,7 @@ class WorkerProcess:
         step = self.step
         in_views = self.in_views
         names = [port.name for port in self.inputs]
-        copy = self._copier()
+        copy = self.copier()
         everywhere = range(len(self.outputs))
 
         def handle(i: int, slot: int) -> None:
