@@ -14,6 +14,7 @@ import numpy as np
 
 from flowc.runtime import stats as S
 from flowc.runtime.ring import CLOSED, DROPPED, STOPPED, ResultError
+from flowc.types import META_COUNTER, META_DEADTIME, META_TIMESTAMP, META_WORDS
 
 # a worker waiting for events looks at its inputs at least this often, rung or not (seconds)
 _IDLE_LOOK_S = 0.1
@@ -77,6 +78,30 @@ def put_one(out, rows: np.ndarray, meta: np.ndarray, source) -> None:
         out.abort(slot)
         raise
     out.publish(slot)
+
+
+def row_filler(out):
+    """fill_row(slot, rows): store the one row of `rows` (shape (1, LENGTH)) in a claimed slot
+    of `out` as `out.fill(slot, rows[0])` does, without making the row's view when the rows are
+    of the slot's own type: their bytes are the event's."""
+    data_slots, dtype, fill = out.data_slots, out.dtype, out.fill
+    if out.small:
+
+        def fill_row(slot: int, rows: np.ndarray) -> None:
+            if rows.dtype == dtype:
+                data_slots[slot][:] = rows.tobytes()
+            else:
+                fill(slot, rows[0])
+
+        return fill_row
+
+    def fill_large_row(slot: int, rows: np.ndarray) -> None:
+        if rows.dtype == dtype and rows.flags.c_contiguous:
+            data_slots[slot][:] = memoryview(rows).cast("B")
+        else:
+            fill(slot, rows[0])
+
+    return fill_large_row
 
 
 def copy(out, ring, first: int, total: int) -> None:
@@ -154,10 +179,17 @@ class BatchRunner:
         stop_import, in_user_code = self.stop_import, self.in_user_code
         most = self.most
         one_row = (1, length)
-        claim, publish, fill = out.claim, out.publish, out.fill
+        claim, publish, fill_row = out.claim, out.publish, row_filler(out)
         meta_words, meta_floats = out.ring.meta_words, out.ring.meta_floats
+        # the metadata record's words (flowc.types), as locals of the loop
+        record, counter_at, stamp_at, deadtime_at = (
+            META_WORDS,
+            META_COUNTER,
+            META_TIMESTAMP,
+            META_DEADTIME,
+        )
         stopped = False
-        while not stop[0] and not stopped:
+        while not stop[0]:
             if pause[0]:
                 paused_s += process.sit_out_pause()
                 continue
@@ -176,40 +208,40 @@ class BatchRunner:
             if not countdown:
                 countdown = timed(perf() - started, cpu() - cpu_started)
             if type(item) is np.ndarray and item.shape == one_row:
-                rows, total = item, 1
-            else:
-                if (
-                    type(item) is np.ndarray
-                    and item.ndim == 2
-                    and item.shape[1] == length
-                    and 0 < item.shape[0] <= most
-                ):
-                    rows = item
-                else:
-                    rows = self.rows_of(item, length)
-                total = len(rows)
-            if total == 1:  # one event: the per-event port calls
+                # one event: the per-event port calls, the row stored as it is
                 slot = claim(True)
-                if slot == STOPPED:
-                    break
-                counter += 1
-                if slot < 0:  # dropped (counted by the claim)
+                if slot < 0:
+                    if slot == STOPPED:
+                        break
+                    counter += 1  # dropped (counted by the claim)
                     continue
                 try:
-                    fill(slot, rows[0])
+                    fill_row(slot, item)
                 except Exception:
                     out.abort(slot)
                     if not skip_errors:
                         raise
                     counters[S.ERRORS] += 1
+                    counter += 1
                     continue
-                at = slot * 3
-                meta_words[at] = counter - 1
-                meta_floats[at + 1] = now()
-                meta_floats[at + 2] = out.blocked_s + paused_s
+                at = slot * record
+                meta_words[at + counter_at] = counter
+                meta_floats[at + stamp_at] = now()
+                meta_floats[at + deadtime_at] = out.blocked_s + paused_s
                 publish(slot)
                 paused_s = 0.0
+                counter += 1
                 continue
+            if (
+                type(item) is np.ndarray
+                and item.ndim == 2
+                and item.shape[1] == length
+                and 0 < item.shape[0] <= most
+            ):
+                rows = item
+            else:
+                rows = self.rows_of(item, length)
+            total = len(rows)
             written = 0
             while written < total:
                 # a batch is accepted whole: only its first run may give way to a stop
@@ -233,8 +265,9 @@ class BatchRunner:
                 paused_s = 0.0
                 out.publish_run(count)
                 written = end
-            if not stopped:
-                counter += total
+            if stopped:
+                break
+            counter += total
         times.finish(countdown)
 
     # --- consumers ---------------------------------------------------------------------------
@@ -289,11 +322,11 @@ class BatchRunner:
 
     def run_consumer(self) -> None:
         process = self.process
-        handle = {
+        makers = {
             "processor": self.processor_handler,
             "filter": self.filter_handler,
             "exporter": self.exporter_handler,
-        }[self.kind]()
+        }
         inputs = process.inputs
         views = []
         singles = []  # per input and slot, the batch of that one event (made once)
@@ -303,14 +336,9 @@ class BatchRunner:
             views.append((data, meta))
             singles.append([(data[s : s + 1], meta[s : s + 1]) for s in range(len(data))])
         if self.most == 1:  # the per-event loop: one slot popped at a time, no runs taken
-            single_views = singles
-
-            def single(i: int, slot: int) -> None:
-                data, meta = single_views[i][slot]
-                handle(i, data, meta, 1, slot)
-
-            process.run_consumer(single)
+            process.run_consumer(makers[self.kind](singles))
             return
+        handle = makers[self.kind]()
         perf, cpu = time.perf_counter, time.process_time
         times = process.times
         timed = times.timed
@@ -348,7 +376,20 @@ class BatchRunner:
             port.done_taken()
         times.finish(countdown)
 
-    def processor_handler(self):
+    @staticmethod
+    def one_by_one(handle, singles):
+        """handle(input index, slot) for the per-event loop of a `batch=1` worker: the general
+        `handle` of a batch, given the slot's (1, LENGTH) views."""
+
+        def handle_single(i: int, slot: int) -> None:
+            data, meta = singles[i][slot]
+            handle(i, data, meta, 1, slot)
+
+        return handle_single
+
+    def processor_handler(self, singles=None):
+        """handle(input index, batch, its metadata, k, first slot or -1); with `singles` (the
+        (1, LENGTH) views of each input's slots: `batch=1`) handle(input index, slot)."""
         process = self.process
         step = process.step
         outputs = process.outputs
@@ -417,13 +458,15 @@ class BatchRunner:
                 emit(result, data, meta, k)
 
         if generator or count != 1:
-            return handle
+            return handle if singles is None else self.one_by_one(handle, singles)
 
         # one output, one result per batch: the common case, a returned input batch copied
         # without the general path's calls
         plain = process.plain_step
         passes = [(i, 0) in same for i in range(len(rings))]
         out = outputs[0]
+        if singles is not None:
+            return self.single_processor(singles, emit, place, passes)
 
         def handle_one(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
             result = plain(data) if plain is not None else step(data, meta, names[i])
@@ -434,6 +477,51 @@ class BatchRunner:
             emit(result, data, meta, k)
 
         return handle_one
+
+    def single_processor(self, singles, emit, place: list, passes: list[bool]):
+        """handle(input index, slot) of a `batch=1` processor with one output and one result per
+        call: the input's own event returned, or one row of the output's type, takes the
+        per-event port calls; any other result is checked and routed as a batch's (`emit`)."""
+        process = self.process
+        step, plain = process.step, process.plain_step
+        names = [port.name for port in process.inputs]
+        out = process.outputs[0]
+        out_row, out_dtype = (1, out.ring.layout.length), out.dtype
+        claim, publish, abort, fill_row = out.claim, out.publish, out.abort, row_filler(out)
+        out_data, out_meta = out.data_slots, out.meta_slots
+        in_data = [port.data_slots for port in process.inputs]
+        in_meta = [port.meta_slots for port in process.inputs]
+
+        def handle_single(i: int, slot: int) -> None:
+            data, meta = singles[i][slot]
+            result = plain(data) if plain is not None else step(data, meta, names[i])
+            if result is data and passes[i]:  # the event itself: copied as bytes
+                into = claim()
+                if into >= 0:
+                    out_data[into][:] = in_data[i][slot]
+                    out_meta[into][:] = in_meta[i][slot]
+                    publish(into)
+                return
+            if (
+                type(result) is not np.ndarray
+                or result.shape != out_row
+                or result.dtype != out_dtype
+            ):
+                place[0], place[1] = i, slot
+                emit(result, data, meta, 1)
+                return
+            into = claim()
+            if into < 0:
+                return
+            try:
+                fill_row(into, result)
+            except BaseException:
+                abort(into)
+                raise
+            out_meta[into][:] = in_meta[i][slot]
+            publish(into)
+
+        return handle_single
 
     def write(self, out, rows, origin, meta: np.ndarray, k: int, source=None) -> None:
         """Check a processor's rows for one output (and their `origin`) and write them
@@ -473,7 +561,9 @@ class BatchRunner:
             )
         put(out, rows, meta[origin])
 
-    def filter_handler(self):
+    def filter_handler(self, singles=None):
+        """handle(input index, batch, its metadata, k, first slot or -1); with `singles`
+        (`batch=1`) handle(input index, slot), a one-event mask deciding with per-event calls."""
         process = self.process
         step = process.step
         outputs = process.outputs
@@ -496,8 +586,7 @@ class BatchRunner:
 
         rings = [port.ring for port in process.inputs]
 
-        def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
-            decision = step(data, meta, names[i])
+        def route(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int, decision) -> None:
             if isinstance(decision, list | tuple):
                 if len(decision) != count:
                     raise ResultError(
@@ -521,14 +610,51 @@ class BatchRunner:
             counters[S.ACCEPTED] += accepted
             counters[S.DISCARDED] += k - accepted
 
-        return handle
+        if singles is None:
 
-    def exporter_handler(self):
+            def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
+                route(i, data, meta, k, start, step(data, meta, names[i]))
+
+            return handle
+
+        copy_one = process.copier()  # (input, slot, output): one event's per-event copy
+        everywhere = range(count)
+        one, boolean = (1,), np.dtype(np.bool_)
+
+        def handle_single(i: int, slot: int) -> None:
+            data, meta = singles[i][slot]
+            decision = step(data, meta, names[i])
+            if type(decision) is np.ndarray and decision.shape == one and decision.dtype == boolean:
+                if decision[0]:
+                    for j in everywhere:
+                        copy_one(i, slot, j)
+                    counters[S.ACCEPTED] += 1
+                else:
+                    counters[S.DISCARDED] += 1
+                return
+            route(i, data, meta, 1, slot, decision)
+
+        return handle_single
+
+    def exporter_handler(self, singles=None):
+        """handle(input index, batch, its metadata, k, first slot or -1); with `singles`
+        (`batch=1`) handle(input index, slot)."""
         process = self.process
         step = process.step
         outputs = process.outputs
         names = [port.name for port in process.inputs]
         rings = [port.ring for port in process.inputs]
+        if singles is not None:
+            copy_one = process.copier()
+            everywhere = range(len(outputs))
+
+            def handle_single(i: int, slot: int) -> None:
+                data, meta = singles[i][slot]
+                step(data, meta, names[i])
+                for j in everywhere:
+                    copy_one(i, slot, j)
+
+            return handle_single
 
         def handle(i: int, data: np.ndarray, meta: np.ndarray, k: int, start: int) -> None:
             step(data, meta, names[i])

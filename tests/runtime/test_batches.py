@@ -306,7 +306,7 @@ def test_statistics_say_events_per_call(tmp_path):
 # --- results by field name (SPEC section 2) -----------------------------------------------
 
 
-@pytest.mark.parametrize("batch", ["", "batch=4"])
+@pytest.mark.parametrize("batch", ["", "batch=4", "batch=1"])
 def test_a_record_in_another_field_order_is_stored_by_name(tmp_path, batch):
     text = (
         "buffer a : XY slots=8\nbuffer b : XY slots=8\n"
@@ -330,7 +330,7 @@ def test_a_record_in_another_field_order_is_stored_by_name(tmp_path, batch):
         ("workers.missing_field()", "XY", "it has no field `y`"),
     ],
 )
-@pytest.mark.parametrize("batch", ["", "batch=4"])
+@pytest.mark.parametrize("batch", ["", "batch=4", "batch=1"])
 def test_a_lossy_or_incomplete_result_fails_naming_output_and_field(
     tmp_path, code, out_type, said, batch
 ):
@@ -514,3 +514,164 @@ def test_ctrl_c_drains_every_accepted_batch(tmp_path):
     assert written > 16 and written % 16 == 0  # whole batches only
     assert got == list(range(written))
     assert_accounted(stats)
+
+
+# --- batch=1: the per-event loop, every rule of a batch kept ----------------------------------
+
+BATCH_1_CODE = """\
+import numpy as np
+
+
+def swapped_rows(n, example):
+    # one-row batches of another field order, made apart each time
+    for i in range(n):
+        rows = np.zeros((1, len(example)), dtype=[("y", "f8"), ("x", "f8")])
+        rows["x"], rows["y"] = i, 2 * i
+        yield rows
+
+
+def strided_rows(n, example):
+    # one-row batches that are views of every second element of a wider array
+    for i in range(n):
+        wide = np.zeros((1, 2 * len(example)), dtype=example.dtype)
+        wide["x"], wide["y"] = i, 2 * i
+        yield wide[:, ::2]
+
+
+def event_instead_of_batch(example):
+    yield example  # shape (LENGTH,): not a batch of one
+"""
+
+
+@pytest.mark.parametrize("length", [1, 300])  # 16 B and 4.8 KB events: both ways of storing
+def test_batch_1_delivers_every_event_through_each_kind_of_worker(tmp_path, length):
+    text = (
+        f"buffer a : XY[{length}] slots=8\nbuffer b : XY[{length}] slots=8\n"
+        f"buffer c : XY[{length}] slots=8\nbuffer d : XY[{length}] slots=8\n"
+        f"buffer e : XY[{length}] slots=8\n"
+        "importer src = workers.count_batches(n=300, size=1) -> a batch=1\n"
+        "processor same = workers.identity() a -> b batch=1\n"
+        "processor mid = workers.double_y_batch() b -> c batch=1\n"
+        "filter even = workers.even_mask() c -> d batch=1\n"
+        'exporter pass = workers.CollectBatches(path="OUT") d -> e batch=1\n'
+        f'exporter save = workers.Collect(path="{tmp_path / "e"}") e\n'
+    )
+    result = compiled(text, tmp_path).run(timeout=60)
+    evens = list(range(0, 300, 2))
+    for got in (collected(tmp_path / "out"), collected(tmp_path / "e")):
+        assert got["x"].tolist() == evens  # in order
+        assert got["y"].tolist() == [4.0 * x for x in evens]
+        assert got["counter"].tolist() == evens  # each row kept its metadata
+    assert set(sizes(tmp_path)) == {1}
+    workers = result.stats["workers"]
+    assert workers["even"]["accepted"] == workers["even"]["discarded"] == 150
+    for name in ("src", "same", "mid", "even", "pass"):
+        assert workers[name]["events_per_call"] == 1.0
+    assert_accounted(result.stats)
+
+
+def test_batch_1_routes_other_results_as_a_batchs(tmp_path):
+    """Pairs (rows, origin) to two outputs, a generator, masks per output and records of
+    another field order take the checks and routing of any batch."""
+    text = (
+        "buffer a : XY slots=8\nbuffer b : XY slots=8\nbuffer even : XY slots=16\n"
+        "buffer odd : XY slots=16\nbuffer twice : XY slots=16\nbuffer r0 : XY slots=8\n"
+        "buffer r1 : XY slots=8\nbuffer r2 : XY slots=8\n"
+        'importer src = "rows.py":swapped_rows(n=60) -> a batch=1\n'
+        "processor record = workers.swapped_record() a -> b batch=1\n"
+        "processor split = workers.split_even_batch() b -> even, odd batch=1\n"
+        "processor again = workers.pairs_batch() odd -> twice batch=1\n"
+        "filter pick = workers.remainder_masks() even -> r0, r1, r2 batch=1\n"
+        f'exporter t = workers.Collect(path="{tmp_path / "t"}") twice\n'
+        f'exporter s0 = workers.Collect(path="{tmp_path / "r0"}") r0\n'
+        f'exporter s1 = workers.Collect(path="{tmp_path / "r1"}") r1\n'
+        f'exporter s2 = workers.Collect(path="{tmp_path / "r2"}") r2\n'
+    )
+    (tmp_path / "rows.py").write_text(BATCH_1_CODE)
+    result = flowc.compile_source(HEAD + text, base_dir=str(tmp_path)).run(timeout=60)
+    evens = range(0, 60, 2)
+    twice = collected(tmp_path / "t")
+    assert twice["x"].tolist() == [x for x in range(1, 60, 2) for _ in range(2)]
+    assert twice["counter"].tolist() == twice["x"].tolist()
+    assert (twice["y"] == 2 * twice["x"]).all()
+    assert collected(tmp_path / "r0")["x"].tolist() == [x for x in evens if x % 3 == 0 and x % 6]
+    assert collected(tmp_path / "r1")["x"].tolist() == [x for x in evens if x % 3 == 1]
+    assert collected(tmp_path / "r2")["x"].tolist() == [x for x in evens if x % 3 == 2]
+    pick = result.stats["workers"]["pick"]
+    assert pick["accepted"] == 20 and pick["discarded"] == 10
+    assert_accounted(result.stats)
+
+
+def test_batch_1_stores_a_one_row_view_that_is_not_contiguous(tmp_path):
+    text = (
+        "buffer a : XY[300] slots=4\n"
+        'importer src = "rows.py":strided_rows(n=20) -> a batch=1\n'
+        'exporter save = workers.CollectBatches(path="OUT") a batch=1\n'
+    )
+    (tmp_path / "rows.py").write_text(BATCH_1_CODE)
+    flowc.compile_source(compiled_text(text, tmp_path), base_dir=str(tmp_path)).run(timeout=60)
+    got = collected(tmp_path / "out")
+    assert got["x"].tolist() == list(range(20))
+    assert got["y"].tolist() == [2.0 * x for x in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("worker", "said"),
+    [
+        (
+            "processor mid = workers.wrong_rows() a -> b batch=1",
+            "processor `mid` returned 2 rows for output `b` from a batch of 1 events",
+        ),
+        (
+            "processor mid = workers.origin_out_of_range() a -> b batch=1",
+            "processor `mid` returned origin 1 for output `b` from a batch of 1 events",
+        ),
+        (
+            "filter mid = workers.short_mask() a -> b batch=1",
+            "filter `mid` returned an array of shape (2,) and dtype bool for a batch of 1 events",
+        ),
+    ],
+)
+def test_batch_1_results_of_the_wrong_shape_fail_the_worker_by_name(tmp_path, worker, said):
+    text = (
+        "buffer a : XY slots=8\nbuffer b : XY slots=8\n"
+        "importer src = workers.count_batches(n=8, size=1) -> a batch=1\n"
+        f"{worker}\n"
+        "exporter save = stdlib.sinks.null() b\n"
+    )
+    result = compiled(text, tmp_path).run(timeout=60, raise_on_failure=False)
+    assert result.exit == 1 and result.failure.worker == "mid"
+    assert said in result.failure.message
+
+
+def test_batch_1_importer_yielding_an_event_instead_of_a_batch_fails_by_name(tmp_path):
+    text = (
+        "buffer a : XY[4] slots=8\n"
+        'importer src = "rows.py":event_instead_of_batch() -> a batch=1\n'
+        "exporter save = stdlib.sinks.null() a\n"
+    )
+    (tmp_path / "rows.py").write_text(BATCH_1_CODE)
+    plan = flowc.compile_source(HEAD + text, base_dir=str(tmp_path))
+    result = plan.run(timeout=60, raise_on_failure=False)
+    assert result.failure.worker == "src"
+    assert "importer `src` has batch=1 and yielded an array of shape (4,)" in result.failure.message
+    assert "1 <= k <= 1" in result.failure.message
+
+
+def test_batch_1_errors_count_one_event_each_and_name_it(tmp_path):
+    text = (
+        "buffer a : XY slots=8\nbuffer b : XY slots=8\n"
+        "importer src = workers.count_batches(n=100, size=1) -> a batch=1\n"
+        "processor mid = workers.fail_batch_with(at=55) a -> b batch=1 SKIP\n"
+        'exporter save = workers.Collect(path="OUT") b\n'
+    )
+    result = compiled(text.replace("SKIP", "on_error=skip"), tmp_path).run(timeout=60)
+    assert result.stats["workers"]["mid"]["errors"] == 1
+    assert collected(tmp_path / "out")["x"].tolist() == [x for x in range(100) if x != 55]
+    assert_accounted(result.stats)
+    (tmp_path / "again").mkdir()
+    failed = compiled(text.replace("SKIP", ""), tmp_path / "again").run(
+        timeout=60, raise_on_failure=False
+    )
+    assert failed.failure.worker == "mid"
+    assert failed.failure.message == "ValueError: bad batch with x=55 (at event 55 of `a`)"
