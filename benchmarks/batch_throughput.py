@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -53,13 +52,13 @@ type Event = {{a: f8, b: f8}}
 buffer raw       : Event[{length}] slots={slots}
 buffer processed : Event[{length}] slots={slots}
 
-importer  generate = batch_throughput.source(n={events}) -> raw batch={batch}
-processor copy     = batch_throughput.passthrough() raw -> processed batch={batch}
-exporter  collect  = batch_throughput.ArrivalSink(path="{path}") processed batch={batch}
+importer  generate = source(n={events}) -> raw batch={batch}
+processor copy     = passthrough() raw -> processed batch={batch}
+exporter  collect  = ArrivalSink(path="{path}") processed batch={batch}
 """
 
 
-# --- the chain's workers (imported by reference from this module) ----------------------------
+# --- the chain's workers (given in process through `functions=`, as the per-event chain's) ---
 
 
 def source(n: int, example=None, batch=None):
@@ -106,24 +105,33 @@ class ArrivalSink:
             )
 
 
+FUNCTIONS = {"source": source, "passthrough": passthrough, "ArrivalSink": ArrivalSink}
+
+
 def slots_for(batch: int, length: int) -> int:
     most = MAX_BUFFER_BYTES // (length * EVENT_BYTES)
     return max(32, min(2 * batch, most))
 
 
 def run_chain_here(batch: int, length: int, events: int, slots: int) -> dict:
-    """Run the batched chain in this process (the supervisor) and say how fast it went."""
+    """Run the batched chain in this process (the supervisor) and say how fast it went: the
+    functions given in process and the CPU of the process tree counted as the per-event chain
+    (`peers/flowc_chain.py`) does, helpers left running stopped and reaped."""
     import flowc
+
+    sys.path.insert(0, str(PEERS))
+    from common import reap_children, tree_cpu_seconds
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "arrivals.json")
         text = FLOW_TEXT.format(length=length, slots=slots, events=events, batch=batch, path=path)
-        plan = flowc.compile_source(text)
-        cpu_before = _tree_cpu_seconds()
+        plan = flowc.compile_source(text, functions=FUNCTIONS)
+        cpu_before = tree_cpu_seconds()
         started = time.perf_counter()
-        run = plan.run(quiet=True, start_method="fork")
+        run = plan.run(quiet=True)
         wall = time.perf_counter() - started
-        cpu = _tree_cpu_seconds() - cpu_before
+        reap_children()
+        cpu = tree_cpu_seconds() - cpu_before
         with open(path) as f:
             record = json.load(f)
     window = record["last"] - record["first"]
@@ -138,13 +146,6 @@ def run_chain_here(batch: int, length: int, events: int, slots: int) -> dict:
         "cpu_s": cpu,
         "calls": {name: w.get("calls") for name, w in run.stats.get("workers", {}).items()},
     }
-
-
-def _tree_cpu_seconds() -> float:
-    """User + system CPU of this process and of its children reaped so far."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
 
 
 # --- the orchestrator ------------------------------------------------------------------------
@@ -172,7 +173,7 @@ def run_batched(batch: int, length: int, events: int) -> dict:
     slots = slots_for(batch, length)
     command = [sys.executable, str(Path(__file__)), "--chain", "--batch", str(batch)]
     command += ["--length", str(length), "--events", str(events), "--slots", str(slots)]
-    return _result_of(command, {"PYTHONPATH": str(HERE)})
+    return _result_of(command)
 
 
 def run_peer(script: str, length: int, events: int) -> dict:
