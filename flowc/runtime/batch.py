@@ -4,6 +4,12 @@ Readers take the events that are ready, up to N and never past the ring's end, a
 view of shape (k, LENGTH) with metadata of shape (k,): zero-copy where the slots are contiguous
 (always in an ordered ring), a gathered copy where they are not. Writers claim and publish runs
 of slots. Every count (consumed, written, dropped, accepted, discarded, errors) stays per event.
+
+`batch=1` costs no more than a per-event worker: a consumer runs the per-event loop
+(`WorkerProcess.run_consumer`) and is handed each slot's (1, LENGTH) view, made once; an
+importer's one-row batch is stored as its bytes into one claimed slot; the usual results (the
+input returned, one row of the output's type, a one-event mask) take the per-event port calls,
+and any other result is checked and routed as a batch's.
 """
 
 from __future__ import annotations
