@@ -31,6 +31,7 @@ class Allocation:
         self.rings: dict[str, Ring] = {}
         # consuming worker -> the name of the semaphore its processes wait on for events
         self.ready_names: dict[str, str] = {}
+        self.ready: dict[str, object] = {}  # consuming worker -> its ready semaphore
         self.layout = S.SegmentLayout.of(plan.workers)  # where each process's row sits
         self.control: Segment | None = None  # the statistics segment
         self.statistics: S.Statistics | None = None  # read through this while it is mapped
@@ -87,7 +88,7 @@ class Allocation:
                 for b in worker.inputs
                 if self.rings[b].layout.writer_processes == 0
             )
-            self._semaphore(name, wake)
+            self.ready[worker.name] = self._semaphore(name, wake)
             self.ready_names[worker.name] = name
         self.control = Segment.create(
             f"{SHM_DIR}/{prefix}_ctl", self.layout.size, "the run's statistics"
@@ -95,6 +96,11 @@ class Allocation:
         self.segments.append(self.control)
         words = memoryview(self.control.mapping).cast("q")
         self.statistics = S.Statistics(words, self.layout)
+
+    def wake(self, worker: str) -> None:
+        """Ring a consuming worker's ready doorbell once for each of its processes."""
+        for _ in range(self.plan.worker(worker).processes):
+            self.ready[worker].release()
 
     def _semaphore(self, name: str, value: int):
         semaphore = create_semaphore(name, value)

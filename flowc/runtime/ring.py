@@ -79,6 +79,8 @@ _SMALL_EVENT_BYTES = 4096
 _STAMP_LOOP_MOST = 8
 # a contended buffer lock is tried this often before the process sleeps on it
 _LOCK_SPINS = 200
+# the supervisor waits this long for a buffer lock a dead process may have taken with it (s)
+_DEAD_LOCK_WAIT_S = 0.5
 
 
 def _take(lock) -> None:
@@ -220,6 +222,63 @@ class Ring:
         else:
             used = layout.slots - (words[FREE_TAIL] - words[FREE_HEAD])
         return max(0, min(layout.slots, used))
+
+    # --- on behalf of processes that ended without saying so (the supervisor, after a failure)
+
+    def _lock_if_free(self) -> bool:
+        """Take the buffer lock, unless a process killed inside a locked section took it with
+        it (then go on without: nobody else will take it either)."""
+        return self.lock.acquire(True, _DEAD_LOCK_WAIT_S)
+
+    def close_for_writer(self) -> bool:
+        """Count out a writer process that ended without closing the buffer (it failed or was
+        killed), as its own `close` would have: True when it was the last one, so the buffer is
+        closed and its readers finish once they have taken what it holds."""
+        words = self.words
+        locked = self._lock_if_free()
+        words[WRITERS_ALIVE] -= 1
+        last = words[WRITERS_ALIVE] <= 0
+        if last:
+            words[CLOSED] = 1
+        if locked:
+            self.lock.release()
+        return last
+
+    def discard_for(self, consumer: int) -> int:
+        """Take and release every event written for the `consumer`-th consuming worker, all of
+        whose processes have ended (a failed worker), so that its writers never wait for it:
+        the number of events discarded. Slots its processes had taken and not released stay
+        taken."""
+        layout, words = self.layout, self.words
+        base = layout.fifo_base(consumer)
+        if layout.ordered:
+            tail = words[base + TAIL]
+            discarded = tail - words[base + HEAD]
+            words[base + HEAD] = tail
+            words[base + RELEASED] = tail
+            freed = discarded
+        else:
+            locked = self._lock_if_free()
+            head, tail = words[base + HEAD], words[base + TAIL]
+            discarded = tail - head
+            fifo, slots = base + CONSUMER_WORDS, layout.slots
+            free_tail, freed = words[FREE_TAIL], 0
+            for k in range(head, tail):
+                slot = words[fifo + k % slots]
+                words[layout.refcount_base + slot] -= 1
+                if words[layout.refcount_base + slot] == 0:
+                    words[layout.free_base + free_tail % slots] = slot
+                    free_tail += 1
+                    freed += 1
+            words[FREE_TAIL] = free_tail
+            words[base + HEAD] = tail
+            if locked:
+                self.lock.release()
+        if freed and self.frees:
+            # the ordered writer's doorbell, or the count of free slots of a shared ring
+            for _ in range(1 if layout.ordered else freed):
+                self.frees[0].release()
+        return discarded
 
     def slot_views(self, writeable: bool) -> tuple[list[np.ndarray], list[np.void]]:
         """Per-slot data views of shape (LENGTH,) and metadata records, made once per process."""

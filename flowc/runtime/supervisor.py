@@ -75,6 +75,8 @@ from flowc.runtime.worker import ProcessSpec, worker_main
 
 START_METHODS = ("fork", "forkserver", "spawn")
 _WAIT_TICK_S = 0.5
+# while a worker that ended early has events written for it, they are released this often (s)
+_GONE_TICK_S = 0.005
 # a killed process is waited for at most this long (one stuck in the kernel is left to it)
 _JOIN_LIMIT_S = 5.0
 
@@ -202,6 +204,10 @@ class Supervisor:
         self.drain_deadline: float | None = None
         self.observers_deadline: float | None = None
         self.observers_finishing = False  # observers in finish() got their own deadline
+        # workers all of whose processes ended before their stream did, and the events
+        # released on their behalf, by (buffer, worker)
+        self.gone: list[WorkerPlan] = []
+        self.discarded: dict[tuple[str, str], int] = {}
         self.janitor: subprocess.Popen | None = None
         # control from other threads (flowc.runtime.handle): guards the statistics' mapping
         self.lock = threading.Lock()
@@ -537,9 +543,8 @@ class Supervisor:
                 for t in (deadline, self.drain_deadline, self.observers_deadline)
                 if t is not None and t > now
             ]
-            tick = min(
-                [_WAIT_TICK_S, self.monitor.due_in(now - started)] + [t - now for t in waits]
-            )
+            longest = _GONE_TICK_S if self.gone else _WAIT_TICK_S
+            tick = min([longest, self.monitor.due_in(now - started)] + [t - now for t in waits])
             watched = [wake_read] + [c.conn for c in self.children if not c.conn.closed]
             watched += [c.process.sentinel for c in self.children if not c.exited]
             for ready in multiprocessing.connection.wait(watched, timeout=tick):
@@ -552,6 +557,8 @@ class Supervisor:
                 if child.process.exitcode is not None:
                     self._exited(child)
             self._handle_signals()
+            if self.gone:
+                self._discard()
             self.monitor.tick(time.perf_counter() - started)
             if not self.allocation.unlinked and all(c.attached or c.exited for c in self.children):
                 self.allocation.unlink()
@@ -604,7 +611,10 @@ class Supervisor:
         state = self.allocation.statistics.states(child.worker.name)[child.index]
         if (code == 0 and state == S.STATE_FINISHED) or child.let_go:
             return
-        if self.killed or self.failure is not None:
+        if self.killed:
+            return
+        self._abandon(child)
+        if self.failure is not None:
             return
         if child.failure is not None:
             message, trace = child.failure
@@ -617,7 +627,33 @@ class Supervisor:
             message, trace = f"the process exited with code {code}", ""
         self.failure = WorkerFailure(child.worker.name, child.index, message, trace)
         self.stopped = "failed"
-        self._terminate_all()
+        # the rest of the graph drains what it accepted (its files complete), as after a
+        # first Ctrl-C, within the drain timeout
+        self._request_stop()
+
+    def _abandon(self, child: _Child) -> None:
+        """A process ended without finishing its stream (it failed or was killed): close its
+        outputs on its behalf, and once its worker has no process left, take over its inputs
+        (see `_discard`), so that nobody waits for it while the graph drains."""
+        for buffer in child.worker.outputs:
+            ring = self.allocation.rings[buffer]
+            if ring.close_for_writer():
+                for consumer in ring.layout.consumers:
+                    self.allocation.wake(consumer)
+        if all(c.exited for c in self.children if c.worker is child.worker):
+            self.gone.append(child.worker)
+            self._discard()
+
+    def _discard(self) -> None:
+        """Release what is written for the workers that have no process left: their writers
+        must never wait for them (the events are counted as left for them)."""
+        for worker in self.gone:
+            for buffer in worker.inputs:
+                ring = self.allocation.rings[buffer]
+                discarded = ring.discard_for(ring.layout.consumers.index(worker.name))
+                if discarded:
+                    key = (buffer, worker.name)
+                    self.discarded[key] = self.discarded.get(key, 0) + discarded
 
     def _handle_signals(self) -> None:
         signals = self.signals if self.kept_signals is None else self.kept_signals.count
@@ -637,10 +673,11 @@ class Supervisor:
         """Kill what outlived the drain (a failure) and observers that outlived their last look
         (no failure); True when it did."""
         if self.drain_deadline is not None and now >= self.drain_deadline and not self.killed:
-            if self.failure is None and any(
-                not c.exited and c.worker.kind != "observer" for c in self.children
-            ):
-                self._not_drained()
+            if any(not c.exited and c.worker.kind != "observer" for c in self.children):
+                if self.failure is None:
+                    self._not_drained()
+                else:  # the failure is what the run reports
+                    self._kill_all()
                 return True
         observers = [c for c in self.children if c.worker.kind == "observer" and not c.exited]
         if not observers or any(
@@ -736,4 +773,11 @@ class Supervisor:
 
     def _collect(self, document: dict) -> None:
         let_go = {c.worker.name for c in self.children if c.let_go}
-        collect(document, self.plan, self.allocation.statistics, self.allocation.rings, let_go)
+        collect(
+            document,
+            self.plan,
+            self.allocation.statistics,
+            self.allocation.rings,
+            let_go,
+            self.discarded,
+        )

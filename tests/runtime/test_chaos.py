@@ -92,6 +92,45 @@ def test_a_worker_killed_mid_stream_is_noticed_within_a_second(tmp_path):
     assert result.exit == 1
 
 
+def _branches(tmp_path, middle: str, at: int, n: int = 5000):
+    """`src` writes `a`, read by `mid` (which fails at event `at`) and by `keep`, which saves
+    every event it gets at finish(); `mid` writes `b` for `save`."""
+    return make_plan(
+        [buffer("a", slots=8), buffer("b", slots=8)],
+        [
+            worker("src", "importer", "workers:count", outputs=["a"], args={"n": n}),
+            worker("mid", "processor", middle, ["a"], ["b"], args={"at": float(at)}),
+            worker(
+                "keep", "exporter", "workers:Collect", ["a"], args={"path": str(tmp_path / "k")}
+            ),
+            worker(
+                "save", "exporter", "workers:Collect", ["b"], args={"path": str(tmp_path / "s")}
+            ),
+        ],
+    )
+
+
+@pytest.mark.parametrize("middle", ["workers:fail_at", "workers:kill_self_at"])
+def test_a_failure_loses_nothing_the_rest_of_the_graph_accepted(tmp_path, middle):
+    """A worker fails (raises, or is killed) mid-stream: the importers stop, and every other
+    worker finishes what its buffers hold and runs its finish(), so what was written into `a`
+    reaches `keep`'s file, what `mid` wrote reaches `save`'s, and each worker's statistics are
+    its own (it ended by itself); the events written for `mid` after it failed are left."""
+    result = run(_branches(tmp_path, middle, at=1000), raise_on_failure=False, drain_timeout=60)
+    assert (result.exit, result.stats["stopped"], result.failure.worker) == (1, "failed", "mid")
+    stats = result.stats
+    a, b = stats["buffers"]["a"], stats["buffers"]["b"]
+    assert a["written"] >= 1001
+    assert collected(tmp_path / "k")["x"].tolist() == list(range(a["written"]))
+    assert collected(tmp_path / "s")["x"].tolist() == list(range(b["written"]))
+    assert b["written"] == 1000
+    assert_accounted(stats)
+    for name in ("src", "keep", "save"):
+        assert stats["workers"][name]["wall_s"] > 0, name  # it recorded its own end
+    # `src` was not held up by `mid`'s full input until the drain timeout killed it
+    assert "still running" not in result.failure.message
+
+
 def test_unresolvable_code_in_a_worker_fails_cleanly(tmp_path):
     plan = _chain(tmp_path, "workers:no_such_function")
     result = run(plan, raise_on_failure=False, start_method="spawn")
