@@ -46,20 +46,25 @@ observer  look = record(path=PATH) observes mid
 """
 
 
-@pytest.mark.parametrize("source", [CONSUMED, UNCONSUMED], ids=["consumed", "not consumed"])
-def test_an_observer_at_1khz_sees_every_event_in_order_once(tmp_path, source):
+def run_recorded(tmp_path, source: str):
+    """Run `source` with its observer `record`ing into a file: the result and what it wrote."""
     path = tmp_path / "seen.json"
     plan = flowc.compile_source(
         source.replace("PATH", json.dumps(str(path))),
         functions={**FUNCTIONS, "record": observe_workers.Record},
     )
     result = plan.run(timeout=60)
+    return result, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("source", [CONSUMED, UNCONSUMED], ids=["consumed", "not consumed"])
+def test_an_observer_at_1khz_sees_every_event_in_order_once(tmp_path, source):
+    result, recorded = run_recorded(tmp_path, source)
     assert result.ok
     written = result.stats["buffers"]["raw"]["written"]
     look = result.stats["workers"]["look"]
     assert written == 600
     assert (look["seen"], look["skipped"]) == (600, 0)
-    recorded = json.loads(path.read_text())
     assert recorded["counters"] == list(range(600))
     assert recorded["observed"] == {"seen": 600, "skipped": 0, "published": 600}
 
@@ -67,16 +72,11 @@ def test_an_observer_at_1khz_sees_every_event_in_order_once(tmp_path, source):
 def test_an_observer_slower_than_its_buffer_counts_what_it_skipped(tmp_path):
     """A flood into a small ring: the observer sees some, each at most once and in order; the
     rest is counted as skipped."""
-    path = tmp_path / "seen.json"
     source = UNCONSUMED.replace("delay=0.001", "delay=0.0").replace("n=600", "n=20000")
-    plan = flowc.compile_source(
-        source.replace("PATH", json.dumps(str(path))),
-        functions={**FUNCTIONS, "record": observe_workers.Record},
-    )
-    result = plan.run(timeout=60)
+    result, recorded = run_recorded(tmp_path, source)
     look = result.stats["workers"]["look"]
     assert look["seen"] + look["skipped"] == 20000
-    counters = json.loads(path.read_text())["counters"]
+    counters = recorded["counters"]
     assert len(counters) == look["seen"] >= 16
     assert counters == sorted(set(counters))
 
@@ -86,15 +86,9 @@ def test_an_observer_of_a_buffer_with_several_writer_and_reader_processes_sees_e
 ):
     """Two processes write `mid` and two read it: a freed slot is reused only after the slots
     freed before it, so an observer of events at 1 kHz copies every one once."""
-    path = tmp_path / "seen.json"
-    plan = flowc.compile_source(
-        SHARED.replace("PATH", json.dumps(str(path))),
-        functions={**FUNCTIONS, "record": observe_workers.Record},
-    )
-    result = plan.run(timeout=60)
+    result, recorded = run_recorded(tmp_path, SHARED)
     assert result.ok
     assert result.stats["buffers"]["mid"]["written"] == 1000
     look = result.stats["workers"]["look"]
     assert (look["seen"], look["skipped"]) == (1000, 0)
-    recorded = json.loads(path.read_text())
     assert sorted(recorded["counters"]) == list(range(1000))
