@@ -102,10 +102,13 @@ def row_filler(out):
         return fill_row
 
     def fill_large_row(slot: int, rows: np.ndarray) -> None:
-        if rows.dtype == dtype and rows.flags.c_contiguous:
-            data_slots[slot][:] = memoryview(rows).cast("B")
-        else:
-            fill(slot, rows[0])
+        if rows.dtype == dtype:
+            try:
+                data_slots[slot][:] = memoryview(rows).cast("B")
+                return
+            except TypeError:  # not contiguous
+                pass
+        fill(slot, rows[0])
 
     return fill_large_row
 
