@@ -145,6 +145,8 @@ def run_chain_here(batch: int, length: int, events: int, slots: int) -> dict:
         "wall_s": wall,
         "cpu_s": cpu,
         "calls": {name: w.get("calls") for name, w in run.stats.get("workers", {}).items()},
+        # each worker's own CPU seconds, as the per-event chain's result gives them
+        "runtime_cpu_s": {name: w.get("cpu_s") for name, w in run.stats.get("workers", {}).items()},
     }
 
 
