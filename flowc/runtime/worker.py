@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from flowc import callables
 from flowc.callables import call_shape, resolve
 from flowc.plan import WorkerPlan
 from flowc.runtime import janitor
@@ -139,15 +140,24 @@ def _reap() -> None:
         pass
 
 
+# the runtime's own frames, and those of the adapters that call the user's code in the shape
+# it was written for (flowc.callables)
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_ADAPTERS = os.path.abspath(callables.__file__)
+
+
+def _runtime_frame(filename: str) -> bool:
+    return filename.startswith(_RUNTIME_DIR) or filename == _ADAPTERS
+
+
 def _user_traceback(exc: BaseException) -> str:
     """The traceback of an exception without the runtime's own frames: the user's code is
     what the reader has to look at (a failure inside the runtime keeps every frame; a result
     the runtime cannot use is told by its message alone: no traceback)."""
     if isinstance(exc, ResultError):
         return ""
-    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
     report = traceback.TracebackException.from_exception(exc)
-    theirs = [frame for frame in report.stack if not frame.filename.startswith(here)]
+    theirs = [frame for frame in report.stack if not _runtime_frame(frame.filename)]
     if theirs:
         report.stack = traceback.StackSummary.from_list(theirs)
     return "".join(report.format())
@@ -208,6 +218,7 @@ def worker_main(spec: ProcessSpec, conn) -> None:
             conn.send(("finished", process.finished))
     except BaseException as exc:  # the user's code may raise anything; the supervisor decides
         if process is not None:
+            process.times.flush()  # the calls it made count, also in a run that failed
             process.record_times(started_wall)
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         message = message.splitlines()[0] if message else ""

@@ -49,6 +49,9 @@ def test_a_raising_worker_fails_the_run_with_its_name_and_traceback(tmp_path, ca
     assert failure.worker == "mid"
     assert failure.message == "ValueError: bad event x=17 (at event 17 of `a`)"
     assert "fail_at" in failure.traceback and "ValueError" in failure.traceback
+    # the user's frames only: not the runtime's, nor the adapter that called fail_at
+    assert "flowc/runtime" not in failure.traceback
+    assert "flowc/callables.py" not in failure.traceback
     assert result.stats["failure"]["worker"] == "mid"
     err = capfd.readouterr().err
     assert "worker `mid`" in err and "Traceback" in err and "bad event x=17" in err
