@@ -123,9 +123,11 @@ class PartitionActor:
             # this process, so their own output is untouched.
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (for the actor's life)
 
-    def push(self, channel: str, sender: int, sequence: int, frames: list) -> None:
+    def push(
+        self, channel: str, sender: int, sequence: int, events: int, rows_bytes: int, *pieces
+    ) -> None:
         inlet, index = self.channels[channel]
-        inlet.push(index, sequence, frames)
+        inlet.push(index, sequence, events, rows_bytes, pieces)
 
     def wait(self) -> dict:
         """The partition's result once its run has ended, with what its bridges carried."""
