@@ -94,6 +94,16 @@ IMPLEMENTATIONS = (
         by_default=False,
         environment=(("FLOWC_RAY_BENCH_SPLIT", "1"),),
     ),
+    # Ray alone between the same two nodes, no flowc: an actor on `a` sends numpy arrays of
+    # the events' bytes to an actor on `b` in calls as large as the bridge's: the split row's
+    # ceiling (its latency: one Ray call per event)
+    Implementation(
+        "ray-ceiling",
+        "ray_ceiling.py",
+        "Ray alone, two nodes: numpy arrays of the events' bytes, actor on a -> actor on b",
+        speed="slow",
+        by_default=False,
+    ),
 )
 
 
@@ -375,6 +385,23 @@ def ratios_table(summaries: dict, implementations, sizes) -> list[list[str]]:
                     fmt(ratio(mine.get("p50_us"), theirs.get("p50_us")), 2),
                 ]
             )
+    return rows
+
+
+def ceiling_table(summaries: dict, sizes) -> list[list[str]]:
+    """The split chain against Ray's own ceiling between the same two nodes."""
+    rows = [["ray-split vs", "size", "events/s ratio", "p50 ratio"]]
+    split, ceiling = summaries["ray-split"], summaries["ray-ceiling"]
+    for size in sizes:
+        mine, theirs = split.get(size.label, {}), ceiling.get(size.label, {})
+        rows.append(
+            [
+                "ray-ceiling",
+                size.label,
+                fmt(ratio(mine.get("events_per_s"), theirs.get("events_per_s")), 2),
+                fmt(ratio(mine.get("p50_us"), theirs.get("p50_us")), 2),
+            ]
+        )
     return rows
 
 
@@ -663,6 +690,9 @@ def print_report(document: dict, markdown: bool) -> None:
     if flowc_ran and len(implementations) > 1:
         print()
         print(render(ratios_table(summaries, implementations, SIZES)))
+    if "ray-split" in summaries and "ray-ceiling" in summaries:
+        print()
+        print(render(ceiling_table(summaries, SIZES)))
     if "flowc" in summaries:
         print()
         for text, passed, figure in goals(summaries):

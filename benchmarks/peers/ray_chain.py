@@ -101,8 +101,9 @@ def add_options(parser) -> None:
     )
 
 
-def main() -> int:
-    args = parse_args(__doc__, add_options)
+def run_elsewhere() -> int | None:
+    """Where this run cannot go on here: without Ray (a result line saying so), or outside a
+    loopback-only namespace (the script again inside one); its exit code. None: go on."""
     if importlib.util.find_spec("ray") is None:
         emit({"ok": False, "available": False, "error": "Ray is not installed: flowc[ray]"})
         return 0
@@ -111,6 +112,14 @@ def main() -> int:
             emit({"ok": False, "available": False, "error": "the namespace has more than lo"})
             return 1
         return run_isolated()
+    return None
+
+
+def main() -> int:
+    args = parse_args(__doc__, add_options)
+    elsewhere = run_elsewhere()
+    if elsewhere is not None:
+        return elsewhere
 
     import ray
     from flowc_workers import FUNCTIONS
