@@ -101,7 +101,6 @@ IMPLEMENTATIONS = (
         "ray-ceiling",
         "ray_ceiling.py",
         "Ray alone, two nodes: numpy arrays of the events' bytes, actor on a -> actor on b",
-        speed="slow",
         by_default=False,
     ),
 )

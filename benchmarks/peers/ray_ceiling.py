@@ -2,7 +2,7 @@
 carry at best. Two Ray nodes `a` and `b` on this machine (as `ray_chain.py --split` makes
 them); an actor pinned to `a` sends numpy arrays of the events' bytes to an actor pinned to
 `b` in Ray calls, as a bridge does at its best: calls of up to the bridge's CALL_BYTES (at
-least 50 calls per run), at most its MOST_CALLS under way. The receiving actor only notes
+least 20 calls per run), at most its MOST_CALLS under way. The receiving actor only notes
 when each call arrived. A paced run (`--rate`) sends each event alone in a call of its own,
 stamped with the time it was handed over, so its latency is that of one Ray call between the
 nodes.
@@ -97,7 +97,7 @@ def main() -> int:
     from flowc.backends.ray import bridge
 
     event_bytes = args.length * EVENT_BYTES
-    batch = args.batch or max(1, min(bridge.CALL_BYTES // event_bytes, args.events // 50))
+    batch = args.batch or max(1, min(bridge.CALL_BYTES // event_bytes, args.events // 20))
     in_flight = args.in_flight or bridge.MOST_CALLS
     cluster = start_cluster(args, split=True)
     nodes = {n["NodeName"]: n["NodeID"] for n in ray.nodes() if n.get("Alive")}
