@@ -315,6 +315,41 @@ def test_a_worker_failing_on_b_ends_the_run_naming_it(tmp_path, cluster):
     assert no_actor_left()
 
 
+def test_a_failure_on_b_loses_nothing_node_a_accepted(tmp_path, cluster):
+    """`a` is read on both nodes: when `check` fails on b, the partition on a drains, so its
+    exporter's file holds every event written into `a`."""
+    plan = make_plan(
+        [buffer("a", slots=8)],
+        [
+            worker(
+                "src",
+                "importer",
+                "workers:count_forever",
+                outputs=["a"],
+                args={"delay": 0.0002},
+                node="a",
+            ),
+            worker("check", "exporter", "workers:fail_at", ["a"], args={"at": 500}, node="b"),
+            worker(
+                "save",
+                "exporter",
+                "workers:Collect",
+                ["a"],
+                args={"path": str(tmp_path / "out")},
+                node="a",
+            ),
+        ],
+    )
+    with pytest.raises(RunError) as caught:
+        plan.run(backend="ray")
+    result = caught.value.result
+    assert result.failure.worker == "check" and result.exit == 1
+    written = result.stats["buffers"]["a"]["written"]
+    assert written > 500
+    assert collected(tmp_path / "out")["x"].tolist() == list(range(written))
+    assert no_actor_left()
+
+
 def test_a_lost_node_ends_the_run_naming_it_and_nothing_is_left(tmp_path, cluster):
     doomed = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", node_name="doomed")
     cluster.wait_for_nodes()

@@ -5,8 +5,9 @@ A partition's actor (`PartitionActor`) starts its sub-plan with `flowc.runtime.s
 supervisor, workers and rings as `flowc run` on that machine, and holds the Ray ends of its
 bridges (`flowc.backends.ray.bridge`). The driver only asks: it starts the partitions, passes
 stop, drain, pause and resume to every one, follows the stop signals with the runtime's own
-policy (`flowc.runtime.stopping`), ends the run at once when a partition fails or its node is
-lost, and merges the partitions' statistics into one `--stats` document.
+policy (`flowc.runtime.stopping`), lets the other partitions drain when a worker in one fails
+(as one partition does), ends the run at once when a node or an actor is lost, and merges the
+partitions' statistics into one `--stats` document.
 """
 
 from __future__ import annotations
@@ -416,7 +417,8 @@ class RayRun:
             return
         result = self.ends[k]["result"]
         if result.failure is not None and self.failure is None:
-            self._stop_all(drain=False)
+            # as in one partition: the rest of the graph drains what it accepted
+            self._stop_all(drain=True)
 
     def _lost(self, k: int, why: str) -> None:
         part = self.partitions[k]
