@@ -204,9 +204,9 @@ CODES: dict[str, CodeInfo] = {
             "of shape (k, LENGTH), so its worker needs `batch=N`; code declared with "
             "`batch=False` takes one event per call, so its worker must not have `batch=`. "
             "Code that declares neither takes what it is given.",
-            _PAIR + "processor build = stdlib.processors.event_builder(inputs=[\"a\", \"b\"]) "
+            _PAIR + 'processor build = stdlib.processors.event_builder(inputs=["a", "b"]) '
             "a, b -> both batch=8\nexporter save = stdlib.sinks.null() both\n",
-            _PAIR + "processor build = stdlib.processors.event_builder(inputs=[\"a\", \"b\"]) "
+            _PAIR + 'processor build = stdlib.processors.event_builder(inputs=["a", "b"]) '
             "a, b -> both\nexporter save = stdlib.sinks.null() both\n",
         ),
         CodeInfo(

@@ -556,7 +556,9 @@ def cgroup_memory_room(
             bases = [(root, "memory.max", "memory.current")]
             bases.append((os.path.join(root, "unified"), "memory.max", "memory.current"))
         elif "memory" in controllers.split(","):
-            bases = [(os.path.join(root, "memory"), "memory.limit_in_bytes", "memory.usage_in_bytes")]
+            bases = [
+                (os.path.join(root, "memory"), "memory.limit_in_bytes", "memory.usage_in_bytes")
+            ]
         else:
             continue
         parts = [part for part in path.split("/") if part]

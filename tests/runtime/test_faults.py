@@ -308,6 +308,7 @@ def test_the_python_api_checks_timeouts_too():
 
 # --- 5: what the workers' code started never outlives the run ----------------------------------
 
+
 def _children_flow(seconds: str, finite: bool, failing: bool) -> str:
     source = "count(n=300)" if finite else 'count_forever(delay=0.001, marker="started")'
     tail = (
@@ -517,9 +518,7 @@ def test_e304_names_the_cgroup_limit_when_it_is_below_free_shared_memory(tmp_pat
     from flowc.sema import checks
 
     root = tmp_path / "cg"
-    listing = _fake_cgroups(
-        root, "0::/\n", {"memory.max": "800000000\n", "memory.current": "0\n"}
-    )
+    listing = _fake_cgroups(root, "0::/\n", {"memory.max": "800000000\n", "memory.current": "0\n"})
     monkeypatch.setattr(checks, "CGROUP_ROOT", str(root))
     monkeypatch.setattr(checks, "PROC_CGROUP", listing)
     text = (
@@ -565,7 +564,7 @@ def test_a_worker_module_that_exits_at_import_is_an_error_not_a_silent_success(t
     (tmp_path / "quits.py").write_text("import os\nos._exit(0)\ndef f(data):\n    return data\n")
     (tmp_path / "folder.py").mkdir()
     for worker, expected in (('"quits.py":f', "os._exit(0)"), ('"folder.py":f', "is a directory")):
-        text = FINITE.replace("W:Save(path=\"out\")", worker + "()")
+        text = FINITE.replace('W:Save(path="out")', worker + "()")
         for command in ("check", "run"):
             (tmp_path / "x.flow").write_text(text.replace("W:", f'"{WORKERS}":'))
             done = subprocess.run(
@@ -591,7 +590,9 @@ def test_a_dropped_run_handle_is_stopped_with_a_resource_warning(tmp_path):
         [buffer("a", slots=4)],
         [
             worker("src", "importer", "workers:count_forever", outputs=["a"]),
-            worker("save", "exporter", "workers:Collect", ["a"], args={"path": str(tmp_path / "o")}),
+            worker(
+                "save", "exporter", "workers:Collect", ["a"], args={"path": str(tmp_path / "o")}
+            ),
         ],
     )
     before = signal.getsignal(signal.SIGINT)

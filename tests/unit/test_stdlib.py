@@ -420,7 +420,10 @@ def test_catalog_entry_describes_arguments_signature_and_doc():
         ([1, "a", False], '[1, "a", false]'),
         (0.001, "0.001"),
         (None, "not given"),
-        ({"height": [0, 1, 50], "1st ch": {"on": True}}, '{height: [0, 1, 50], "1st ch": {on: true}}'),
+        (
+            {"height": [0, 1, 50], "1st ch": {"on": True}},
+            '{height: [0, 1, 50], "1st ch": {on: true}}',
+        ),
     ],
 )
 def test_catalog_shows_defaults_as_flow_text(value, text):
