@@ -80,7 +80,7 @@ _STAMP_LOOP_MOST = 8
 # a contended buffer lock is tried this often before the process sleeps on it
 _LOCK_SPINS = 200
 # the supervisor waits this long for a buffer lock a dead process may have taken with it (s)
-_DEAD_LOCK_WAIT_S = 0.5
+DEAD_LOCK_WAIT_S = 0.5
 
 
 def _take(lock) -> None:
@@ -223,25 +223,24 @@ class Ring:
             used = layout.slots - (words[FREE_TAIL] - words[FREE_HEAD])
         return max(0, min(layout.slots, used))
 
-    # --- on behalf of processes that ended without saying so (the supervisor, after a failure)
-
-    def _lock_if_free(self) -> bool:
-        """Take the buffer lock, unless a process killed inside a locked section took it with
-        it (then go on without: nobody else will take it either)."""
-        return self.lock.acquire(True, _DEAD_LOCK_WAIT_S)
-
-    def close_for_writer(self) -> bool:
-        """Count out a writer process that ended without closing the buffer (it failed or was
-        killed), as its own `close` would have: True when it was the last one, so the buffer is
-        closed and its readers finish once they have taken what it holds."""
-        words = self.words
-        locked = self._lock_if_free()
+    def close_writer(self, lock_wait: float | None = None) -> bool:
+        """Count out one writer process: True when it was the last one, so the buffer is closed
+        and its readers finish once they have taken what it holds. The supervisor counts out a
+        process that ended without closing (it failed or was killed) with a `lock_wait`: a
+        process killed inside a locked section took the lock with it, and after that long it
+        goes on without (nobody else will take the lock either)."""
+        words, lock = self.words, self.lock
+        if lock_wait is None:
+            _take(lock)
+            locked = True
+        else:
+            locked = lock.acquire(True, lock_wait)
         words[WRITERS_ALIVE] -= 1
         last = words[WRITERS_ALIVE] <= 0
         if last:
             words[CLOSED] = 1
         if locked:
-            self.lock.release()
+            lock.release()
         return last
 
     def discard_for(self, consumer: int) -> int:
@@ -258,19 +257,14 @@ class Ring:
             words[base + RELEASED] = tail
             freed = discarded
         else:
-            locked = self._lock_if_free()
+            locked = self.lock.acquire(True, DEAD_LOCK_WAIT_S)  # see `close_writer`
             head, tail = words[base + HEAD], words[base + TAIL]
             discarded = tail - head
             fifo, slots = base + CONSUMER_WORDS, layout.slots
-            free_tail, freed = words[FREE_TAIL], 0
-            for k in range(head, tail):
-                slot = words[fifo + k % slots]
-                words[layout.refcount_base + slot] -= 1
-                if words[layout.refcount_base + slot] == 0:
-                    words[layout.free_base + free_tail % slots] = slot
-                    free_tail += 1
-                    freed += 1
-            words[FREE_TAIL] = free_tail
+            taken = [words[fifo + k % slots] for k in range(head, tail)]
+            unread = _release(words, layout.refcount_base, taken)
+            _append_free(words, layout.free_base, slots, unread)
+            freed = len(unread)
             words[base + HEAD] = tail
             if locked:
                 self.lock.release()
@@ -652,14 +646,7 @@ class OutputPort:
         """This writer process is done; the last one closes the buffer and wakes its readers."""
         if self.unannounced:
             self.announce()
-        words = self.words
-        _take(self.lock)
-        words[WRITERS_ALIVE] -= 1
-        last = words[WRITERS_ALIVE] == 0
-        if last:
-            words[CLOSED] = 1
-        self.lock.release()
-        if last:
+        if self.ring.close_writer():
             for ready, count in zip(self.ready, self.wake_counts, strict=True):
                 for _ in range(count):
                     ready.release()
@@ -1080,23 +1067,11 @@ class SharedInput(InputPort):
         consuming worker to read are freed in ascending order, so that a writer claims them
         again as a contiguous run."""
         words = self.words
-        refcount_base = self.refcount_base
-        freed = []
         lock = self.lock
         if not lock.acquire(False):
             _take(lock)
-        for slot in self.taken:
-            at = refcount_base + slot
-            left = words[at] - 1
-            words[at] = left
-            if left == 0:
-                freed.append(slot)
-        if freed:
-            tail, free_base, slots = words[FREE_TAIL], self.free_base, self.slots
-            for slot in sorted(freed):
-                words[free_base + tail % slots] = slot
-                tail += 1
-            words[FREE_TAIL] = tail
+        freed = _release(words, self.refcount_base, self.taken)
+        _append_free(words, self.free_base, self.slots, freed)
         lock.release()
         if freed:
             self.unannounced += len(freed)
@@ -1141,9 +1116,27 @@ def _push_free(words, lock, free_base: int, ring_slots: int, slots) -> None:
     """Put slots back into a shared ring's free queue (of `ring_slots` entries), in ascending
     order (so they are claimed again as a run)."""
     _take(lock)
+    _append_free(words, free_base, ring_slots, slots)
+    lock.release()
+
+
+def _release(words, refcount_base: int, slots) -> list[int]:
+    """Count one consuming worker out of each of `slots` (the lock held): those no consuming
+    worker has left to read."""
+    unread = []
+    for slot in slots:
+        at = refcount_base + slot
+        left = words[at] - 1
+        words[at] = left
+        if left == 0:
+            unread.append(slot)
+    return unread
+
+
+def _append_free(words, free_base: int, ring_slots: int, slots) -> None:
+    """Put slots at the end of a shared ring's free queue, in ascending order (the lock held)."""
     tail = words[FREE_TAIL]
     for slot in sorted(slots):
         words[free_base + tail % ring_slots] = slot
         tail += 1
     words[FREE_TAIL] = tail
-    lock.release()

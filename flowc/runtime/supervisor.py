@@ -63,6 +63,7 @@ from flowc.runtime.collect import collect, new_document, record_failure
 from flowc.runtime.janitor import process_start_time
 from flowc.runtime.monitor import Monitor
 from flowc.runtime.result import RunResult, WorkerFailure
+from flowc.runtime.ring import DEAD_LOCK_WAIT_S
 from flowc.runtime.shm import SHM_DIR, SharedMemoryError, remove_stale, run_prefix
 from flowc.runtime.stopping import (
     DRAIN_TIMEOUT_S,
@@ -637,7 +638,7 @@ class Supervisor:
         (see `_discard`), so that nobody waits for it while the graph drains."""
         for buffer in child.worker.outputs:
             ring = self.allocation.rings[buffer]
-            if ring.close_for_writer():
+            if ring.close_writer(lock_wait=DEAD_LOCK_WAIT_S):
                 for consumer in ring.layout.consumers:
                     self.allocation.wake(consumer)
         if all(c.exited for c in self.children if c.worker is child.worker):
