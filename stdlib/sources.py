@@ -305,7 +305,8 @@ def _store(target: np.ndarray, signal: np.ndarray) -> None:
 
 # --- file readers ---------------------------------------------------------------------------------
 
-_HDF5_BLOCK_ROWS = 1024
+# rows read from a file at once (an HDF5 dataset, a memory-mapped .npy)
+_BLOCK_ROWS = 1024
 
 
 def _paced(events, rate: float):
@@ -317,6 +318,23 @@ def _paced(events, rate: float):
     for index, event in enumerate(events):
         pacer.wait_until(index / rate)
         yield event
+
+
+def _events_of_rows(rows, example, origin: str, batch: int | None, rate: float):
+    """The events of `rows` (an array or an HDF5 dataset, one row per event) fitted to the
+    output's type, at `rate` per second: batches of up to `batch` rows, or event by event,
+    read in blocks of _BLOCK_ROWS rows."""
+    if batch:
+        fit_rows = block_fitter(example, rows.dtype, rows.shape[1:], origin)
+        yield from row_batches(rows, fit_rows, batch, _due_at(rows.shape[0], rate))
+        return
+    fit = fitter(example, rows.dtype, rows.shape[1:], origin)
+
+    def events():
+        for start in range(0, rows.shape[0], _BLOCK_ROWS):
+            yield from (fit(row) for row in rows[start : start + _BLOCK_ROWS])
+
+    yield from _paced(events(), rate)
 
 
 def _due_at(count: int, rate: float) -> np.ndarray | None:
@@ -350,13 +368,7 @@ def npy(path: str, *, example=None, batch: int | None = None, rate: float = 0.0)
     rows = np.load(_existing("npy", path), mmap_mode="r")
     if rows.ndim == 0:
         raise ValueError(f"npy: {path!r} holds a single value, not rows of events")
-    origin = f"npy: {path!r}"
-    if batch:
-        fit_rows = block_fitter(example, rows.dtype, rows.shape[1:], origin)
-        yield from row_batches(rows, fit_rows, batch, _due_at(rows.shape[0], rate))
-        return
-    fit = fitter(example, rows.dtype, rows.shape[1:], origin)
-    yield from _paced((fit(row) for row in rows), rate)
+    yield from _events_of_rows(rows, example, f"npy: {path!r}", batch, rate)
 
 
 _TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -526,18 +538,7 @@ def hdf5(
     _check_rate("hdf5", rate)
     with _open_hdf5("hdf5", path) as handle:
         rows = _hdf5_dataset("hdf5", handle, dataset, path)
-        origin = f"hdf5: {path!r}:{dataset}"
-        if batch:
-            fit_rows = block_fitter(example, rows.dtype, rows.shape[1:], origin)
-            yield from row_batches(rows, fit_rows, batch, _due_at(rows.shape[0], rate))
-            return
-        fit = fitter(example, rows.dtype, rows.shape[1:], origin)
-
-        def events():
-            for start in range(0, rows.shape[0], _HDF5_BLOCK_ROWS):
-                yield from (fit(row) for row in rows[start : start + _HDF5_BLOCK_ROWS])
-
-        yield from _paced(events(), rate)
+        yield from _events_of_rows(rows, example, f"hdf5: {path!r}:{dataset}", batch, rate)
 
 
 @signature(kind="importer")
@@ -596,8 +597,8 @@ def _replayed(rows, stamps: np.ndarray, example, speed: float, origin: str, batc
     fit = fitter(example, rows.dtype, rows.shape[1:], origin)
     pacer = Pacer()
     first = float(stamps[0]) if len(stamps) else 0.0
-    for start in range(0, rows.shape[0], _HDF5_BLOCK_ROWS):
-        block = rows[start : start + _HDF5_BLOCK_ROWS]
+    for start in range(0, rows.shape[0], _BLOCK_ROWS):
+        block = rows[start : start + _BLOCK_ROWS]
         for offset, row in enumerate(block):
             if speed:
                 pacer.wait_until((float(stamps[start + offset]) - first) / speed)
