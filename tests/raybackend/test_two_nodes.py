@@ -32,6 +32,19 @@ def _wait_for(path) -> None:
     time.sleep(1.0)
 
 
+def _save(buffer_name: str, path, node: str | None = None, **options):
+    """The exporter `save`, collecting what it reads from `buffer_name` into `path`."""
+    return worker(
+        "save",
+        "exporter",
+        "workers:Collect",
+        [buffer_name],
+        args={"path": str(path)},
+        node=node,
+        **options,
+    )
+
+
 def _chain(out, n: int, processes: int, **last):
     """src (node a) -> a -> mid (unpinned: joins src) -> b -> save (node b)."""
     return make_plan(
@@ -39,15 +52,7 @@ def _chain(out, n: int, processes: int, **last):
         [
             worker("src", "importer", "workers:count", outputs=["a"], args={"n": n}, node="a"),
             worker("mid", "processor", "workers:identity", ["a"], ["b"], processes=processes),
-            worker(
-                "save",
-                "exporter",
-                "workers:Collect",
-                ["b"],
-                args={"path": str(out)},
-                node="b",
-                **last,
-            ),
+            _save("b", out, node="b", **last),
         ],
     )
 
@@ -66,14 +71,7 @@ def _endless(tmp_path, far: str):
                 args={"delay": 0.001, "started": str(tmp_path / "started")},
                 node="a",
             ),
-            worker(
-                "save",
-                "exporter",
-                "workers:Collect",
-                ["a"],
-                args={"path": str(tmp_path / "o")},
-                node=far,
-            ),
+            _save("a", tmp_path / "o", node=far),
         ],
     )
 
@@ -156,7 +154,7 @@ def test_fan_in_from_both_nodes(tmp_path, cluster):
         [
             worker("i1", "importer", "workers:count", outputs=["a"], args={"n": 800}, node="a"),
             worker("i2", "importer", "workers:count", outputs=["a"], args={"n": 700}, node="b"),
-            worker("save", "exporter", "workers:Collect", ["a"], args={"path": str(out)}, node="b"),
+            _save("a", out, node="b"),
         ],
     )
     result = plan.run(backend="ray")
@@ -183,7 +181,7 @@ def test_an_observer_on_the_far_side_sees_the_events(tmp_path, cluster):
                 args={"n": 3000, "delay": 0.0005},
                 node="a",
             ),
-            worker("save", "exporter", "workers:Collect", ["a"], args={"path": str(out)}),
+            _save("a", out),
             worker(
                 "watch",
                 "observer",
@@ -219,14 +217,7 @@ def test_stop_drains_across_the_bridge(tmp_path, cluster):
                 node="a",
             ),
             worker("mid", "processor", "workers:identity", ["a"], ["b"]),
-            worker(
-                "save",
-                "exporter",
-                "workers:Collect",
-                ["b"],
-                args={"path": str(tmp_path / "out")},
-                node="b",
-            ),
+            _save("b", tmp_path / "out", node="b"),
         ],
     )
     handle = plan.start(backend="ray")
@@ -330,14 +321,7 @@ def test_a_failure_on_b_loses_nothing_node_a_accepted(tmp_path, cluster):
                 node="a",
             ),
             worker("check", "exporter", "workers:fail_at", ["a"], args={"at": 500}, node="b"),
-            worker(
-                "save",
-                "exporter",
-                "workers:Collect",
-                ["a"],
-                args={"path": str(tmp_path / "out")},
-                node="a",
-            ),
+            _save("a", tmp_path / "out", node="a"),
         ],
     )
     with pytest.raises(RunError) as caught:
