@@ -15,16 +15,7 @@ buffer, worker, make_plan = helpers.buffer, helpers.worker, helpers.make_plan
 collected, assert_accounted = helpers.collected, helpers.assert_accounted
 
 STATS_KEYS = {"pipeline", "elapsed", "exit", "stopped", "buffers", "workers", "failure"}
-WORKER_KEYS = {
-    "kind",
-    "events_in",
-    "events_out",
-    "errors",
-    "wall_s",
-    "cpu_s",
-    "blocked_in_s",
-    "blocked_out_s",
-}
+WORKER_KEYS = set(helpers.SPEC_WORKER_KEYS)
 # beyond SPEC: the time per call of the worker's code, in wall and CPU time, on both backends
 TIME_KEYS = {
     "calls",

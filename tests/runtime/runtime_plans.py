@@ -27,6 +27,19 @@ def buffer(name, element=XY, length=1, slots=8, overflow="block") -> BufferPlan:
     return BufferPlan(name, element, length, slots, overflow)
 
 
+# what SPEC section 5's statistics document holds for every worker
+SPEC_WORKER_KEYS = (
+    "kind",
+    "events_in",
+    "events_out",
+    "errors",
+    "wall_s",
+    "cpu_s",
+    "blocked_in_s",
+    "blocked_out_s",
+)
+
+
 def worker(name, kind, code, inputs=(), outputs=(), observes=(), **options) -> WorkerPlan:
     """`code` is "function" (a key of `functions=`) or "module:function" in tests/runtime."""
     if ":" in code:

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from runtime_plans import (
+    SPEC_WORKER_KEYS,
     START_METHODS,
     assert_accounted,
     assert_every_kind_chain_delivered,
@@ -365,16 +366,7 @@ def test_stats_file_and_summary(tmp_path, capfd):
     document = json.loads(path.read_text())
     assert document == json.loads(json.dumps(result.stats))
     assert document["pipeline"] == "tiny" and document["exit"] == 0 and document["failure"] is None
-    for key in (
-        "kind",
-        "events_in",
-        "events_out",
-        "errors",
-        "wall_s",
-        "cpu_s",
-        "blocked_in_s",
-        "blocked_out_s",
-    ):
+    for key in SPEC_WORKER_KEYS:
         assert key in document["workers"]["save"]
     assert document["peak_rss_bytes"] > 0
     err = capfd.readouterr().err
