@@ -63,6 +63,7 @@ def collect(
     worker) and from what the rings hold; `let_go` names the observers stopped after their
     last look (what came after it counts as skipped); `discarded` counts, by (buffer, worker),
     the events released for a worker that had ended (they are left for it, never consumed)."""
+    released = discarded or {}
     buffers = {
         b.name: {"written": 0, "dropped": 0, "consumed": {}, "left": {}} for b in plan.buffers
     }
@@ -126,9 +127,7 @@ def collect(
         if layout.overwrites:
             buffers[name]["dropped"] += max(0, ring.published() - layout.slots)
         for index, consumer in enumerate(layout.consumers):
-            buffers[name]["left"][consumer] = ring.left(index) + (discarded or {}).get(
-                (name, consumer), 0
-            )
+            buffers[name]["left"][consumer] = ring.left(index) + released.get((name, consumer), 0)
     document["buffers"] = buffers
     document["workers"] = workers
     document["peak_rss_bytes"] = peak
