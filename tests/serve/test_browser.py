@@ -83,8 +83,10 @@ def test_the_page_of_a_running_pipeline(write_flow, serve_cli, browser, tmp_path
         shutil.copy(shot, keep)
 
     page.locator("#stop").click()
+    # the state reads "interrupted" while the graph drains, then adds the exit code once it ended
     page.wait_for_function(
-        "() => document.querySelector('#state').dataset.state === 'interrupted'",
+        "() => { const s = document.querySelector('#state');"
+        " return s.dataset.state === 'interrupted' && s.textContent.includes('exit'); }",
         timeout=WAIT_MS,
     )
     assert "exit 130" in page.locator("#state").inner_text().lower()
