@@ -37,8 +37,8 @@ observer look = record(path=PATH) observes raw
 SHARED = """
 pipeline watched
 type XY = {x: f8, y: f8}
-buffer raw : XY slots=64
-buffer mid : XY slots=64
+buffer raw : XY slots=256
+buffer mid : XY slots=256
 importer  src  = count(n=1000, delay=0.001) -> raw
 processor pass = slow(delay=0.0) raw -> mid processes=2
 exporter  keep = take() mid processes=2
