@@ -7,8 +7,12 @@ import os
 import time
 
 
-def count(n, delay=0.0):
-    """Events (i, i) for i in 0..n-1, optionally `delay` seconds apart."""
+def count(n, delay=0.0, after=""):
+    """Events (i, i) for i in 0..n-1, optionally `delay` seconds apart; with `after`, only once
+    that file exists (an observer's `Record` makes it when it has started)."""
+    deadline = time.monotonic() + 60
+    while after and not os.path.exists(after) and time.monotonic() < deadline:
+        time.sleep(0.005)
     for i in range(n):
         if delay:
             time.sleep(delay)
@@ -79,6 +83,8 @@ class Record:
     def __init__(self, path):
         self.path = path
         self.counters = []
+        with open(f"{path}.started", "w"):  # the source may start now (`count(after=...)`)
+            pass
 
     def process(self, data, meta):
         self.counters.append(int(meta["counter"]))

@@ -20,7 +20,7 @@ CONSUMED = """
 pipeline watched
 type XY = {x: f8, y: f8}
 buffer raw : XY slots=256
-importer src  = count(n=600, delay=0.001) -> raw
+importer src  = count(n=600, delay=0.001, after=STARTED) -> raw
 exporter keep = take() raw
 observer look = record(path=PATH) observes raw
 """
@@ -29,7 +29,7 @@ UNCONSUMED = """
 pipeline watched
 type XY = {x: f8, y: f8}
 buffer raw : XY slots=256
-importer src  = count(n=600, delay=0.001) -> raw
+importer src  = count(n=600, delay=0.001, after=STARTED) -> raw
 observer look = record(path=PATH) observes raw
 """
 
@@ -39,7 +39,7 @@ pipeline watched
 type XY = {x: f8, y: f8}
 buffer raw : XY slots=256
 buffer mid : XY slots=256
-importer  src  = count(n=1000, delay=0.001) -> raw
+importer  src  = count(n=1000, delay=0.001, after=STARTED) -> raw
 processor pass = slow(delay=0.0) raw -> mid processes=2
 exporter  keep = take() mid processes=2
 observer  look = record(path=PATH) observes mid
@@ -49,8 +49,10 @@ observer  look = record(path=PATH) observes mid
 def run_recorded(tmp_path, source: str):
     """Run `source` with its observer `record`ing into a file: the result and what it wrote."""
     path = tmp_path / "seen.json"
+    # the source starts once the observer has (a late start would be the test's own loss)
+    started = json.dumps(f"{path}.started")
     plan = flowc.compile_source(
-        source.replace("PATH", json.dumps(str(path))),
+        source.replace("PATH", json.dumps(str(path))).replace("STARTED", started),
         functions={**FUNCTIONS, "record": observe_workers.Record},
     )
     result = plan.run(timeout=60)
