@@ -7,6 +7,7 @@ import json
 
 import observe_workers
 import pytest
+from observe_helpers import flowc_run
 
 import flowc
 
@@ -84,13 +85,23 @@ def test_an_observer_slower_than_its_buffer_counts_what_it_skipped(tmp_path):
 
 
 def test_an_observer_of_a_buffer_with_several_writer_and_reader_processes_sees_every_event(
-    tmp_path,
+    flow_folder,
 ):
     """Two processes write `mid` and two read it: a freed slot is reused only after the slots
-    freed before it, so an observer of events at 1 kHz copies every one once."""
-    result, recorded = run_recorded(tmp_path, SHARED)
-    assert result.ok
-    assert result.stats["buffers"]["mid"]["written"] == 1000
-    look = result.stats["workers"]["look"]
+    freed before it, so an observer of events at 1 kHz copies every one once. Run as a user
+    runs it, by `flowc run` (forked from this test process, whose heap has grown over the
+    whole suite, the observer lost 115 to 161 events in two CI runs: see the closing note)."""
+    seen = flow_folder / "seen.json"
+    flow = SHARED.replace("PATH", json.dumps(str(seen)))
+    flow = flow.replace("STARTED", json.dumps(f"{seen}.started"))
+    for name in ("count", "slow", "take", "record"):
+        flow = flow.replace(f" {name}(", f' "workers.py":{name}(')
+    flow = flow.replace('"workers.py":record(', '"workers.py":Record(')
+    (flow_folder / "shared.flow").write_text(flow)
+    completed = flowc_run(flow_folder, "shared.flow", "--quiet", "--stats", "stats.json")
+    assert completed.exit == 0, completed.stderr
+    stats = json.loads((flow_folder / "stats.json").read_text())
+    assert stats["buffers"]["mid"]["written"] == 1000
+    look = stats["workers"]["look"]
     assert (look["seen"], look["skipped"]) == (1000, 0)
-    assert sorted(recorded["counters"]) == list(range(1000))
+    assert sorted(json.loads(seen.read_text())["counters"]) == list(range(1000))
